@@ -1,0 +1,256 @@
+package org.mipflow.model;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+import com.google.gson.JsonObject;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.mipflow.sampling.VelocityModel;
+import org.mipflow.schedule.StageSchedule;
+
+/**
+ * The project's native model: tokenizer encoder, teacher flow decoder and optionally the
+ * one-step student, held in one DJL manager on one device.
+ */
+public final class MipflowModel implements VelocityModel, AutoCloseable {
+    public static final String ENCODER_FILE = "encoder.params";
+    public static final String DECODER_FILE = "decoder.params";
+    public static final String STUDENT_FILE = "student.params";
+
+    private final ModelConfig cfg;
+    private final NDManager manager;
+    private final EncoderNet encoder;
+    private final FlowUNet decoder;
+    private FlowUNet student;
+    private final ParameterStore store;
+
+    private MipflowModel(ModelConfig cfg, long seed, Device device) {
+        this.cfg = cfg;
+        this.manager = NDManager.newBaseManager(device, "PyTorch");
+        this.encoder = new EncoderNet(cfg, seed);
+        this.decoder = new FlowUNet(cfg, seed + 1);
+        int side = cfg.sideMultiple();
+        encoder.initialize(manager, DataType.FLOAT32, new Shape(1, 3, side, side));
+        decoder.initialize(manager, DataType.FLOAT32, decoderInputShapes(side));
+        this.store = new ParameterStore(manager, false);
+    }
+
+    private Shape[] decoderInputShapes(int side) {
+        int zs = side / cfg.downsample();
+        return new Shape[] {
+            new Shape(1, 3, side, side), new Shape(1, cfg.timeFeatureDim()), new Shape(1, cfg.latentChannels(), zs, zs)
+        };
+    }
+
+    /** A freshly initialised model; the seed fixes every initial weight. */
+    public static MipflowModel create(ModelConfig cfg, long seed) {
+        return new MipflowModel(cfg, seed, Device.cpu());
+    }
+
+    /** Loads a model directory after checking every file against model.json. */
+    public static MipflowModel load(Path dir) {
+        return load(dir, Device.cpu());
+    }
+
+    public static MipflowModel load(Path dir, Device device) {
+        ModelManifest m = ModelManifest.read(dir);
+        if (!ModelManifest.NATIVE.equals(m.format())) {
+            throw new ModelFormatException(
+                    "model " + dir + " has format '" + m.format() + "'; this loader reads '" + ModelManifest.NATIVE + "'");
+        }
+        for (String f : List.of(ENCODER_FILE, DECODER_FILE)) {
+            if (!m.has(f)) {
+                throw new ModelFormatException("model " + dir + " lists no " + f + " in model.json");
+            }
+        }
+        MipflowModel model = new MipflowModel(m.config(), 0, device);
+        try {
+            model.readInto(model.encoder, dir.resolve(ENCODER_FILE));
+            model.readInto(model.decoder, dir.resolve(DECODER_FILE));
+            if (m.has(STUDENT_FILE)) {
+                model.student = model.newDecoderCopy();
+                model.readInto(model.student, dir.resolve(STUDENT_FILE));
+            }
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw new ModelFormatException("cannot load model " + dir + ": " + e.getMessage(), e);
+        }
+        return model;
+    }
+
+    private void readInto(NetBlock block, Path file) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
+            block.loadParameters(manager, in);
+        } catch (ai.djl.MalformedModelException e) {
+            throw new ModelFormatException(file + " does not hold this architecture's parameters: " + e.getMessage(), e);
+        }
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            NDArray a = p.getValue().getArray();
+            if (!a.getShape().equals(p.getValue().getShape())) {
+                throw new ModelFormatException(file + ": parameter " + p.getKey() + " has shape " + a.getShape()
+                        + ", the architecture in model.json needs " + p.getValue().getShape());
+            }
+        }
+    }
+
+    private FlowUNet newDecoderCopy() {
+        FlowUNet s = new FlowUNet(cfg, 0);
+        s.initialize(manager, DataType.FLOAT32, decoderInputShapes(cfg.sideMultiple()));
+        return s;
+    }
+
+    /** Starts (or restarts) the student as a copy of the teacher. */
+    public FlowUNet initStudentFromTeacher() {
+        FlowUNet s = newDecoderCopy();
+        var src = decoder.getParameters();
+        var dst = s.getParameters();
+        for (int i = 0; i < src.size(); i++) {
+            dst.get(i).getValue().getArray().set(src.get(i).getValue().getArray().toFloatArray());
+        }
+        student = s;
+        return s;
+    }
+
+    /** Writes parameter files and model.json (with their checksums) into {@code dir}. */
+    public void save(Path dir, JsonObject training) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, String> sums = new LinkedHashMap<>();
+        write(encoder, dir.resolve(ENCODER_FILE), sums);
+        write(decoder, dir.resolve(DECODER_FILE), sums);
+        if (student != null) {
+            write(student, dir.resolve(STUDENT_FILE), sums);
+        }
+        new ModelManifest(ModelManifest.NATIVE, cfg, sums, training).write(dir);
+    }
+
+    private static void write(NetBlock block, Path file, Map<String, String> sums) throws IOException {
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file)))) {
+            block.saveParameters(out);
+        }
+        sums.put(file.getFileName().toString(), Checksums.sha256(file));
+    }
+
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    public EncoderNet encoder() {
+        return encoder;
+    }
+
+    public FlowUNet decoder() {
+        return decoder;
+    }
+
+    public FlowUNet student() {
+        return student;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public ParameterStore parameterStore() {
+        return store;
+    }
+
+    /** All parameters of the given blocks, in save order. */
+    public static List<Parameter> parameters(NetBlock... blocks) {
+        List<Parameter> out = new ArrayList<>();
+        for (NetBlock b : blocks) {
+            for (Pair<String, Parameter> p : b.getParameters()) {
+                out.add(p.getValue());
+            }
+        }
+        return out;
+    }
+
+    public long parameterCount(NetBlock block) {
+        long n = 0;
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            n += p.getValue().getArray().size();
+        }
+        return n;
+    }
+
+    /** Encodes images [n,3,h,w] in [-1,1] into latents [n,C,h/8,w/8]. */
+    public float[] encode(float[] images, int n, int h, int w) {
+        checkSide(h, w, cfg.downsample());
+        try (NDManager m = manager.newSubManager()) {
+            NDArray x = m.create(images, new Shape(n, 3, h, w));
+            return encoder.forward(store, new NDList(x), false).singletonOrThrow().toFloatArray();
+        }
+    }
+
+    @Override
+    public float[] velocity(
+            float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType, boolean useStudent) {
+        FlowUNet net = useStudent ? student : decoder;
+        if (net == null) {
+            throw new IllegalStateException("this model has no one-step student; train one with 'mipflow distill'");
+        }
+        checkSide(h, w, 4);
+        try (NDManager m = manager.newSubManager()) {
+            NDArray xs = m.create(x, new Shape(n, 3, h, w));
+            NDArray tf = m.create(TimeFeatures.batch(cfg, n, t, stageType), new Shape(n, cfg.timeFeatureDim()));
+            NDArray zs = m.create(z, new Shape(n, cfg.latentChannels(), zh, zw));
+            return net.forward(store, new NDList(xs, tf, zs), false).singletonOrThrow().toFloatArray();
+        }
+    }
+
+    private static void checkSide(int h, int w, int multiple) {
+        if (h % multiple != 0 || w % multiple != 0) {
+            throw new IllegalArgumentException("image " + h + "x" + w + " is not a multiple of " + multiple);
+        }
+    }
+
+    @Override
+    public StageSchedule schedule() {
+        return cfg.schedule();
+    }
+
+    @Override
+    public int latentChannels() {
+        return cfg.latentChannels();
+    }
+
+    @Override
+    public int downsample() {
+        return cfg.downsample();
+    }
+
+    @Override
+    public boolean hasStudent() {
+        return student != null;
+    }
+
+    /** Threads libtorch uses inside one operator; set before the engine starts. */
+    public static void configureThreads(int intraOp) {
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(intraOp));
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        System.setProperty("ai.djl.offline", "true");
+        Engine.getEngine("PyTorch");
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
