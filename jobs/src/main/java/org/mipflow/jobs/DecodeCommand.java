@@ -1,0 +1,125 @@
+package org.mipflow.jobs;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.sql.SparkSession;
+import org.mipflow.io.RowLimits;
+import org.mipflow.model.ModelManifest;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+import org.mipflow.spark.DecodeSettings;
+
+/** {@code mipflow decode}: the main job. */
+public final class DecodeCommand implements Command {
+    @Override
+    public String name() {
+        return "decode";
+    }
+
+    @Override
+    public String summary() {
+        return "Decodes Parquet latents into PNG images with per-image PSNR/SSIM, on Spark.\n"
+                + "Writes OUT/images/ (Parquet), OUT/errors/ (Parquet, one row per row that could not be\n"
+                + "decoded, with the reason) and OUT/summary.json. Runs on embedded local Spark unless\n"
+                + "launched by spark-submit.";
+    }
+
+    @Override
+    public List<Options.Spec> options() {
+        return List.of(
+                Options.Spec.value("input", "PATHS", "sample-data/latents",
+                        "Parquet file, directory of shards or glob; comma-separated; any Hadoop URI"),
+                Options.Spec.value("out", "DIR", "out/decode", "output directory (any Hadoop URI)"),
+                Options.Spec.value("model", "DIR", "models/default", "model directory"),
+                Options.Spec.value("mode", "MODE", "multiscale", "full | multiscale | onestep"),
+                Options.Spec.value("steps", "N", Integer.toString(SamplerConfig.DEFAULT_FULL_STEPS),
+                        "Euler steps of mode full"),
+                Options.Spec.value("stage-steps", "N[,N...]", Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS),
+                        "Euler steps per stage of mode multiscale (one value for all, or one per stage)"),
+                Options.Spec.value("batch-size", "N", "4", "rows decoded together"),
+                Options.Spec.value("seed", "N", "0", "global noise seed; each image's noise comes from (seed, id)"),
+                Options.Spec.value("png-dir", "DIR", null, "also write one PNG file per image here"),
+                Options.Spec.value("master", "URL", null, "Spark master for embedded runs (default local[*])"),
+                Options.Spec.value("threads", "N", null,
+                        "libtorch threads per executor JVM (default: cores / concurrent tasks)"),
+                Options.Spec.value("max-latent-side", "N", Integer.toString(RowLimits.DEFAULT.maxLatentSide()),
+                        "largest latent height or width accepted"),
+                Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"));
+    }
+
+    @Override
+    public int run(Options o) throws Exception {
+        Path model = o.path("model");
+        if (!Files.isDirectory(model)) {
+            throw new UsageException("model directory " + model + " does not exist");
+        }
+        ModelManifest manifest = ModelManifest.read(model);
+        int stages = manifest.config().schedule().stages();
+        SamplerConfig sampler = samplerConfig(o, stages);
+        if (sampler.mode() == SamplingMode.ONESTEP && !manifest.has(org.mipflow.model.MipflowModel.STUDENT_FILE)) {
+            throw new UsageException("model " + model + " has no one-step student; use --mode multiscale or run "
+                    + "'mipflow distill'");
+        }
+        List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
+        String out = o.get("out");
+        SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
+        try {
+            int threads = o.has("threads") ? o.getInt("threads", 1, 1024)
+                    : SparkSupport.intraOpThreads(spark, Runtime.getRuntime().availableProcessors());
+            DecodeSettings s = new DecodeSettings(model.toAbsolutePath().toString(), sampler,
+                    o.getInt("batch-size", 1, 1024), o.getLong("seed"), threads, o.getOr("engine-cache", null),
+                    new RowLimits(o.getInt("max-latent-side", 1, 4096), RowLimits.DEFAULT.maxReferenceBytes(),
+                            RowLimits.DEFAULT.maxReferencePixels()),
+                    o.getOr("png-dir", null));
+            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, batch %d, %d libtorch "
+                    + "thread(s) x %d task(s)%n", sampler.mode().label(), sampler.forwardPasses(stages),
+                    s.batchSize(), threads, SparkSupport.taskSlots(spark));
+            DecodeJob.Summary sm = DecodeJob.run(spark, inputs, out, s);
+            System.out.printf(Locale.ROOT, "input rows %d = decoded %d + errors %d%n", sm.inputRows(), sm.decoded(),
+                    sm.errors());
+            System.out.printf(Locale.ROOT, "%.2f images/s over %.1f s; mean PSNR %s dB, SSIM %s%n",
+                    sm.imagesPerSecond(), sm.seconds(), fmt(sm.psnrMean()), fmt(sm.ssimMean()));
+            System.out.println("images:  " + out + "/images");
+            System.out.println("errors:  " + out + "/errors");
+            System.out.println("summary: " + out + "/summary.json");
+            if (s.pngDir() != null) {
+                System.out.println("pngs:    " + s.pngDir());
+            }
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+
+    static String fmt(Double d) {
+        return d == null ? "n/a" : String.format(Locale.ROOT, "%.3f", d);
+    }
+
+    static SamplerConfig samplerConfig(Options o, int stages) throws UsageException {
+        SamplingMode mode;
+        try {
+            mode = SamplingMode.parse(o.get("mode"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        String[] parts = o.get("stage-steps").split(",");
+        int[] steps = new int[stages];
+        for (int i = 0; i < stages; i++) {
+            String p = parts.length == 1 ? parts[0] : i < parts.length ? parts[i] : null;
+            if (p == null || parts.length != 1 && parts.length != stages) {
+                throw new UsageException("--stage-steps needs 1 or " + stages + " values, got " + parts.length);
+            }
+            try {
+                steps[i] = Integer.parseInt(p.trim());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--stage-steps needs integers, got '" + p + "'");
+            }
+            if (steps[i] < 1 || steps[i] > 1000) {
+                throw new UsageException("--stage-steps values must be in 1..1000");
+            }
+        }
+        return new SamplerConfig(mode, o.getInt("steps", 1, 1000), steps);
+    }
+}

@@ -1,0 +1,87 @@
+package org.mipflow.jobs;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.regexp_extract;
+
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
+import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.EncodePartition;
+
+/** The encode job: images (a directory, or Parquet with id + image) to a latents Parquet. */
+public final class EncodeJob {
+    public record Result(long encoded, long errors) {}
+
+    private EncodeJob() {}
+
+    public static Result run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings, int size,
+            int partitions) throws UsageException {
+        Dataset<Row> images = readImages(spark, inputs);
+        if (partitions > 0) {
+            images = images.repartition(partitions);
+        }
+        spark.sparkContext().setJobDescription("mipflow encode");
+        Dataset<Row> result = images.mapPartitions(new EncodePartition(settings, size), Encoders.row(EncodePartition.OUTPUT))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            Dataset<Row> ok = result.filter(col("error").isNull()).drop("error");
+            ok.write().mode(SaveMode.Overwrite).parquet(out);
+            Dataset<Row> bad = result.filter(col("error").isNotNull()).select("id", "error");
+            long errors = bad.count();
+            if (errors > 0) {
+                bad.write().mode(SaveMode.Overwrite).parquet(out + "/_errors");
+                for (Row r : bad.limit(20).collectAsList()) {
+                    System.out.println("encode error: " + r.getString(0) + ": " + r.getString(1));
+                }
+            }
+            return new Result(ok.count(), errors);
+        } finally {
+            result.unpersist();
+        }
+    }
+
+    /** (id, bytes) rows from a directory of PNG/JPEG files or a Parquet with id and image columns. */
+    static Dataset<Row> readImages(SparkSession spark, List<String> inputs) throws UsageException {
+        boolean parquet = inputs.stream().allMatch(p -> p.endsWith(".parquet") || isParquetDir(spark, p));
+        if (parquet) {
+            Dataset<Row> df = spark.read().parquet(inputs.toArray(String[]::new));
+            var s = df.schema();
+            if (!List.of(s.fieldNames()).contains("id") || !List.of(s.fieldNames()).contains("image")) {
+                throw new UsageException("Parquet input for encode needs columns id (STRING) and image (BINARY)");
+            }
+            if (!s.apply("image").dataType().equals(DataTypes.BinaryType)) {
+                throw new UsageException("column image must be BINARY");
+            }
+            return df.select(col("id").cast("string"), col("image"));
+        }
+        Dataset<Row> files = spark.read().format("binaryFile")
+                .option("recursiveFileLookup", "true")
+                .option("pathGlobFilter", "*.{png,PNG,jpg,JPG,jpeg,JPEG}")
+                .load(inputs.toArray(String[]::new));
+        return files.select(regexp_extract(col("path"), "([^/]+)\\.[A-Za-z]+$", 1).as("id"), col("content").as("image"));
+    }
+
+    private static boolean isParquetDir(SparkSession spark, String p) {
+        try {
+            org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(p);
+            var fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            if (!fs.getFileStatus(path).isDirectory()) {
+                return false;
+            }
+            for (var st : fs.listStatus(path)) {
+                if (st.getPath().getName().endsWith(".parquet")) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+}

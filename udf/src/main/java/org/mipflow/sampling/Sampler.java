@@ -1,0 +1,134 @@
+package org.mipflow.sampling;
+
+import java.util.random.RandomGenerator;
+import org.mipflow.schedule.BlockNoise;
+import org.mipflow.schedule.Resample;
+import org.mipflow.schedule.StageSchedule;
+
+/**
+ * The three decoders of DESIGN.md section 2 written once against {@link VelocityModel}: plain
+ * Euler integration of the flow from noise (t = 1) to image (t = 0), either in one
+ * full-resolution stage or through the stage pyramid with a renoising jump between stages.
+ *
+ * <p>Each row draws all of its noise from its own generator, in a fixed order, so an image
+ * depends only on its latent and its generator's seed, never on how rows were batched.
+ */
+public final class Sampler {
+    private final VelocityModel model;
+    private final SamplerConfig cfg;
+
+    public Sampler(VelocityModel model, SamplerConfig cfg) {
+        this.model = model;
+        this.cfg = cfg;
+        int k = model.schedule().stages();
+        if (cfg.mode() == SamplingMode.MULTISCALE && cfg.stageSteps().length != k) {
+            throw new IllegalArgumentException(
+                    "the model has " + k + " stages but " + cfg.stageSteps().length + " stage step counts were given");
+        }
+        if (cfg.mode() == SamplingMode.ONESTEP && !model.hasStudent()) {
+            throw new IllegalArgumentException("mode onestep needs a model with a distilled student (mipflow distill)");
+        }
+    }
+
+    public SamplerConfig config() {
+        return cfg;
+    }
+
+    /** Forward passes per image in this configuration. */
+    public int forwardPasses() {
+        return cfg.forwardPasses(model.schedule().stages());
+    }
+
+    /**
+     * Decodes n latents [n,C,zh,zw] into images [n,3,zh*f,zw*f] in [-1,1] (not yet clamped).
+     *
+     * @param rngs one noise generator per row
+     */
+    public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
+        int h = zh * model.downsample();
+        int w = zw * model.downsample();
+        if (rngs.length != n) {
+            throw new IllegalArgumentException("need one generator per row");
+        }
+        if (z.length != n * model.latentChannels() * zh * zw) {
+            throw new IllegalArgumentException("latent buffer does not match n*C*h*w");
+        }
+        return switch (cfg.mode()) {
+            case FULL -> full(z, n, zh, zw, h, w, rngs);
+            case MULTISCALE -> pyramid(z, n, zh, zw, h, w, rngs, cfg.stageSteps(), false);
+            case ONESTEP -> pyramid(z, n, zh, zw, h, w, rngs, ones(model.schedule().stages()), true);
+        };
+    }
+
+    private float[] full(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs) {
+        float[] x = gaussian(n, 3 * h * w, rngs);
+        int fullType = model.schedule().stages();
+        integrate(x, n, h, w, z, zh, zw, cfg.fullSteps(), fullType, u -> u, false);
+        return x;
+    }
+
+    private float[] pyramid(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, int[] steps,
+            boolean student) {
+        StageSchedule s = model.schedule();
+        int k = s.stages();
+        int sh = s.resolution(0, h);
+        int sw = s.resolution(0, w);
+        float[] x = gaussian(n, 3 * sh * sw, rngs);
+        for (int stage = 0; stage < k; stage++) {
+            if (stage > 0) {
+                x = jump(x, n, sh, sw, stage, rngs);
+                sh *= 2;
+                sw *= 2;
+            }
+            final int st = stage;
+            integrate(x, n, sh, sw, z, zh, zw, steps[stage], stage, u -> s.time(st, u), student);
+        }
+        return x;
+    }
+
+    /** Nearest-upsamples the end of a stage and renoises it into the next stage's start. */
+    float[] jump(float[] x, int n, int h, int w, int nextStage, RandomGenerator[] rngs) {
+        StageSchedule s = model.schedule();
+        double a = s.jumpScale(nextStage);
+        double b = s.jumpNoise(nextStage);
+        float[] up = Resample.nearestUp2(x, 3 * n, h, w);
+        int per = 3 * 4 * h * w;
+        float[] noise = new float[per];
+        for (int r = 0; r < n; r++) {
+            BlockNoise.fill(noise, 3, 2 * h, 2 * w, s.gamma(), rngs[r]);
+            int off = r * per;
+            for (int i = 0; i < per; i++) {
+                up[off + i] = (float) (a * up[off + i] + b * noise[i]);
+            }
+        }
+        return up;
+    }
+
+    private void integrate(float[] x, int n, int h, int w, float[] z, int zh, int zw, int steps, int stageType,
+            java.util.function.DoubleUnaryOperator time, boolean student) {
+        double du = 1.0 / steps;
+        for (int i = 0; i < steps; i++) {
+            double u = 1.0 - i * du;
+            float[] v = model.velocity(x, n, h, w, z, zh, zw, time.applyAsDouble(u), stageType, student);
+            for (int j = 0; j < x.length; j++) {
+                x[j] -= (float) (du * v[j]);
+            }
+        }
+    }
+
+    private static float[] gaussian(int n, int per, RandomGenerator[] rngs) {
+        float[] x = new float[n * per];
+        for (int r = 0; r < n; r++) {
+            for (int i = 0; i < per; i++) {
+                x[r * per + i] = (float) rngs[r].nextGaussian();
+            }
+        }
+        return x;
+    }
+
+    private static int[] ones(int k) {
+        int[] o = new int[k];
+        java.util.Arrays.fill(o, 1);
+        return o;
+    }
+}

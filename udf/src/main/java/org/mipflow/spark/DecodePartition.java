@@ -1,0 +1,182 @@
+package org.mipflow.spark;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
+import org.mipflow.io.LatentRow;
+import org.mipflow.io.RowValidator;
+import org.mipflow.sampling.BatchDecoder;
+import org.mipflow.sampling.DecodedImage;
+import org.mipflow.sampling.VelocityModel;
+import org.mipflow.model.MipflowModel;
+
+/**
+ * Decodes one partition: validates each row, batches consecutive good rows of one latent shape,
+ * and emits one output row per input row, either an image or an error (never neither, never
+ * both), lazily, batch by batch.
+ */
+public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
+    private final DecodeSettings settings;
+    private final StructType input;
+    private final int[] passIdx;
+
+    public DecodePartition(DecodeSettings settings, StructType input) {
+        this.settings = settings;
+        this.input = input;
+        List<Integer> idx = new ArrayList<>();
+        for (var f : DecodeSchemas.passThrough(input)) {
+            idx.add(input.fieldIndex(f.name()));
+        }
+        this.passIdx = idx.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<Row> rows) {
+        VelocityModel model = ModelCache.get(settings);
+        BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed(), settings.limits());
+        int sideMultiple = model instanceof MipflowModel m ? m.config().sideMultiple() / m.config().downsample() : 1;
+        return new Iterator<>() {
+            private final ArrayDeque<Row> ready = new ArrayDeque<>();
+            private Row carried;
+            private LatentRow carriedLatent;
+
+            @Override
+            public boolean hasNext() {
+                while (ready.isEmpty() && (rows.hasNext() || carried != null)) {
+                    fill();
+                }
+                return !ready.isEmpty();
+            }
+
+            @Override
+            public Row next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return ready.poll();
+            }
+
+            private void fill() {
+                List<Row> batchRows = new ArrayList<>();
+                List<LatentRow> batch = new ArrayList<>();
+                if (carried != null) {
+                    batchRows.add(carried);
+                    batch.add(carriedLatent);
+                    carried = null;
+                }
+                while (batch.size() < settings.batchSize() && rows.hasNext()) {
+                    Row r = rows.next();
+                    LatentRow lr;
+                    try {
+                        lr = parse(r, model.latentChannels(), sideMultiple);
+                    } catch (BadRow e) {
+                        ready.add(error(r, e.getMessage()));
+                        continue;
+                    }
+                    if (!batch.isEmpty() && !sameShape(batch.get(0), lr)) {
+                        carried = r;
+                        carriedLatent = lr;
+                        break;
+                    }
+                    batchRows.add(r);
+                    batch.add(lr);
+                }
+                List<DecodedImage> out = decoder.decode(batch);
+                for (int i = 0; i < out.size(); i++) {
+                    DecodedImage d = out.get(i);
+                    Row src = batchRows.get(i);
+                    if (d.ok() && settings.pngDir() != null) {
+                        try {
+                            PngFiles.write(settings.pngDir(), d.id(), d.png());
+                        } catch (java.io.IOException e) {
+                            ready.add(error(src, "could not write PNG file: " + e.getMessage()));
+                            continue;
+                        }
+                    }
+                    ready.add(d.ok() ? image(src, d) : error(src, d.error()));
+                }
+            }
+        };
+    }
+
+    private static boolean sameShape(LatentRow a, LatentRow b) {
+        return a.channels() == b.channels() && a.height() == b.height() && a.width() == b.width();
+    }
+
+    private static final class BadRow extends Exception {
+        BadRow(String m) {
+            super(m);
+        }
+    }
+
+    private LatentRow parse(Row r, int channels, int sideMultiple) throws BadRow {
+        String id = r.getAs(DecodeSchemas.ID);
+        List<Float> latent = r.isNullAt(input.fieldIndex(DecodeSchemas.LATENT)) ? null : r.getList(input.fieldIndex(DecodeSchemas.LATENT));
+        Integer c = r.getAs(DecodeSchemas.C);
+        Integer h = r.getAs(DecodeSchemas.H);
+        Integer w = r.getAs(DecodeSchemas.W);
+        String p = RowValidator.problem(id, latent, c, h, w, latent == null ? 0 : latent.size(), settings.limits(),
+                channels, sideMultiple);
+        if (p != null) {
+            throw new BadRow(p);
+        }
+        float[] z = new float[latent.size()];
+        for (int i = 0; i < z.length; i++) {
+            Float v = latent.get(i);
+            if (v == null) {
+                throw new BadRow("latent value " + i + " is null");
+            }
+            z[i] = v;
+        }
+        String nf = RowValidator.nonFinite(z);
+        if (nf != null) {
+            throw new BadRow(nf);
+        }
+        byte[] ref = null;
+        if (DecodeSchemas.has(input, DecodeSchemas.REFERENCE) && !r.isNullAt(input.fieldIndex(DecodeSchemas.REFERENCE))) {
+            ref = r.getAs(DecodeSchemas.REFERENCE);
+        }
+        return new LatentRow(id, z, c, h, w, ref);
+    }
+
+    private Object[] pass(Row r, int extra) {
+        Object[] v = new Object[passIdx.length + extra];
+        for (int i = 0; i < passIdx.length; i++) {
+            v[i] = r.get(passIdx[i]);
+        }
+        return v;
+    }
+
+    private Row image(Row src, DecodedImage d) {
+        Object[] v = pass(src, 11);
+        int k = passIdx.length;
+        v[k] = d.id();
+        v[k + 1] = d.png();
+        v[k + 2] = d.width();
+        v[k + 3] = d.height();
+        v[k + 4] = settings.sampler().mode().label();
+        v[k + 5] = d.forwardPasses();
+        v[k + 6] = d.decodeMs();
+        v[k + 7] = d.psnr();
+        v[k + 8] = d.ssim();
+        v[k + 9] = src.getAs(DecodeSchemas.SOURCE_FILE);
+        v[k + 10] = null;
+        return RowFactory.create(v);
+    }
+
+    private Row error(Row src, String message) {
+        Object[] v = pass(src, 11);
+        int k = passIdx.length;
+        Object id = src.get(input.fieldIndex(DecodeSchemas.ID));
+        v[k] = id;
+        v[k + 9] = src.getAs(DecodeSchemas.SOURCE_FILE);
+        v[k + 10] = message;
+        return RowFactory.create(v);
+    }
+}

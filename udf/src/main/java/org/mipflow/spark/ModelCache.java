@@ -1,0 +1,49 @@
+package org.mipflow.spark;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.mipflow.model.MipflowModel;
+import org.mipflow.sampling.VelocityModel;
+
+/**
+ * One loaded decoder per executor JVM and model directory, shared by all concurrent tasks:
+ * partitions never reload it, and it is never captured in a closure. Loading is the only
+ * synchronised part; decoding through the model is thread-safe.
+ */
+public final class ModelCache {
+    private static final Map<String, VelocityModel> MODELS = new ConcurrentHashMap<>();
+    private static final AtomicInteger LOADS = new AtomicInteger();
+
+    private ModelCache() {}
+
+    public static VelocityModel get(DecodeSettings s) {
+        return MODELS.computeIfAbsent(s.modelDir(), dir -> {
+            configureEngine(s);
+            LOADS.incrementAndGet();
+            return MipflowModel.load(Path.of(dir));
+        });
+    }
+
+    /** The native model (encode needs its encoder). */
+    public static MipflowModel getNative(DecodeSettings s) {
+        VelocityModel m = get(s);
+        if (!(m instanceof MipflowModel nm)) {
+            throw new IllegalArgumentException("model " + s.modelDir() + " has no encoder; encode needs a native Mipflow model");
+        }
+        return nm;
+    }
+
+    private static synchronized void configureEngine(DecodeSettings s) {
+        if (s.engineCacheDir() != null && System.getProperty("ENGINE_CACHE_DIR") == null) {
+            System.setProperty("ENGINE_CACHE_DIR", s.engineCacheDir());
+        }
+        MipflowModel.configureThreads(s.intraOpThreads());
+    }
+
+    /** How many times this JVM loaded a model (tests check that it is once). */
+    public static int loads() {
+        return LOADS.get();
+    }
+}
