@@ -51,6 +51,9 @@ public final class DecodeCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
+        int batch = o.getInt("batch-size", 1, 1024);
+        long seed = o.getLong("seed");
+        int maxSide = o.getInt("max-latent-side", 1, 4096);
         Path model = o.path("model");
         if (!Files.isDirectory(model)) {
             throw new UsageException("model directory " + model + " does not exist");
@@ -69,8 +72,8 @@ public final class DecodeCommand implements Command {
             int threads = o.has("threads") ? o.getInt("threads", 1, 1024)
                     : SparkSupport.intraOpThreads(spark, Runtime.getRuntime().availableProcessors());
             DecodeSettings s = new DecodeSettings(model.toAbsolutePath().toString(), sampler,
-                    o.getInt("batch-size", 1, 1024), o.getLong("seed"), threads, o.getOr("engine-cache", null),
-                    new RowLimits(o.getInt("max-latent-side", 1, 4096), RowLimits.DEFAULT.maxReferenceBytes(),
+                    batch, seed, threads, o.getOr("engine-cache", null),
+                    new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
                     o.getOr("png-dir", null));
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, batch %d, %d libtorch "

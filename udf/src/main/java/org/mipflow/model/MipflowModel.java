@@ -96,16 +96,22 @@ public final class MipflowModel implements VelocityModel, AutoCloseable {
     }
 
     private void readInto(NetBlock block, Path file) throws IOException {
+        // DJL takes each parameter's shape from the file, so compare with the architecture's.
+        List<Shape> expected = new ArrayList<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            expected.add(p.getValue().getArray().getShape());
+        }
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file)))) {
             block.loadParameters(manager, in);
         } catch (ai.djl.MalformedModelException e) {
             throw new ModelFormatException(file + " does not hold this architecture's parameters: " + e.getMessage(), e);
         }
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            NDArray a = p.getValue().getArray();
-            if (!a.getShape().equals(p.getValue().getShape())) {
-                throw new ModelFormatException(file + ": parameter " + p.getKey() + " has shape " + a.getShape()
-                        + ", the architecture in model.json needs " + p.getValue().getShape());
+        var params = block.getParameters();
+        for (int i = 0; i < params.size(); i++) {
+            Shape actual = params.get(i).getValue().getArray().getShape();
+            if (!actual.equals(expected.get(i))) {
+                throw new ModelFormatException(file + ": parameter " + params.get(i).getKey() + " has shape " + actual
+                        + ", the architecture in model.json needs " + expected.get(i));
             }
         }
     }

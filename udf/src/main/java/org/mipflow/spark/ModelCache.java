@@ -14,14 +14,14 @@ import org.mipflow.sampling.VelocityModel;
  */
 public final class ModelCache {
     private static final Map<String, VelocityModel> MODELS = new ConcurrentHashMap<>();
-    private static final AtomicInteger LOADS = new AtomicInteger();
+    private static final Map<String, AtomicInteger> LOADS = new ConcurrentHashMap<>();
 
     private ModelCache() {}
 
     public static VelocityModel get(DecodeSettings s) {
         return MODELS.computeIfAbsent(s.modelDir(), dir -> {
             configureEngine(s);
-            LOADS.incrementAndGet();
+            LOADS.computeIfAbsent(dir, d -> new AtomicInteger()).incrementAndGet();
             return MipflowModel.load(Path.of(dir));
         });
     }
@@ -42,8 +42,9 @@ public final class ModelCache {
         MipflowModel.configureThreads(s.intraOpThreads());
     }
 
-    /** How many times this JVM loaded a model (tests check that it is once). */
-    public static int loads() {
-        return LOADS.get();
+    /** How many times this JVM loaded the model in {@code dir} (tests check that it is once). */
+    public static int loads(String dir) {
+        AtomicInteger n = LOADS.get(dir);
+        return n == null ? 0 : n.get();
     }
 }

@@ -1,0 +1,175 @@
+package org.mipflow.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.mipflow.io.RowLimits;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.ModelCache;
+import org.mipflow.spark.PngFiles;
+
+/**
+ * Encode the sample photos, add a shard of bad rows, decode with local Spark in every mode:
+ * every id comes out exactly once, images are valid PNGs of the right size, metrics are finite.
+ */
+class EndToEndTest {
+    static final int SIZE = 64;
+    static final List<String> BAD_IDS = List.of("bad-length", "bad-nan", "bad-channels", "bad-zero-dim");
+    @TempDir
+    static Path tmp;
+    static SparkSession spark;
+    static Path model;
+    static String latents;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        spark = SparkSession.builder().master("local[2]").appName("mipflow-test")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.shuffle.partitions", "2")
+                .config("spark.driver.host", "127.0.0.1")
+                .getOrCreate();
+        model = TestModels.tiny(tmp.resolve("model"));
+        latents = tmp.resolve("latents").toString();
+        EncodeJob.Result r = EncodeJob.run(spark, List.of(Path.of("../sample-data/photos").toAbsolutePath().toString()),
+                latents + "/good", settings(SamplingMode.MULTISCALE, 4), SIZE, 2);
+        assertEquals(3, r.encoded());
+        assertEquals(0, r.errors());
+        writeBadShard(latents + "/bad");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        spark.stop();
+    }
+
+    static DecodeSettings settings(SamplingMode mode, int batch) {
+        return new DecodeSettings(model.toAbsolutePath().toString(),
+                new SamplerConfig(mode, 6, new int[] {2, 2, 2}), batch, 7, 1, null, RowLimits.DEFAULT, null);
+    }
+
+    static void writeBadShard(String path) {
+        StructType schema = DataTypes.createStructType(List.of(
+                DataTypes.createStructField("id", DataTypes.StringType, true),
+                DataTypes.createStructField("latent", DataTypes.createArrayType(DataTypes.FloatType, false), true),
+                DataTypes.createStructField("latent_c", DataTypes.IntegerType, true),
+                DataTypes.createStructField("latent_h", DataTypes.IntegerType, true),
+                DataTypes.createStructField("latent_w", DataTypes.IntegerType, true),
+                DataTypes.createStructField("reference", DataTypes.BinaryType, true)));
+        float[] ok = new float[4 * 8 * 8];
+        float[] nan = ok.clone();
+        nan[17] = Float.NaN;
+        List<Row> rows = List.of(
+                RowFactory.create("bad-length", new float[10], 4, 8, 8, null),
+                RowFactory.create("bad-nan", nan, 4, 8, 8, null),
+                RowFactory.create("bad-channels", new float[3 * 8 * 8], 3, 8, 8, null),
+                RowFactory.create("bad-zero-dim", new float[0], 4, 0, 8, null));
+        spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path);
+    }
+
+    static Map<String, Row> byId(Dataset<Row> d) {
+        Map<String, Row> m = new HashMap<>();
+        for (Row r : d.collectAsList()) {
+            String id = r.getAs("id");
+            assertNull(m.put(id, r), "id " + id + " appears twice");
+        }
+        return m;
+    }
+
+    @ParameterizedTest
+    @EnumSource(SamplingMode.class)
+    void everyRowComesOutOnceInEveryMode(SamplingMode mode) throws Exception {
+        String out = tmp.resolve("out-" + mode).toString();
+        DecodeJob.Summary s = DecodeJob.run(spark, List.of(latents + "/good", latents + "/bad"), out, settings(mode, 2));
+        Map<String, Row> images = byId(spark.read().parquet(out + "/images"));
+        Map<String, Row> errors = byId(spark.read().parquet(out + "/errors"));
+        assertEquals(3, images.size());
+        assertEquals(BAD_IDS.size(), errors.size());
+        assertTrue(errors.keySet().containsAll(BAD_IDS), errors.keySet().toString());
+        for (Row e : errors.values()) {
+            assertNotNull(e.getAs("source_file"));
+            assertTrue(((String) e.getAs("error")).length() > 5);
+        }
+        assertTrue(((String) errors.get("bad-nan").getAs("error")).contains("NaN"));
+        assertTrue(((String) errors.get("bad-length").getAs("error")).contains("10 values"));
+        for (Row r : images.values()) {
+            BufferedImage img = ImageIO.read(new ByteArrayInputStream(r.getAs("image")));
+            assertEquals(SIZE, img.getWidth());
+            assertEquals(SIZE, img.getHeight());
+            assertEquals(SIZE, (int) r.getAs("width"));
+            assertEquals(mode.name().toLowerCase(), r.getAs("mode"));
+            assertTrue(Double.isFinite(r.getAs("psnr")) && Double.isFinite(r.getAs("ssim")));
+            assertEquals(mode == SamplingMode.FULL ? 6 : mode == SamplingMode.ONESTEP ? 3 : 6,
+                    (int) r.getAs("forward_passes"));
+        }
+        assertEquals(7, s.inputRows());
+        assertEquals(3, s.decoded());
+        assertEquals(4, s.errors());
+        JsonObject summary = JsonParser.parseString(Files.readString(Path.of(out, "summary.json"))).getAsJsonObject();
+        assertEquals(7, summary.get("input_rows").getAsLong());
+        long perShard = 0;
+        for (var e : summary.getAsJsonObject("per_shard").entrySet()) {
+            JsonObject o = e.getValue().getAsJsonObject();
+            assertEquals(o.get("input").getAsLong(), o.get("decoded").getAsLong() + o.get("errors").getAsLong());
+            perShard += o.get("input").getAsLong();
+        }
+        assertEquals(7, perShard);
+        assertEquals(1, ModelCache.loads(model.toAbsolutePath().toString()), "model loaded once per JVM");
+    }
+
+    @Test
+    void bytesDoNotDependOnBatchingOrPartitioning() throws Exception {
+        String a = tmp.resolve("det-a").toString();
+        String b = tmp.resolve("det-b").toString();
+        DecodeJob.run(spark, List.of(latents + "/good"), a, settings(SamplingMode.MULTISCALE, 1));
+        spark.read().parquet(latents + "/good").repartition(3).write().parquet(tmp.resolve("reparted").toString());
+        DecodeJob.run(spark, List.of(tmp.resolve("reparted").toString()), b, settings(SamplingMode.MULTISCALE, 3));
+        Map<String, Row> ra = byId(spark.read().parquet(a + "/images"));
+        Map<String, Row> rb = byId(spark.read().parquet(b + "/images"));
+        assertEquals(ra.keySet(), rb.keySet());
+        for (String id : ra.keySet()) {
+            assertTrue(Arrays.equals((byte[]) ra.get(id).getAs("image"), (byte[]) rb.get(id).getAs("image")), id);
+        }
+    }
+
+    @Test
+    void pngDirHoldsOneSafelyNamedFilePerImage() throws Exception {
+        Path pngs = tmp.resolve("pngs");
+        DecodeSettings s = settings(SamplingMode.ONESTEP, 2);
+        s = new DecodeSettings(s.modelDir(), s.sampler(), s.batchSize(), s.seed(), 1, null, s.limits(), pngs.toString());
+        DecodeJob.run(spark, List.of(latents + "/good"), tmp.resolve("out-png").toString(), s);
+        List<String> names = new ArrayList<>();
+        try (var st = Files.list(pngs)) {
+            st.filter(p -> p.toString().endsWith(".png")).forEach(p -> names.add(p.getFileName().toString()));
+        }
+        assertEquals(3, names.size(), names.toString());
+        assertTrue(names.contains(PngFiles.fileName("citrus-fruits")));
+    }
+}
