@@ -1,0 +1,200 @@
+package org.mipflow.jobs;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+import javax.imageio.ImageIO;
+import org.mipflow.io.ImageCodec;
+import org.mipflow.io.ImageOps;
+import org.mipflow.metrics.ImageMetrics;
+import org.mipflow.model.MipflowModel;
+import org.mipflow.sampling.RowNoise;
+import org.mipflow.sampling.Sampler;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+import org.mipflow.schedule.Resample;
+
+/**
+ * {@code mipflow eval}: the quality check of a model on the dev photos, without Spark. Every
+ * photo is prepared as encode does (shorter side to --size, antialiased, center crop), encoded,
+ * and decoded in each mode; PSNR/SSIM against the prepared photo are printed per mode, and all
+ * images are written side by side for a person to look at.
+ */
+public final class EvalCommand implements Command {
+    @Override
+    public String name() {
+        return "eval";
+    }
+
+    @Override
+    public String summary() {
+        return "Encodes and decodes the dev photos and prints PSNR/SSIM per mode: full (50 Euler steps),\n"
+                + "multiscale (K stages), onestep (if the model has a student) and two deterministic\n"
+                + "baselines: 'mean' (the teacher's one-pass estimate from t = 1) and 'resize' (area\n"
+                + "downsampling by 8 and bilinear upsampling, which ignores the latent).";
+    }
+
+    @Override
+    public List<Options.Spec> options() {
+        return List.of(
+                Options.Spec.value("model", "DIR", "models/default", "model directory"),
+                Options.Spec.value("photos", "DIR", "data/photos", "directory filled by scripts/fetch-photos.sh"),
+                Options.Spec.value("list", "FILE", "../shared/data/photos-dev.lst", "photo list"),
+                Options.Spec.value("size", "PX", "256", "evaluation side"),
+                Options.Spec.value("steps", "N", "50", "Euler steps of mode full"),
+                Options.Spec.value("stage-steps", "N[,N...]", "10", "Euler steps per stage of mode multiscale"),
+                Options.Spec.value("modes", "LIST", "full,multiscale,onestep,mean,resize", "what to evaluate"),
+                Options.Spec.value("batch-size", "N", "4", "images decoded together"),
+                Options.Spec.value("seed", "N", "0", "noise seed"),
+                Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
+                        "libtorch threads"),
+                Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
+    }
+
+    @Override
+    public int run(Options o) throws Exception {
+        int size = o.getInt("size", 32, 4096);
+        Path photos = o.path("photos");
+        Path list = o.path("list");
+        if (!Files.isReadable(list)) {
+            throw new UsageException("photo list " + list + " cannot be read");
+        }
+        List<String> names = new ArrayList<>();
+        List<float[]> refs = new ArrayList<>();
+        for (String line : Files.readAllLines(list)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            Path p = photos.resolve(line.trim());
+            if (!Files.isReadable(p)) {
+                throw new UsageException("photo " + p + " missing; run scripts/fetch-photos.sh");
+            }
+            BufferedImage img = ImageCodec.read(p, Long.MAX_VALUE);
+            refs.add(ImageOps.quantize(ImageOps.shortSideCenterCrop(img, size).data()));
+            names.add(Path.of(line.trim()).getFileName().toString().replaceFirst("\\.[^.]+$", ""));
+        }
+        MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
+        Path out = o.path("out");
+        Files.createDirectories(out);
+        Options decodeOpts = o;
+        try (MipflowModel model = MipflowModel.load(o.path("model"))) {
+            int k = model.schedule().stages();
+            int batch = o.getInt("batch-size", 1, 256);
+            long seed = o.getLong("seed");
+            int px = 3 * size * size;
+            int zs = size / model.downsample();
+            int per = model.latentChannels() * zs * zs;
+            float[] z = new float[names.size() * per];
+            for (int i = 0; i < names.size(); i++) {
+                System.arraycopy(model.encode(refs.get(i), 1, size, size), 0, z, i * per, per);
+                ImageIO.write(ImageOps.fromPlanar(refs.get(i), 0, size, size), "png", out.resolve(names.get(i) + "-original.png").toFile());
+            }
+            Map<String, JsonObject> results = new LinkedHashMap<>();
+            System.out.printf(Locale.ROOT, "%-12s %8s %8s %8s %10s%n", "mode", "PSNR", "SSIM", "passes", "s/image");
+            for (String mode : o.get("modes").split(",")) {
+                mode = mode.trim();
+                if (mode.equals("onestep") && !model.hasStudent()) {
+                    System.out.println("onestep      (skipped: the model has no student)");
+                    continue;
+                }
+                long t0 = System.nanoTime();
+                float[] img = new float[names.size() * px];
+                int passes;
+                for (int s = 0; s < names.size(); s += batch) {
+                    int n = Math.min(batch, names.size() - s);
+                    float[] zb = java.util.Arrays.copyOfRange(z, s * per, (s + n) * per);
+                    float[] r = switch (mode) {
+                        case "mean" -> mean(model, zb, n, size);
+                        case "resize" -> resize(refs, s, n, size);
+                        default -> {
+                            SamplerConfig cfg = DecodeCommand.samplerConfig(override(decodeOpts, mode), k);
+                            RandomGenerator[] g = new RandomGenerator[n];
+                            for (int i = 0; i < n; i++) {
+                                g[i] = RowNoise.forRow(seed, names.get(s + i));
+                            }
+                            yield new Sampler(model, cfg).decode(zb, n, zs, zs, g);
+                        }
+                    };
+                    System.arraycopy(r, 0, img, s * px, n * px);
+                }
+                passes = switch (mode) {
+                    case "mean" -> 1;
+                    case "resize" -> 0;
+                    default -> DecodeCommand.samplerConfig(override(decodeOpts, mode), k).forwardPasses(k);
+                };
+                double secs = (System.nanoTime() - t0) / 1e9 / names.size();
+                double psnr = 0;
+                double ssim = 0;
+                JsonArray per_image = new JsonArray();
+                for (int i = 0; i < names.size(); i++) {
+                    ImageMetrics m = ImageMetrics.of(img, i * px, refs.get(i), size, size);
+                    psnr += m.psnr();
+                    ssim += m.ssim();
+                    JsonObject pi = new JsonObject();
+                    pi.addProperty("image", names.get(i));
+                    pi.addProperty("psnr", m.psnr());
+                    pi.addProperty("ssim", m.ssim());
+                    per_image.add(pi);
+                    ImageIO.write(ImageOps.fromPlanar(img, i * px, size, size), "png",
+                            out.resolve(names.get(i) + "-" + mode + ".png").toFile());
+                }
+                psnr /= names.size();
+                ssim /= names.size();
+                System.out.printf(Locale.ROOT, "%-12s %8.3f %8.4f %8d %10.3f%n", mode, psnr, ssim, passes, secs);
+                JsonObject r = new JsonObject();
+                r.addProperty("psnr", psnr);
+                r.addProperty("ssim", ssim);
+                r.addProperty("forward_passes", passes);
+                r.addProperty("seconds_per_image", secs);
+                r.add("per_image", per_image);
+                results.put(mode, r);
+            }
+            JsonObject all = new JsonObject();
+            all.addProperty("model", o.get("model"));
+            all.addProperty("list", list.toString());
+            all.addProperty("size", size);
+            results.forEach(all::add);
+            Files.writeString(out.resolve("eval.json"), new GsonBuilder().setPrettyPrinting().create().toJson(all) + "\n");
+            System.out.println("images and eval.json written to " + out);
+        }
+        return 0;
+    }
+
+    private static Options override(Options o, String mode) throws UsageException {
+        return Options.parse("eval", List.of(
+                Options.Spec.value("mode", "M", mode, ""),
+                Options.Spec.value("steps", "N", o.get("steps"), ""),
+                Options.Spec.value("stage-steps", "N", o.get("stage-steps"), "")), new String[0]);
+    }
+
+    /** The teacher's one-pass estimate of the image from t = 1 with a zero state: x0 = x - v. */
+    private static float[] mean(MipflowModel model, float[] z, int n, int size) {
+        int zs = size / model.downsample();
+        float[] x = new float[n * 3 * size * size];
+        float[] v = model.velocity(x, n, size, size, z, zs, zs, 1.0, model.schedule().stages(), false);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = -v[i];
+        }
+        return v;
+    }
+
+    private static float[] resize(List<float[]> refs, int start, int n, int size) {
+        int px = 3 * size * size;
+        float[] out = new float[n * px];
+        for (int i = 0; i < n; i++) {
+            float[] small = Resample.down(refs.get(start + i), 3, size, size, 3);
+            float[] up = ImageOps.resize(small, 3, size / 8, size / 8, size, size);
+            System.arraycopy(up, 0, out, i * px, px);
+        }
+        return out;
+    }
+}
