@@ -3,17 +3,14 @@ package org.mipflow.jobs;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.random.RandomGenerator;
 import javax.imageio.ImageIO;
-import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.metrics.ImageMetrics;
 import org.mipflow.model.MipflowModel;
@@ -63,25 +60,10 @@ public final class EvalCommand implements Command {
     @Override
     public int run(Options o) throws Exception {
         int size = o.getInt("size", 32, 4096);
-        Path photos = o.path("photos");
+        DevImages dev = DevImages.load(o.path("photos"), o.path("list"), size, 0);
+        List<String> names = dev.names();
+        List<float[]> refs = dev.pixels();
         Path list = o.path("list");
-        if (!Files.isReadable(list)) {
-            throw new UsageException("photo list " + list + " cannot be read");
-        }
-        List<String> names = new ArrayList<>();
-        List<float[]> refs = new ArrayList<>();
-        for (String line : Files.readAllLines(list)) {
-            if (line.isBlank()) {
-                continue;
-            }
-            Path p = photos.resolve(line.trim());
-            if (!Files.isReadable(p)) {
-                throw new UsageException("photo " + p + " missing; run scripts/fetch-photos.sh");
-            }
-            BufferedImage img = ImageCodec.read(p, Long.MAX_VALUE);
-            refs.add(ImageOps.quantize(ImageOps.shortSideCenterCrop(img, size).data()));
-            names.add(Path.of(line.trim()).getFileName().toString().replaceFirst("\\.[^.]+$", ""));
-        }
         MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
         Path out = o.path("out");
         Files.createDirectories(out);
@@ -116,7 +98,7 @@ public final class EvalCommand implements Command {
                         case "mean" -> mean(model, zb, n, size);
                         case "resize" -> resize(refs, s, n, size);
                         default -> {
-                            SamplerConfig cfg = DecodeCommand.samplerConfig(override(decodeOpts, mode), k);
+                            SamplerConfig cfg = DecodeCommand.samplerConfig(EvalCommandOptions.of(decodeOpts, mode), k);
                             RandomGenerator[] g = new RandomGenerator[n];
                             for (int i = 0; i < n; i++) {
                                 g[i] = RowNoise.forRow(seed, names.get(s + i));
@@ -129,7 +111,7 @@ public final class EvalCommand implements Command {
                 passes = switch (mode) {
                     case "mean" -> 1;
                     case "resize" -> 0;
-                    default -> DecodeCommand.samplerConfig(override(decodeOpts, mode), k).forwardPasses(k);
+                    default -> DecodeCommand.samplerConfig(EvalCommandOptions.of(decodeOpts, mode), k).forwardPasses(k);
                 };
                 double secs = (System.nanoTime() - t0) / 1e9 / names.size();
                 double psnr = 0;
@@ -167,13 +149,6 @@ public final class EvalCommand implements Command {
             System.out.println("images and eval.json written to " + out);
         }
         return 0;
-    }
-
-    private static Options override(Options o, String mode) throws UsageException {
-        return Options.parse("eval", List.of(
-                Options.Spec.value("mode", "M", mode, ""),
-                Options.Spec.value("steps", "N", o.get("steps"), ""),
-                Options.Spec.value("stage-steps", "N", o.get("stage-steps"), "")), new String[0]);
     }
 
     /** The teacher's one-pass estimate of the image from t = 1 with a zero state: x0 = x - v. */

@@ -12,10 +12,8 @@ import ai.djl.training.ParameterStore;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -59,12 +57,11 @@ public final class TeacherTrainer {
         int startStep = 0;
         double priorSeconds = 0;
         MipflowModel model;
-        if (tc.resume() && Files.exists(ckpt.resolve("model.json"))) {
+        if (tc.resume() && Checkpoints.exists(ckpt)) {
             model = MipflowModel.load(ckpt);
-            JsonObject st = com.google.gson.JsonParser.parseString(
-                    Files.readString(ckpt.resolve("state.json"))).getAsJsonObject();
-            startStep = st.get("step").getAsInt();
-            priorSeconds = st.get("seconds").getAsDouble();
+            Checkpoints.State st = Checkpoints.state(ckpt);
+            startStep = st.step();
+            priorSeconds = st.seconds();
             log.printf("resuming from step %d%n", startStep);
         } else {
             model = MipflowModel.create(modelConfig(), tc.seed());
@@ -176,21 +173,7 @@ public final class TeacherTrainer {
 
     private void checkpoint(MipflowModel model, AdamState adam, Path ckpt, int step, double seconds, String cmd)
             throws IOException {
-        Path tmp = ckpt.resolveSibling(CHECKPOINT + ".tmp");
-        deleteTree(tmp);
-        model.save(tmp, trainingRecord(cmd, step, seconds));
-        adam.save(tmp.resolve("adam.ndlist"));
-        JsonObject st = new JsonObject();
-        st.addProperty("step", step);
-        st.addProperty("seconds", seconds);
-        Files.writeString(tmp.resolve("state.json"), st.toString(), StandardCharsets.UTF_8);
-        Path old = ckpt.resolveSibling(CHECKPOINT + ".old");
-        deleteTree(old);
-        if (Files.exists(ckpt)) {
-            Files.move(ckpt, old, StandardCopyOption.ATOMIC_MOVE);
-        }
-        Files.move(tmp, ckpt, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
+        Checkpoints.write(ckpt, model, adam, step, seconds, trainingRecord(cmd, step, seconds));
         log.printf("checkpoint at step %d written to %s%n", step, ckpt);
     }
 
@@ -210,16 +193,5 @@ public final class TeacherTrainer {
         t.addProperty("trainListSha256", Checksums.sha256(tc.list()));
         t.addProperty("machine", Runtime.getRuntime().availableProcessors() + " cores, CPU");
         return t;
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var s = Files.walk(p)) {
-            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
     }
 }

@@ -1,0 +1,94 @@
+package org.mipflow.jobs.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mipflow.model.Checksums;
+import org.mipflow.model.ModelManifest;
+
+/**
+ * A fixed seed reproduces a run, and a run interrupted after a checkpoint and resumed ends with
+ * the same weights as one that was never interrupted (teacher training and distillation).
+ */
+class TrainerResumeTest {
+    @TempDir
+    static Path tmp;
+    static Path photos;
+    static Path list;
+
+    @BeforeAll
+    static void photos() throws Exception {
+        photos = tmp.resolve("photos");
+        Files.createDirectories(photos);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            BufferedImage img = new BufferedImage(300, 270, BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 270; y++) {
+                for (int x = 0; x < 300; x++) {
+                    int r = (int) (127 + 120 * Math.sin(x / (5.0 + i)));
+                    int g = (int) (127 + 120 * Math.cos(y / (7.0 + i)));
+                    img.setRGB(x, y, (r << 16) | (g << 8) | ((x * y) & 255));
+                }
+            }
+            String n = "p" + i + ".png";
+            ImageIO.write(img, "png", photos.resolve(n).toFile());
+            names.add(n);
+        }
+        list = tmp.resolve("train.lst");
+        Files.write(list, names);
+    }
+
+    static TrainConfig config(Path out, int steps, boolean resume) {
+        return new TrainConfig(photos, list, out, steps, 2, 64, 1e-3, 2, 9, 2, 2, 4, 3, resume);
+    }
+
+    static PrintStream quiet() {
+        return new PrintStream(new ByteArrayOutputStream());
+    }
+
+    @Test
+    void teacherResumeMatchesAnUninterruptedRun() throws Exception {
+        Path a = tmp.resolve("a");
+        new TeacherTrainer(config(a, 4, false), quiet()).run("test");
+        // A run that stops after its step-2 checkpoint (as if killed during step 3), then resumed to 4.
+        Path c = tmp.resolve("c");
+        new TeacherTrainer(config(c, 3, false), quiet()).run("test");
+        assertTrue(Files.exists(c.resolve("checkpoint/state.json")), "checkpoint at step 2 of 3");
+        new TeacherTrainer(config(c, 4, true), quiet()).run("test");
+        for (String f : List.of("encoder.params", "decoder.params")) {
+            assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(c.resolve(f)), f);
+        }
+        ModelManifest m = ModelManifest.read(a);
+        assertTrue(m.training().get("trainListSha256").getAsString().equals(Checksums.sha256(list)));
+    }
+
+    @Test
+    void distillResumeMatchesAnUninterruptedRun() throws Exception {
+        Path teacher = tmp.resolve("teacher");
+        new TeacherTrainer(config(teacher, 2, false), quiet()).run("test");
+        Path a = tmp.resolve("da");
+        new StudentDistiller(distill(teacher, a, 4, false), quiet()).run("test");
+        Path c = tmp.resolve("dc");
+        new StudentDistiller(distill(teacher, c, 3, false), quiet()).run("test");
+        new StudentDistiller(distill(teacher, c, 4, true), quiet()).run("test");
+        assertArrayEquals(Files.readAllBytes(a.resolve("student.params")), Files.readAllBytes(c.resolve("student.params")));
+        assertArrayEquals(Files.readAllBytes(teacher.resolve("decoder.params")), Files.readAllBytes(a.resolve("decoder.params")),
+                "distillation leaves the teacher unchanged");
+        assertTrue(ModelManifest.read(a).training().has("distillation"));
+    }
+
+    static DistillConfig distill(Path teacher, Path out, int steps, boolean resume) {
+        return new DistillConfig(photos, list, teacher, out, steps, 2, 64, 3e-4, 2, 5, 2, 2, 2, 0.25, resume);
+    }
+}
