@@ -46,7 +46,8 @@ public final class DecodeCommand implements Command {
                         "libtorch threads per executor JVM (default: cores / concurrent tasks)"),
                 Options.Spec.value("max-latent-side", "N", Integer.toString(RowLimits.DEFAULT.maxLatentSide()),
                         "largest latent height or width accepted"),
-                Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"));
+                Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"),
+                Options.Spec.flag("fail-fast", "stop at the first bad shard or row instead of reporting it"));
     }
 
     @Override
@@ -69,8 +70,16 @@ public final class DecodeCommand implements Command {
         String out = o.get("out");
         SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
         try {
-            int threads = o.has("threads") ? o.getInt("threads", 1, 1024)
-                    : SparkSupport.intraOpThreads(spark, Runtime.getRuntime().availableProcessors());
+            int threads = SparkSupport.intraOpThreads(spark);
+            if (o.has("threads")) {
+                int asked = o.getInt("threads", 1, 1024);
+                if (asked > threads && spark.sparkContext().master().startsWith("local")) {
+                    System.out.printf("decode: --threads %d x %d tasks would exceed the %d cores; using %d%n", asked,
+                            SparkSupport.taskSlots(spark), Runtime.getRuntime().availableProcessors(), threads);
+                } else {
+                    threads = asked;
+                }
+            }
             DecodeSettings s = new DecodeSettings(model.toAbsolutePath().toString(), sampler,
                     batch, seed, threads, o.getOr("engine-cache", null),
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
@@ -79,7 +88,16 @@ public final class DecodeCommand implements Command {
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, batch %d, %d libtorch "
                     + "thread(s) x %d task(s)%n", sampler.mode().label(), sampler.forwardPasses(stages),
                     s.batchSize(), threads, SparkSupport.taskSlots(spark));
-            DecodeJob.Summary sm = DecodeJob.run(spark, inputs, out, s);
+            DecodeJob.Summary sm;
+            try {
+                sm = DecodeJob.run(spark, inputs, out, s, o.flag("fail-fast"));
+            } catch (RuntimeException e) {
+                String m = failFastMessage(e);
+                if (m == null) {
+                    throw e;
+                }
+                throw new UsageException(m);
+            }
             System.out.printf(Locale.ROOT, "input rows %d = decoded %d + errors %d%n", sm.inputRows(), sm.decoded(),
                     sm.errors());
             System.out.printf(Locale.ROOT, "%.2f images/s over %.1f s; mean PSNR %s dB, SSIM %s%n",
@@ -94,6 +112,19 @@ public final class DecodeCommand implements Command {
         } finally {
             spark.stop();
         }
+    }
+
+    /** The --fail-fast reason inside a failed Spark job, if that is why it failed. */
+    private static String failFastMessage(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && m.contains("--fail-fast:")) {
+                String s = m.substring(m.indexOf("--fail-fast:"));
+                int nl = s.indexOf('\n');
+                return nl < 0 ? s : s.substring(0, nl);
+            }
+        }
+        return null;
     }
 
     static String fmt(Double d) {

@@ -13,12 +13,15 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
@@ -42,21 +45,34 @@ public final class DecodeJob {
 
     public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings)
             throws UsageException, IOException {
+        return run(spark, inputs, out, settings, false);
+    }
+
+    /**
+     * @param failFast stop at the first bad shard or row instead of reporting it and going on
+     */
+    public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings,
+            boolean failFast) throws UsageException, IOException {
         ModelManifest.read(Path.of(settings.modelDir()));
-        Dataset<Row> df;
-        try {
-            df = spark.read().parquet(inputs.toArray(String[]::new));
-        } catch (Exception e) {
-            throw new UsageException("cannot read Parquet input " + inputs + ": " + firstLine(e));
+        ShardScanner.Scan scan = ShardScanner.scan(spark, inputs);
+        if (failFast && !scan.bad().isEmpty()) {
+            var first = scan.bad().entrySet().iterator().next();
+            throw new UsageException("--fail-fast: shard " + first.getKey() + " " + first.getValue());
         }
-        String problems = DecodeSchemas.problems(df.schema());
-        if (problems != null) {
-            throw new UsageException("input does not follow the contract: " + problems);
+        for (var e : scan.bad().entrySet()) {
+            System.out.println("skipping shard " + e.getKey() + ": " + e.getValue());
         }
+        Dataset<Row> df = spark.read().parquet(scan.good().toArray(String[]::new));
         df = df.withColumn(DecodeSchemas.SOURCE_FILE, col("_metadata.file_path"));
+        spark.sparkContext().setJobDescription("mipflow find duplicate ids");
+        HashMap<String, Long> duplicates = new HashMap<>();
+        for (Row r : df.groupBy(DecodeSchemas.ID).count().filter(col("count").gt(1)).collectAsList()) {
+            duplicates.put(r.getString(0), r.getLong(1));
+        }
         StructType combined = DecodeSchemas.combined(df.schema());
         spark.sparkContext().setJobDescription("mipflow decode (" + settings.sampler().mode().label() + ")");
-        Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema()), Encoders.row(combined))
+        Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema(), duplicates, failFast),
+                        Encoders.row(combined))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long t0 = System.nanoTime();
@@ -66,6 +82,11 @@ public final class DecodeJob {
                     .drop(DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR);
             Dataset<Row> errors = result.filter(col(DecodeSchemas.ERROR).isNotNull())
                     .select(DecodeSchemas.ID, DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR);
+            if (!scan.bad().isEmpty()) {
+                List<Row> badFiles = new ArrayList<>();
+                scan.bad().forEach((f, why) -> badFiles.add(RowFactory.create(null, f, "bad shard: " + why)));
+                errors = errors.unionByName(spark.createDataFrame(badFiles, errors.schema()));
+            }
             spark.sparkContext().setJobDescription("mipflow write images");
             images.write().mode(SaveMode.Overwrite).parquet(out + "/images");
             spark.sparkContext().setJobDescription("mipflow write errors");
@@ -95,15 +116,21 @@ public final class DecodeJob {
                     settings.sampler().mode().label(), settings.sampler().forwardPasses(
                             ModelManifest.read(Path.of(settings.modelDir())).config().schedule().stages()),
                     shards);
-            writeSummary(out, sm, settings);
+            scan.bad().forEach((f, why) -> {
+                JsonObject b = new JsonObject();
+                b.addProperty("error", why);
+                shards.add(f, b);
+            });
+            writeSummary(out, sm, settings, scan.bad().size());
             return sm;
         } finally {
             result.unpersist();
         }
     }
 
-    static void writeSummary(String out, Summary s, DecodeSettings settings) throws IOException {
+    static void writeSummary(String out, Summary s, DecodeSettings settings, int badShards) throws IOException {
         JsonObject o = new JsonObject();
+        o.addProperty("bad_shards", badShards);
         o.addProperty("input_rows", s.inputRows());
         o.addProperty("decoded", s.decoded());
         o.addProperty("errors", s.errors());

@@ -56,7 +56,7 @@ public final class EncodeCommand implements Command {
         SparkSession spark = SparkSupport.session("mipflow encode", o.getOr("master", null));
         try {
             int threads = o.has("threads") ? o.getInt("threads", 1, 1024)
-                    : SparkSupport.intraOpThreads(spark, Runtime.getRuntime().availableProcessors());
+                    : SparkSupport.intraOpThreads(spark);
             DecodeSettings s = new DecodeSettings(model.toAbsolutePath().toString(),
                     SamplerConfig.of(SamplingMode.MULTISCALE, m.config().schedule().stages()),
                     o.getInt("batch-size", 1, 1024), 0, threads, null, RowLimits.DEFAULT, null);

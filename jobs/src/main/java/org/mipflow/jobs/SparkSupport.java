@@ -58,9 +58,15 @@ final class SparkSupport {
         return Math.max(1, execCores / taskCpus);
     }
 
-    /** libtorch intra-op threads so that threads x concurrent tasks = cores (DESIGN.md section 4, f). */
-    static int intraOpThreads(SparkSession s, int coresPerExecutor) {
-        return Math.max(1, coresPerExecutor / taskSlots(s));
+    /**
+     * libtorch intra-op threads so that threads x concurrent tasks = cores (DESIGN.md section 4, f):
+     * in local mode the machine's cores over the task slots, on a cluster spark.task.cpus.
+     */
+    static int intraOpThreads(SparkSession s) {
+        if (s.sparkContext().master().startsWith("local")) {
+            return Math.max(1, Runtime.getRuntime().availableProcessors() / taskSlots(s));
+        }
+        return Math.max(1, s.sparkContext().getConf().getInt("spark.task.cpus", 1));
     }
 
     /** Expands comma-separated paths and globs; fails with one line when one matches nothing. */

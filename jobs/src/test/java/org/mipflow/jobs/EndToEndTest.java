@@ -63,6 +63,7 @@ class EndToEndTest {
         assertEquals(3, r.encoded());
         assertEquals(0, r.errors());
         writeBadShard(latents + "/bad");
+        writeFailFastInput();
     }
 
     @AfterAll
@@ -73,6 +74,15 @@ class EndToEndTest {
     static DecodeSettings settings(SamplingMode mode, int batch) {
         return new DecodeSettings(model.toAbsolutePath().toString(),
                 new SamplerConfig(mode, 6, new int[] {2, 2, 2}), batch, 7, 1, null, RowLimits.DEFAULT, null);
+    }
+
+    static void writeFailFastInput() throws Exception {
+        Path d = tmp.resolve("messy-ff");
+        Files.createDirectories(d);
+        Files.writeString(d.resolve("junk.parquet"), "not parquet");
+        try (var st = Files.list(Path.of(latents, "good"))) {
+            Files.copy(st.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow(), d.resolve("ok.parquet"));
+        }
     }
 
     static void writeBadShard(String path) {
@@ -142,6 +152,68 @@ class EndToEndTest {
         }
         assertEquals(7, perShard);
         assertEquals(1, ModelCache.loads(model.toAbsolutePath().toString()), "model loaded once per JVM");
+    }
+
+    @Test
+    void badShardsAndDuplicateIdsAreReportedAndTheRestIsDecoded() throws Exception {
+        Path messy = tmp.resolve("messy");
+        Files.createDirectories(messy);
+        Path shard;
+        try (var st = Files.list(Path.of(latents, "good"))) {
+            shard = st.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow();
+        }
+        Files.copy(shard, messy.resolve("a.parquet"));
+        byte[] bytes = Files.readAllBytes(shard);
+        Files.write(messy.resolve("truncated.parquet"), Arrays.copyOf(bytes, bytes.length / 2));
+        Files.writeString(messy.resolve("junk.parquet"), "not parquet at all");
+        Files.write(messy.resolve("empty.parquet"), new byte[0]);
+        spark.sql("select 1 as id, array(cast(1 as float)) as latent, 1 as latent_c, 1 as latent_h, 1 as latent_w")
+                .coalesce(1).write().parquet(tmp.resolve("wrongtypes").toString());
+        try (var st = Files.list(tmp.resolve("wrongtypes"))) {
+            Files.copy(st.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow(),
+                    messy.resolve("wrongtypes.parquet"));
+        }
+        StructType schema = spark.read().parquet(latents + "/bad").schema();
+        float[] zeros = new float[4 * 8 * 8];
+        spark.createDataFrame(List.of(RowFactory.create("dup-1", zeros, 4, 8, 8, null),
+                        RowFactory.create("dup-1", zeros, 4, 8, 8, null)), schema)
+                .coalesce(1).write().parquet(tmp.resolve("dups").toString());
+        try (var st = Files.list(tmp.resolve("dups"))) {
+            Files.copy(st.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow(),
+                    messy.resolve("dups.parquet"));
+        }
+        long good = spark.read().parquet(shard.toString()).count();
+        String out = tmp.resolve("out-messy").toString();
+        DecodeJob.Summary s = DecodeJob.run(spark, List.of(messy.toString()), out, settings(SamplingMode.MULTISCALE, 2));
+        assertEquals(good, byId(spark.read().parquet(out + "/images")).size());
+        List<Row> errors = spark.read().parquet(out + "/errors").collectAsList();
+        assertEquals(2, errors.stream().filter(r -> "dup-1".equals(r.getAs("id"))).count());
+        assertTrue(errors.stream().filter(r -> "dup-1".equals(r.getAs("id")))
+                .allMatch(r -> ((String) r.getAs("error")).contains("occurs 2 times")));
+        List<String> badShards = errors.stream().filter(r -> r.getAs("id") == null)
+                .map(r -> Path.of(((String) r.getAs("source_file")).replace("file:", "")).getFileName().toString())
+                .sorted().toList();
+        assertEquals(List.of("empty.parquet", "junk.parquet", "truncated.parquet", "wrongtypes.parquet"), badShards);
+        assertEquals(good + 2, s.inputRows());
+        JsonObject summary = JsonParser.parseString(Files.readString(Path.of(out, "summary.json"))).getAsJsonObject();
+        assertEquals(4, summary.get("bad_shards").getAsInt());
+    }
+
+    @Test
+    void failFastStopsAtTheFirstBadShard() {
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> DecodeJob.run(spark, List.of(tmp.resolve("messy-ff").toString()), tmp.resolve("out-ff").toString(),
+                        settings(SamplingMode.MULTISCALE, 2), true));
+        assertTrue(e.getMessage().contains("--fail-fast"), e.getMessage());
+    }
+
+    @Test
+    void missingColumnEverywhereIsOneErrorBeforeAnyWork() throws Exception {
+        String in = tmp.resolve("nolatent").toString();
+        spark.sql("select 'x' as id, 4 as latent_c, 8 as latent_h, 8 as latent_w").write().parquet(in);
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> DecodeJob.run(spark, List.of(in), tmp.resolve("out-nl").toString(), settings(SamplingMode.FULL, 2)));
+        assertTrue(e.getMessage().contains("'latent'"), e.getMessage());
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.mipflow.spark;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -25,10 +26,20 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     private final DecodeSettings settings;
     private final StructType input;
     private final int[] passIdx;
+    private final HashMap<String, Long> duplicates;
+    private final boolean failFast;
 
-    public DecodePartition(DecodeSettings settings, StructType input) {
+    /**
+     * @param duplicates ids that occur more than once in the whole input, with their counts: all
+     *     their rows go to errors, since no row of them can be told to be the right one
+     * @param failFast throw at the first bad row instead of reporting it
+     */
+    public DecodePartition(DecodeSettings settings, StructType input, HashMap<String, Long> duplicates,
+            boolean failFast) {
         this.settings = settings;
         this.input = input;
+        this.duplicates = duplicates;
+        this.failFast = failFast;
         List<Integer> idx = new ArrayList<>();
         for (var f : DecodeSchemas.passThrough(input)) {
             idx.add(input.fieldIndex(f.name()));
@@ -77,6 +88,11 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                         lr = parse(r, model.latentChannels(), sideMultiple);
                     } catch (BadRow e) {
                         ready.add(error(r, e.getMessage()));
+                        continue;
+                    }
+                    Long copies = duplicates.get(lr.id());
+                    if (copies != null) {
+                        ready.add(error(r, "id occurs " + copies + " times in the input"));
                         continue;
                     }
                     if (!batch.isEmpty() && !sameShape(batch.get(0), lr)) {
@@ -171,6 +187,10 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     }
 
     private Row error(Row src, String message) {
+        if (failFast) {
+            throw new IllegalStateException("--fail-fast: row " + src.get(input.fieldIndex(DecodeSchemas.ID)) + " of "
+                    + src.getAs(DecodeSchemas.SOURCE_FILE) + ": " + message);
+        }
         Object[] v = pass(src, 11);
         int k = passIdx.length;
         Object id = src.get(input.fieldIndex(DecodeSchemas.ID));
