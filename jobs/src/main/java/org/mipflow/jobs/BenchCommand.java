@@ -180,12 +180,7 @@ public final class BenchCommand implements Command {
             float[] zb = Arrays.copyOfRange(z, s * per, (s + b) * per);
             float[] img;
             if (m.cfg() == null) {
-                // One plain forward pass at full resolution: the cost floor of any decoder.
-                float[] x = new float[b * px];
-                img = model.velocity(x, b, size, size, zb, zs, zs, 1.0, model.schedule().stages(), false);
-                for (int i = 0; i < img.length; i++) {
-                    img[i] = -img[i];
-                }
+                img = Baselines.teacherOnePass(model, zb, b, size);
             } else {
                 RandomGenerator[] g = new RandomGenerator[b];
                 for (int i = 0; i < b; i++) {

@@ -33,7 +33,8 @@ public final class DecodeCommand implements Command {
                         "Parquet file, directory of shards or glob; comma-separated; any Hadoop URI"),
                 Options.Spec.value("out", "DIR", "out/decode", "output directory (any Hadoop URI)"),
                 Options.Spec.value("model", "DIR", "models/default", "model directory"),
-                Options.Spec.value("mode", "MODE", "multiscale", "full | multiscale | onestep"),
+                Options.Spec.value("mode", "MODE", null,
+                        "full | multiscale | onestep (default: onestep if the model has a student, else multiscale)"),
                 Options.Spec.value("steps", "N", Integer.toString(SamplerConfig.DEFAULT_FULL_STEPS),
                         "Euler steps of mode full"),
                 Options.Spec.value("stage-steps", "N[,N...]", Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS),
@@ -61,8 +62,9 @@ public final class DecodeCommand implements Command {
         }
         ModelManifest manifest = ModelManifest.read(model);
         int stages = manifest.config().schedule().stages();
-        SamplerConfig sampler = samplerConfig(o, stages);
-        if (sampler.mode() == SamplingMode.ONESTEP && !manifest.has(org.mipflow.model.MipflowModel.STUDENT_FILE)) {
+        boolean student = manifest.has(org.mipflow.model.MipflowModel.STUDENT_FILE);
+        SamplerConfig sampler = samplerConfig(o, stages, student ? "onestep" : "multiscale");
+        if (sampler.mode() == SamplingMode.ONESTEP && !student) {
             throw new UsageException("model " + model + " has no one-step student; use --mode multiscale or run "
                     + "'mipflow distill'");
         }
@@ -132,9 +134,13 @@ public final class DecodeCommand implements Command {
     }
 
     static SamplerConfig samplerConfig(Options o, int stages) throws UsageException {
+        return samplerConfig(o, stages, null);
+    }
+
+    static SamplerConfig samplerConfig(Options o, int stages, String defaultMode) throws UsageException {
         SamplingMode mode;
         try {
-            mode = SamplingMode.parse(o.get("mode"));
+            mode = SamplingMode.parse(o.has("mode") ? o.get("mode") : defaultMode);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

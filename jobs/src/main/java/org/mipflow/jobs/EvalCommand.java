@@ -18,7 +18,6 @@ import org.mipflow.sampling.RowNoise;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
-import org.mipflow.schedule.Resample;
 
 /**
  * {@code mipflow eval}: the quality check of a model on the dev photos, without Spark. Every
@@ -67,7 +66,6 @@ public final class EvalCommand implements Command {
         MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
         Path out = o.path("out");
         Files.createDirectories(out);
-        Options decodeOpts = o;
         try (MipflowModel model = MipflowModel.load(o.path("model"))) {
             int k = model.schedule().stages();
             int batch = o.getInt("batch-size", 1, 256);
@@ -95,10 +93,10 @@ public final class EvalCommand implements Command {
                     int n = Math.min(batch, names.size() - s);
                     float[] zb = java.util.Arrays.copyOfRange(z, s * per, (s + n) * per);
                     float[] r = switch (mode) {
-                        case "mean" -> mean(model, zb, n, size);
-                        case "resize" -> resize(refs, s, n, size);
+                        case "mean" -> Baselines.teacherOnePass(model, zb, n, size);
+                        case "resize" -> Baselines.resize(refs, s, n, size);
                         default -> {
-                            SamplerConfig cfg = DecodeCommand.samplerConfig(EvalCommandOptions.of(decodeOpts, mode), k);
+                            SamplerConfig cfg = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, mode), k);
                             RandomGenerator[] g = new RandomGenerator[n];
                             for (int i = 0; i < n; i++) {
                                 g[i] = RowNoise.forRow(seed, names.get(s + i));
@@ -111,12 +109,12 @@ public final class EvalCommand implements Command {
                 passes = switch (mode) {
                     case "mean" -> 1;
                     case "resize" -> 0;
-                    default -> DecodeCommand.samplerConfig(EvalCommandOptions.of(decodeOpts, mode), k).forwardPasses(k);
+                    default -> DecodeCommand.samplerConfig(EvalCommandOptions.of(o, mode), k).forwardPasses(k);
                 };
                 double secs = (System.nanoTime() - t0) / 1e9 / names.size();
                 double psnr = 0;
                 double ssim = 0;
-                JsonArray per_image = new JsonArray();
+                JsonArray perImage = new JsonArray();
                 for (int i = 0; i < names.size(); i++) {
                     ImageMetrics m = ImageMetrics.of(img, i * px, refs.get(i), size, size);
                     psnr += m.psnr();
@@ -125,7 +123,7 @@ public final class EvalCommand implements Command {
                     pi.addProperty("image", names.get(i));
                     pi.addProperty("psnr", m.psnr());
                     pi.addProperty("ssim", m.ssim());
-                    per_image.add(pi);
+                    perImage.add(pi);
                     ImageIO.write(ImageOps.fromPlanar(img, i * px, size, size), "png",
                             out.resolve(names.get(i) + "-" + mode + ".png").toFile());
                 }
@@ -136,8 +134,8 @@ public final class EvalCommand implements Command {
                 r.addProperty("psnr", psnr);
                 r.addProperty("ssim", ssim);
                 r.addProperty("forward_passes", passes);
-                r.addProperty("seconds_per_image", secs);
-                r.add("per_image", per_image);
+                r.addProperty("seconds_perImage", secs);
+                r.add("perImage", perImage);
                 results.put(mode, r);
             }
             JsonObject all = new JsonObject();
@@ -149,27 +147,5 @@ public final class EvalCommand implements Command {
             System.out.println("images and eval.json written to " + out);
         }
         return 0;
-    }
-
-    /** The teacher's one-pass estimate of the image from t = 1 with a zero state: x0 = x - v. */
-    private static float[] mean(MipflowModel model, float[] z, int n, int size) {
-        int zs = size / model.downsample();
-        float[] x = new float[n * 3 * size * size];
-        float[] v = model.velocity(x, n, size, size, z, zs, zs, 1.0, model.schedule().stages(), false);
-        for (int i = 0; i < v.length; i++) {
-            v[i] = -v[i];
-        }
-        return v;
-    }
-
-    private static float[] resize(List<float[]> refs, int start, int n, int size) {
-        int px = 3 * size * size;
-        float[] out = new float[n * px];
-        for (int i = 0; i < n; i++) {
-            float[] small = Resample.down(refs.get(start + i), 3, size, size, 3);
-            float[] up = ImageOps.resize(small, 3, size / 8, size / 8, size, size);
-            System.arraycopy(up, 0, out, i * px, px);
-        }
-        return out;
     }
 }

@@ -61,20 +61,19 @@ public final class ImageOps {
     public static float[] resize(float[] src, int planes, int h, int w, int oh, int ow) {
         float[] tmp = new float[planes * h * ow];
         for (int p = 0; p < planes; p++) {
-            resample1d(src, p * h * w, 1, w, h, w, tmp, p * h * ow, ow);
+            resampleRows(src, p * h * w, w, h, tmp, p * h * ow, ow);
         }
         float[] out = new float[planes * oh * ow];
         for (int p = 0; p < planes; p++) {
-            resample1dCols(tmp, p * h * ow, h, ow, out, p * oh * ow, oh);
+            resampleCols(tmp, p * h * ow, h, ow, out, p * oh * ow, oh);
         }
         return out;
     }
 
-    private static void resample1d(float[] src, int base, int unused, int inLen, int rows, int rowStride,
-            float[] dst, int dbase, int outLen) {
+    private static void resampleRows(float[] src, int base, int inLen, int rows, float[] dst, int dbase, int outLen) {
         Kernel k = new Kernel(inLen, outLen);
         for (int r = 0; r < rows; r++) {
-            int s = base + r * rowStride;
+            int s = base + r * inLen;
             int d = dbase + r * outLen;
             for (int o = 0; o < outLen; o++) {
                 double acc = 0;
@@ -88,7 +87,7 @@ public final class ImageOps {
         }
     }
 
-    private static void resample1dCols(float[] src, int base, int inLen, int cols, float[] dst, int dbase, int outLen) {
+    private static void resampleCols(float[] src, int base, int inLen, int cols, float[] dst, int dbase, int outLen) {
         Kernel k = new Kernel(inLen, outLen);
         for (int o = 0; o < outLen; o++) {
             int first = k.first[o];
