@@ -72,14 +72,14 @@ public final class DecodeCommand implements Command {
         String out = o.get("out");
         SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
         try {
-            int threads = SparkSupport.intraOpThreads(spark);
+            int threads = 0;
             if (o.has("threads")) {
-                int asked = o.getInt("threads", 1, 1024);
-                if (asked > threads && spark.sparkContext().master().startsWith("local")) {
-                    System.out.printf("decode: --threads %d x %d tasks would exceed the %d cores; using %d%n", asked,
-                            SparkSupport.taskSlots(spark), Runtime.getRuntime().availableProcessors(), threads);
-                } else {
-                    threads = asked;
+                threads = o.getInt("threads", 1, 1024);
+                int fair = SparkSupport.intraOpThreads(spark);
+                if (threads > fair && spark.sparkContext().master().startsWith("local")) {
+                    System.out.printf("decode: --threads %d x %d tasks would exceed the %d cores; using %d%n", threads,
+                            SparkSupport.taskSlots(spark), Runtime.getRuntime().availableProcessors(), fair);
+                    threads = fair;
                 }
             }
             DecodeSettings s = new DecodeSettings(model.toAbsolutePath().toString(), sampler,
@@ -87,9 +87,8 @@ public final class DecodeCommand implements Command {
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
                     o.getOr("png-dir", null));
-            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, batch %d, %d libtorch "
-                    + "thread(s) x %d task(s)%n", sampler.mode().label(), sampler.forwardPasses(stages),
-                    s.batchSize(), threads, SparkSupport.taskSlots(spark));
+            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, batch %d, %d task slot(s)%n",
+                    sampler.mode().label(), sampler.forwardPasses(stages), s.batchSize(), SparkSupport.taskSlots(spark));
             DecodeJob.Summary sm;
             try {
                 sm = DecodeJob.run(spark, inputs, out, s, o.flag("fail-fast"));

@@ -49,6 +49,7 @@ public final class DecodeJob {
     }
 
     /**
+     * @param settings with intraOpThreads 0, threads are chosen from the cores and the partitions
      * @param failFast stop at the first bad shard or row instead of reporting it and going on
      */
     public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings,
@@ -69,6 +70,13 @@ public final class DecodeJob {
         for (Row r : df.groupBy(DecodeSchemas.ID).count().filter(col("count").gt(1)).collectAsList()) {
             duplicates.put(r.getString(0), r.getLong(1));
         }
+        if (settings.intraOpThreads() <= 0) {
+            int threads = SparkSupport.intraOpThreads(spark, df.rdd().getNumPartitions());
+            settings = new DecodeSettings(settings.modelDir(), settings.sampler(), settings.batchSize(), settings.seed(),
+                    threads, settings.engineCacheDir(), settings.limits(), settings.pngDir());
+        }
+        System.out.printf("decode: %d partition(s), %d libtorch thread(s) per executor JVM%n",
+                df.rdd().getNumPartitions(), settings.intraOpThreads());
         StructType combined = DecodeSchemas.combined(df.schema());
         spark.sparkContext().setJobDescription("mipflow decode (" + settings.sampler().mode().label() + ")");
         Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema(), duplicates, failFast),

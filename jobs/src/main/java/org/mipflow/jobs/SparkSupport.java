@@ -63,8 +63,14 @@ final class SparkSupport {
      * in local mode the machine's cores over the task slots, on a cluster spark.task.cpus.
      */
     static int intraOpThreads(SparkSession s) {
+        return intraOpThreads(s, Integer.MAX_VALUE);
+    }
+
+    /** As above, when only {@code partitions} tasks can run at once (fewer partitions than slots). */
+    static int intraOpThreads(SparkSession s, int partitions) {
         if (s.sparkContext().master().startsWith("local")) {
-            return Math.max(1, Runtime.getRuntime().availableProcessors() / taskSlots(s));
+            int concurrent = Math.max(1, Math.min(taskSlots(s), partitions));
+            return Math.max(1, Runtime.getRuntime().availableProcessors() / concurrent);
         }
         return Math.max(1, s.sparkContext().getConf().getInt("spark.task.cpus", 1));
     }
