@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -52,8 +54,10 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         VelocityModel model = ModelCache.get(settings);
         BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed(), settings.limits());
         int sideMultiple = model instanceof MipflowModel m ? m.config().sideMultiple() / m.config().downsample() : 1;
+        boolean injectFault = injectedFault();
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
+            private int batches;
             private Row carried;
             private LatentRow carriedLatent;
 
@@ -74,6 +78,9 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
             }
 
             private void fill() {
+                if (injectFault && ++batches == 2) {
+                    throw new IllegalStateException("injected task fault (spark.mipflow.test.taskFaultRate)");
+                }
                 List<Row> batchRows = new ArrayList<>();
                 List<LatentRow> batch = new ArrayList<>();
                 if (carried != null) {
@@ -119,6 +126,21 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 }
             }
         };
+    }
+
+    /**
+     * Test-only fault injection: with spark.mipflow.test.taskFaultRate = r, a fraction r of the
+     * partitions (chosen by partition id) fail once, on their first attempt, after emitting one
+     * batch, so that tests can check that Spark's retries lose and duplicate nothing.
+     */
+    private static boolean injectedFault() {
+        TaskContext tc = TaskContext.get();
+        SparkEnv env = SparkEnv.get();
+        if (tc == null || env == null || tc.attemptNumber() > 0) {
+            return false;
+        }
+        double rate = env.conf().getDouble("spark.mipflow.test.taskFaultRate", 0);
+        return rate > 0 && ((tc.partitionId() * 2654435761L) % 1000) / 1000.0 < rate;
     }
 
     private static boolean sameShape(LatentRow a, LatentRow b) {
