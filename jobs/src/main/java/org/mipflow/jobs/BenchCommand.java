@@ -47,20 +47,13 @@ public final class BenchCommand implements Command {
 
     @Override
     public List<Options.Spec> options() {
-        return List.of(
-                Options.Spec.value("model", "DIR", "models/default", "model directory"),
-                Options.Spec.value("photos", "DIR", "data/photos", "directory filled by scripts/fetch-photos.sh"),
-                Options.Spec.value("list", "FILE", "../shared/data/photos-dev.lst", "photo list"),
-                Options.Spec.value("images", "N", "6", "how many photos of the list"),
-                Options.Spec.value("size", "PX", "256", "image side"),
-                Options.Spec.value("rounds", "N", "2", "interleaved rounds; the median time is reported"),
-                Options.Spec.value("batch-size", "N", "6", "images decoded together"),
-                Options.Spec.value("steps", "N", "50", "Euler steps of full"),
-                Options.Spec.value("stage-steps", "N[,N...]", "10", "Euler steps per stage of multiscale"),
-                Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
-                        "libtorch threads"),
-                Options.Spec.flag("no-spark", "skip the Spark decode"),
-                Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
+        List<Options.Spec> specs = new ArrayList<>(DevImages.options());
+        specs.add(Options.Spec.value("images", "N", "6", "how many photos of the list"));
+        specs.add(Options.Spec.value("rounds", "N", "2", "interleaved rounds; the median time is reported"));
+        specs.add(Options.Spec.value("batch-size", "N", "6", "images decoded together"));
+        specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
+        specs.add(Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
+        return specs;
     }
 
     private record ModeRun(String name, SamplerConfig cfg, int passes, List<Double> seconds, long[] peakMb, float[][] out) {}

@@ -41,19 +41,12 @@ public final class EvalCommand implements Command {
 
     @Override
     public List<Options.Spec> options() {
-        return List.of(
-                Options.Spec.value("model", "DIR", "models/default", "model directory"),
-                Options.Spec.value("photos", "DIR", "data/photos", "directory filled by scripts/fetch-photos.sh"),
-                Options.Spec.value("list", "FILE", "../shared/data/photos-dev.lst", "photo list"),
-                Options.Spec.value("size", "PX", "256", "evaluation side"),
-                Options.Spec.value("steps", "N", "50", "Euler steps of mode full"),
-                Options.Spec.value("stage-steps", "N[,N...]", "10", "Euler steps per stage of mode multiscale"),
-                Options.Spec.value("modes", "LIST", "full,multiscale,onestep,mean,resize", "what to evaluate"),
-                Options.Spec.value("batch-size", "N", "4", "images decoded together"),
-                Options.Spec.value("seed", "N", "0", "noise seed"),
-                Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
-                        "libtorch threads"),
-                Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
+        List<Options.Spec> specs = new java.util.ArrayList<>(DevImages.options());
+        specs.add(Options.Spec.value("modes", "LIST", "full,multiscale,onestep,mean,resize", "what to evaluate"));
+        specs.add(Options.Spec.value("batch-size", "N", "4", "images decoded together"));
+        specs.add(Options.Spec.value("seed", "N", "0", "noise seed"));
+        specs.add(Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
+        return specs;
     }
 
     @Override

@@ -152,14 +152,10 @@ public final class ImageOps {
 
     /** Resizes so the shorter side is {@code side} (antialiased), then center-crops to side x side. */
     public static Planar shortSideCenterCrop(BufferedImage img, int side) {
-        float[] px = toPlanar(img);
-        int h = img.getHeight();
-        int w = img.getWidth();
-        double s = (double) side / Math.min(h, w);
-        int nh = Math.max(side, (int) Math.round(h * s));
-        int nw = Math.max(side, (int) Math.round(w * s));
-        float[] r = resize(px, 3, h, w, nh, nw);
-        return new Planar(crop(r, 3, nh, nw, (nh - side) / 2, (nw - side) / 2, side, side), side, side);
+        Planar r = shortSide(img, side);
+        int nh = r.height();
+        int nw = r.width();
+        return new Planar(crop(r.data(), 3, nh, nw, (nh - side) / 2, (nw - side) / 2, side, side), side, side);
     }
 
     /** Resizes so the shorter side is {@code side}, keeping the aspect ratio. */

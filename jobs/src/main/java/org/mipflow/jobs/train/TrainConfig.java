@@ -34,12 +34,7 @@ public record TrainConfig(
         }
     }
 
-    /** Learning rate at a step: linear warm-up, then cosine decay to a tenth. */
     public double learningRateAt(int step) {
-        if (step < warmup) {
-            return learningRate * (step + 1) / warmup;
-        }
-        double p = (double) (step - warmup) / Math.max(1, steps - warmup);
-        return learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, p))));
+        return LearningRate.warmupCosine(learningRate, warmup, steps, step);
     }
 }
