@@ -54,7 +54,7 @@ public final class DecodeJob {
      */
     public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings,
             boolean failFast) throws UsageException, IOException {
-        ModelManifest.read(Path.of(settings.modelDir()));
+        ModelManifest manifest = ModelManifest.read(Path.of(settings.modelDir()));
         ShardScanner.Scan scan = ShardScanner.scan(spark, inputs);
         if (failFast && !scan.bad().isEmpty()) {
             var first = scan.bad().entrySet().iterator().next();
@@ -101,12 +101,11 @@ public final class DecodeJob {
             errors.write().mode(SaveMode.Overwrite).parquet(out + "/errors");
 
             Row agg = result.agg(
-                            count(lit(1)),
                             sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)),
                             avg("psnr"),
                             avg("ssim"))
                     .first();
-            long decoded = agg.getLong(1);
+            long decoded = agg.isNullAt(0) ? 0 : agg.getLong(0);
             JsonObject shards = new JsonObject();
             for (Row r : result.groupBy(DecodeSchemas.SOURCE_FILE)
                     .agg(count(lit(1)), sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)))
@@ -120,9 +119,9 @@ public final class DecodeJob {
                 shards.add(String.valueOf(r.getString(0)), s);
             }
             Summary sm = new Summary(total, decoded, total - decoded, seconds, decoded / Math.max(seconds, 1e-9),
-                    agg.isNullAt(2) ? null : agg.getDouble(2), agg.isNullAt(3) ? null : agg.getDouble(3),
-                    settings.sampler().mode().label(), settings.sampler().forwardPasses(
-                            ModelManifest.read(Path.of(settings.modelDir())).config().schedule().stages()),
+                    agg.isNullAt(1) ? null : agg.getDouble(1), agg.isNullAt(2) ? null : agg.getDouble(2),
+                    settings.sampler().mode().label(),
+                    settings.sampler().forwardPasses(manifest.config().schedule().stages()),
                     shards);
             scan.bad().forEach((f, why) -> {
                 JsonObject b = new JsonObject();
