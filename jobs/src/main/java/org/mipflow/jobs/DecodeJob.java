@@ -26,6 +26,7 @@ import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
 import org.mipflow.model.ModelManifest;
 import org.mipflow.spark.DecodePartition;
 import org.mipflow.spark.DecodeSchemas;
@@ -79,13 +80,21 @@ public final class DecodeJob {
                 df.rdd().getNumPartitions(), settings.intraOpThreads());
         StructType combined = DecodeSchemas.combined(df.schema());
         spark.sparkContext().setJobDescription("mipflow decode (" + settings.sampler().mode().label() + ")");
-        Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema(), duplicates, failFast),
+        long inputRows = df.count();
+        LongAccumulator decodedAcc = spark.sparkContext().longAccumulator("mipflow decoded rows");
+        LongAccumulator failedAcc = spark.sparkContext().longAccumulator("mipflow failed rows");
+        Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema(), duplicates, failFast)
+                                .withProgress(decodedAcc, failedAcc),
                         Encoders.row(combined))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long t0 = System.nanoTime();
-            long total = result.count();
+            long total;
+            try (Progress p = new Progress(decodedAcc, failedAcc, inputRows, 10_000)) {
+                total = result.count();
+            }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            System.out.println(Progress.line(decodedAcc.value(), failedAcc.value(), inputRows, seconds));
             Dataset<Row> images = result.filter(col(DecodeSchemas.ERROR).isNull())
                     .drop(DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR);
             Dataset<Row> errors = result.filter(col(DecodeSchemas.ERROR).isNotNull())

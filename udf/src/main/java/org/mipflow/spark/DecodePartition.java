@@ -12,6 +12,7 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
 import org.mipflow.io.LatentRow;
 import org.mipflow.io.RowValidator;
 import org.mipflow.sampling.BatchDecoder;
@@ -30,6 +31,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     private final int[] passIdx;
     private final HashMap<String, Long> duplicates;
     private final boolean failFast;
+    private LongAccumulator decodedCount;
+    private LongAccumulator failedCount;
 
     /**
      * @param duplicates ids that occur more than once in the whole input, with their counts: all
@@ -95,11 +98,13 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                         lr = parse(r, model.latentChannels(), sideMultiple);
                     } catch (BadRow e) {
                         ready.add(error(r, e.getMessage()));
+                        count(false);
                         continue;
                     }
                     Long copies = duplicates.get(lr.id());
                     if (copies != null) {
                         ready.add(error(r, "id occurs " + copies + " times in the input"));
+                        count(false);
                         continue;
                     }
                     if (!batch.isEmpty() && !sameShape(batch.get(0), lr)) {
@@ -119,13 +124,22 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                             PngFiles.write(settings.pngDir(), d.id(), d.png());
                         } catch (java.io.IOException e) {
                             ready.add(error(src, "could not write PNG file: " + e.getMessage()));
+                            count(false);
                             continue;
                         }
                     }
                     ready.add(d.ok() ? image(src, d) : error(src, d.error()));
+                    count(d.ok());
                 }
             }
         };
+    }
+
+    private void count(boolean ok) {
+        LongAccumulator a = ok ? decodedCount : failedCount;
+        if (a != null) {
+            a.add(1);
+        }
     }
 
     /**
@@ -141,6 +155,16 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         }
         double rate = env.conf().getDouble("spark.mipflow.test.taskFaultRate", 0);
         return rate > 0 && ((tc.partitionId() * 2654435761L) % 1000) / 1000.0 < rate;
+    }
+
+    /**
+     * Counts rows as they are emitted, for the driver's progress line and the Spark UI. Updated
+     * inside a transformation, so a retried task may count twice: progress only, never accounting.
+     */
+    public DecodePartition withProgress(LongAccumulator decoded, LongAccumulator failed) {
+        this.decodedCount = decoded;
+        this.failedCount = failed;
+        return this;
     }
 
     private static boolean sameShape(LatentRow a, LatentRow b) {
