@@ -16,6 +16,14 @@ public interface VelocityModel {
     /** Image side / latent side. */
     int downsample();
 
+    /**
+     * Latent height and width must be multiples of this: each stage halves the side and the UNet
+     * halves it twice more, so the coarsest stage (2 zh for K = 3) must stay divisible by 4.
+     */
+    default int latentSideMultiple() {
+        return 1 << (schedule().stages() - 1);
+    }
+
     /** True when a one-step student is available for {@link #velocity} with student = true. */
     boolean hasStudent();
 

@@ -18,7 +18,6 @@ import org.mipflow.io.RowValidator;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.VelocityModel;
-import org.mipflow.model.MipflowModel;
 
 /**
  * Decodes one partition: validates each row, batches consecutive good rows of one latent shape,
@@ -56,7 +55,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     public Iterator<Row> call(Iterator<Row> rows) {
         VelocityModel model = ModelCache.get(settings);
         BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed(), settings.limits());
-        int sideMultiple = model instanceof MipflowModel m ? m.config().sideMultiple() / m.config().downsample() : 1;
+        int sideMultiple = model.latentSideMultiple();
         boolean injectFault = injectedFault();
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
