@@ -1,6 +1,5 @@
 package org.mipflow.jobs;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.mipflow.jobs.train.DistillConfig;
@@ -27,7 +26,7 @@ public final class DistillCommand implements Command {
                 Options.Spec.value("list", "FILE", "../shared/data/photos-train.lst", "training photo list"),
                 Options.Spec.value("teacher", "DIR", "models/default", "model with the trained teacher"),
                 Options.Spec.value("out", "DIR", "models/default", "model directory to write"),
-                Options.Spec.value("steps", "N", "400", "optimizer steps"),
+                Options.Spec.value("steps", "N", "150", "optimizer steps"),
                 Options.Spec.value("batch", "N", "16", "crops per step"),
                 Options.Spec.value("crop", "PX", "64", "crop side, a multiple of 64"),
                 Options.Spec.value("lr", "X", "3e-4", "peak Adam learning rate"),
@@ -43,14 +42,8 @@ public final class DistillCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
-        Path photos = o.path("photos");
-        if (!Files.isDirectory(photos)) {
-            throw new UsageException("photo directory " + photos + " does not exist; run scripts/fetch-photos.sh first");
-        }
-        Path list = o.path("list");
-        if (!Files.isReadable(list)) {
-            throw new UsageException("photo list " + list + " cannot be read");
-        }
+        Path photos = TrainCommand.photoDir(o);
+        Path list = TrainCommand.photoList(o);
         int crop = o.getInt("crop", 64, 1024);
         if (crop % 64 != 0) {
             throw new UsageException("--crop must be a multiple of 64");

@@ -40,16 +40,27 @@ public final class TrainCommand implements Command {
                 Options.Spec.flag("resume", "continue from OUT/checkpoint if it exists"));
     }
 
-    @Override
-    public int run(Options o) throws Exception {
+    /** --photos, which scripts/fetch-photos.sh must have filled. */
+    static Path photoDir(Options o) throws UsageException {
         Path photos = o.path("photos");
-        Path list = o.path("list");
         if (!Files.isDirectory(photos)) {
             throw new UsageException("photo directory " + photos + " does not exist; run scripts/fetch-photos.sh first");
         }
+        return photos;
+    }
+
+    static Path photoList(Options o) throws UsageException {
+        Path list = o.path("list");
         if (!Files.isReadable(list)) {
             throw new UsageException("photo list " + list + " cannot be read");
         }
+        return list;
+    }
+
+    @Override
+    public int run(Options o) throws Exception {
+        Path photos = photoDir(o);
+        Path list = photoList(o);
         TrainConfig tc = new TrainConfig(photos, list, o.path("out"), o.getInt("steps", 1, 10_000_000),
                 o.getInt("batch", 1, 4096), o.getInt("crop", 64, 1024), o.getDouble("lr"), o.getInt("warmup", 1, 1_000_000),
                 o.getLong("seed"), o.getInt("checkpoint-every", 1, 10_000_000), o.getInt("threads", 1, 1024),
