@@ -42,7 +42,8 @@ import org.mipflow.spark.PngFiles;
  */
 class EndToEndTest {
     static final int SIZE = 64;
-    static final List<String> BAD_IDS = List.of("bad-length", "bad-nan", "bad-channels", "bad-zero-dim");
+    static final List<String> BAD_IDS = List.of("bad-length", "bad-nan", "bad-channels", "bad-zero-dim", "bad-reference",
+            "bad-reference-size", "bad-reference-bomb");
     @TempDir
     static Path tmp;
     static SparkSession spark;
@@ -100,8 +101,28 @@ class EndToEndTest {
                 RowFactory.create("bad-length", new float[10], 4, 8, 8, null),
                 RowFactory.create("bad-nan", nan, 4, 8, 8, null),
                 RowFactory.create("bad-channels", new float[3 * 8 * 8], 3, 8, 8, null),
-                RowFactory.create("bad-zero-dim", new float[0], 4, 0, 8, null));
+                RowFactory.create("bad-zero-dim", new float[0], 4, 0, 8, null),
+                RowFactory.create("bad-reference", ok, 4, 8, 8, new byte[] {1, 2, 3, 4}),
+                RowFactory.create("bad-reference-size", ok, 4, 8, 8, png(32, 32)),
+                RowFactory.create("bad-reference-bomb", ok, 4, 8, 8, bomb()));
         spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path);
+    }
+
+    static byte[] png(int w, int h) {
+        return org.mipflow.io.ImageCodec.png(new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB));
+    }
+
+    /** A PNG whose header claims 100000 x 100000 pixels: must be refused before decoding. */
+    static byte[] bomb() {
+        java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(17);
+        ihdr.put("IHDR".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(100_000).putInt(100_000)
+                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(ihdr.array());
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + 4 + 17 + 4);
+        b.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}).putInt(13).put(ihdr.array())
+                .putInt((int) crc.getValue());
+        return b.array();
     }
 
     static Map<String, Row> byId(Dataset<Row> d) {
@@ -129,6 +150,9 @@ class EndToEndTest {
         }
         assertTrue(((String) errors.get("bad-nan").getAs("error")).contains("NaN"));
         assertTrue(((String) errors.get("bad-length").getAs("error")).contains("10 values"));
+        assertTrue(((String) errors.get("bad-reference-size").getAs("error")).contains("32x32"));
+        assertTrue(((String) errors.get("bad-reference-bomb").getAs("error")).contains("above the limit"),
+                (String) errors.get("bad-reference-bomb").getAs("error"));
         for (Row r : images.values()) {
             BufferedImage img = ImageIO.read(new ByteArrayInputStream(r.getAs("image")));
             assertEquals(SIZE, img.getWidth());
@@ -139,18 +163,18 @@ class EndToEndTest {
             assertEquals(mode == SamplingMode.FULL ? 6 : mode == SamplingMode.ONESTEP ? 3 : 6,
                     (int) r.getAs("forward_passes"));
         }
-        assertEquals(7, s.inputRows());
+        assertEquals(10, s.inputRows());
         assertEquals(3, s.decoded());
-        assertEquals(4, s.errors());
+        assertEquals(7, s.errors());
         JsonObject summary = JsonParser.parseString(Files.readString(Path.of(out, "summary.json"))).getAsJsonObject();
-        assertEquals(7, summary.get("input_rows").getAsLong());
+        assertEquals(10, summary.get("input_rows").getAsLong());
         long perShard = 0;
         for (var e : summary.getAsJsonObject("per_shard").entrySet()) {
             JsonObject o = e.getValue().getAsJsonObject();
             assertEquals(o.get("input").getAsLong(), o.get("decoded").getAsLong() + o.get("errors").getAsLong());
             perShard += o.get("input").getAsLong();
         }
-        assertEquals(7, perShard);
+        assertEquals(10, perShard);
         assertEquals(1, ModelCache.loads(model.toAbsolutePath().toString()), "model loaded once per JVM");
     }
 

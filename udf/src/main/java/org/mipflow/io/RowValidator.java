@@ -41,6 +41,30 @@ public final class RowValidator {
         return null;
     }
 
+    /**
+     * Reads a reference image, checking its file size and declared pixel count before decoding
+     * it and its size against the decoded image's.
+     *
+     * @throws IllegalArgumentException with the reason when it cannot be used
+     */
+    public static float[] reference(byte[] data, int h, int w, RowLimits limits) {
+        if (data.length > limits.maxReferenceBytes()) {
+            throw new IllegalArgumentException("reference image has " + data.length + " bytes, above the limit of "
+                    + limits.maxReferenceBytes());
+        }
+        java.awt.image.BufferedImage img;
+        try {
+            img = ImageCodec.read(data, limits.maxReferencePixels());
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("reference image unreadable: " + e.getMessage(), e);
+        }
+        if (img.getWidth() != w || img.getHeight() != h) {
+            throw new IllegalArgumentException("reference image is " + img.getWidth() + "x" + img.getHeight()
+                    + " but the latent decodes to " + w + "x" + h);
+        }
+        return ImageOps.toPlanar(img);
+    }
+
     /** The first non-finite value's position, or null. */
     public static String nonFinite(float[] latent) {
         for (int i = 0; i < latent.length; i++) {

@@ -1,31 +1,27 @@
 package org.mipflow.sampling;
 
-import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.LatentRow;
-import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.ImageMetrics;
 
 /**
  * Decodes validated rows of one latent shape as one batch: sampling, PNG encoding and metrics
- * against the reference. A failure of the batch is retried row by row so that one bad row
+ * against the (already validated) reference. A failure of the batch is retried row by row so that one bad row
  * cannot take its neighbours into the errors output.
  */
 public final class BatchDecoder {
     private final Sampler sampler;
     private final VelocityModel model;
     private final long seed;
-    private final RowLimits limits;
 
-    public BatchDecoder(VelocityModel model, SamplerConfig cfg, long seed, RowLimits limits) {
+    public BatchDecoder(VelocityModel model, SamplerConfig cfg, long seed) {
         this.model = model;
         this.sampler = new Sampler(model, cfg);
         this.seed = seed;
-        this.limits = limits;
     }
 
     public List<DecodedImage> decode(List<LatentRow> rows) {
@@ -80,32 +76,13 @@ public final class BatchDecoder {
             byte[] png = ImageCodec.png(ImageOps.fromPlanar(img, i * px, h, w));
             Double psnr = null;
             Double ssim = null;
-            String error = null;
             if (r.reference() != null) {
-                try {
-                    float[] ref = reference(r.reference(), h, w);
-                    ImageMetrics m = ImageMetrics.of(img, i * px, ref, h, w);
-                    psnr = m.psnr();
-                    ssim = m.ssim();
-                } catch (java.io.IOException | IllegalArgumentException e) {
-                    error = "reference image unusable: " + e.getMessage();
-                }
+                ImageMetrics m = ImageMetrics.of(img, i * px, r.reference(), h, w);
+                psnr = m.psnr();
+                ssim = m.ssim();
             }
-            out.add(error != null ? DecodedImage.failed(r.id(), error)
-                    : new DecodedImage(r.id(), png, w, h, sampler.forwardPasses(), ms, psnr, ssim, null));
+            out.add(new DecodedImage(r.id(), png, w, h, sampler.forwardPasses(), ms, psnr, ssim, null));
         }
         return out;
-    }
-
-    private float[] reference(byte[] data, int h, int w) throws java.io.IOException {
-        if (data.length > limits.maxReferenceBytes()) {
-            throw new IllegalArgumentException(data.length + " bytes, above the limit of " + limits.maxReferenceBytes());
-        }
-        BufferedImage img = ImageCodec.read(data, limits.maxReferencePixels());
-        if (img.getWidth() != w || img.getHeight() != h) {
-            throw new IllegalArgumentException("reference is " + img.getWidth() + "x" + img.getHeight()
-                    + " but the latent decodes to " + w + "x" + h);
-        }
-        return ImageOps.toPlanar(img);
     }
 }

@@ -54,7 +54,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         VelocityModel model = ModelCache.get(settings);
-        BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed(), settings.limits());
+        BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed());
         int sideMultiple = model.latentSideMultiple();
         boolean injectFault = injectedFault();
         return new Iterator<>() {
@@ -94,7 +94,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                     Row r = rows.next();
                     LatentRow lr;
                     try {
-                        lr = parse(r, model.latentChannels(), sideMultiple);
+                        lr = parse(r, model.latentChannels(), sideMultiple, model.downsample());
                     } catch (BadRow e) {
                         ready.add(error(r, e.getMessage()));
                         count(false);
@@ -176,7 +176,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         }
     }
 
-    private LatentRow parse(Row r, int channels, int sideMultiple) throws BadRow {
+    private LatentRow parse(Row r, int channels, int sideMultiple, int downsample) throws BadRow {
         String id = r.getAs(DecodeSchemas.ID);
         List<Float> latent = r.isNullAt(input.fieldIndex(DecodeSchemas.LATENT)) ? null : r.getList(input.fieldIndex(DecodeSchemas.LATENT));
         Integer c = r.getAs(DecodeSchemas.C);
@@ -199,9 +199,14 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         if (nf != null) {
             throw new BadRow(nf);
         }
-        byte[] ref = null;
+        float[] ref = null;
         if (DecodeSchemas.has(input, DecodeSchemas.REFERENCE) && !r.isNullAt(input.fieldIndex(DecodeSchemas.REFERENCE))) {
-            ref = r.getAs(DecodeSchemas.REFERENCE);
+            try {
+                ref = RowValidator.reference(r.getAs(DecodeSchemas.REFERENCE), h * downsample, w * downsample,
+                        settings.limits());
+            } catch (IllegalArgumentException e) {
+                throw new BadRow(e.getMessage());
+            }
         }
         return new LatentRow(id, z, c, h, w, ref);
     }
