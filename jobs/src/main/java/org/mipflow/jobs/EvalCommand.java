@@ -17,7 +17,6 @@ import org.mipflow.model.MipflowModel;
 import org.mipflow.sampling.RowNoise;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
-import org.mipflow.sampling.SamplingMode;
 
 /**
  * {@code mipflow eval}: the quality check of a model on the dev photos, without Spark. Every
@@ -79,31 +78,28 @@ public final class EvalCommand implements Command {
                     System.out.println("onestep      (skipped: the model has no student)");
                     continue;
                 }
+                boolean sampled = !mode.equals("mean") && !mode.equals("resize");
+                SamplerConfig cfg = sampled ? DecodeCommand.samplerConfig(EvalCommandOptions.of(o, mode), k) : null;
+                int passes = sampled ? cfg.forwardPasses(k) : mode.equals("mean") ? 1 : 0;
                 long t0 = System.nanoTime();
                 float[] img = new float[names.size() * px];
-                int passes;
                 for (int s = 0; s < names.size(); s += batch) {
                     int n = Math.min(batch, names.size() - s);
                     float[] zb = java.util.Arrays.copyOfRange(z, s * per, (s + n) * per);
-                    float[] r = switch (mode) {
-                        case "mean" -> Baselines.teacherOnePass(model, zb, n, size);
-                        case "resize" -> Baselines.resize(refs, s, n, size);
-                        default -> {
-                            SamplerConfig cfg = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, mode), k);
-                            RandomGenerator[] g = new RandomGenerator[n];
-                            for (int i = 0; i < n; i++) {
-                                g[i] = RowNoise.forRow(seed, names.get(s + i));
-                            }
-                            yield new Sampler(model, cfg).decode(zb, n, zs, zs, g);
+                    float[] r;
+                    if (mode.equals("mean")) {
+                        r = Baselines.teacherOnePass(model, zb, n, size);
+                    } else if (mode.equals("resize")) {
+                        r = Baselines.resize(refs, s, n, size);
+                    } else {
+                        RandomGenerator[] g = new RandomGenerator[n];
+                        for (int i = 0; i < n; i++) {
+                            g[i] = RowNoise.forRow(seed, names.get(s + i));
                         }
-                    };
+                        r = new Sampler(model, cfg).decode(zb, n, zs, zs, g);
+                    }
                     System.arraycopy(r, 0, img, s * px, n * px);
                 }
-                passes = switch (mode) {
-                    case "mean" -> 1;
-                    case "resize" -> 0;
-                    default -> DecodeCommand.samplerConfig(EvalCommandOptions.of(o, mode), k).forwardPasses(k);
-                };
                 double secs = (System.nanoTime() - t0) / 1e9 / names.size();
                 double psnr = 0;
                 double ssim = 0;
@@ -127,8 +123,8 @@ public final class EvalCommand implements Command {
                 r.addProperty("psnr", psnr);
                 r.addProperty("ssim", ssim);
                 r.addProperty("forward_passes", passes);
-                r.addProperty("seconds_perImage", secs);
-                r.add("perImage", perImage);
+                r.addProperty("seconds_per_image", secs);
+                r.add("per_image", perImage);
                 results.put(mode, r);
             }
             JsonObject all = new JsonObject();
