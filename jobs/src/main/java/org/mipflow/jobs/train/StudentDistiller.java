@@ -13,8 +13,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.FlowUNet;
 import org.mipflow.model.MipflowModel;
@@ -68,19 +66,8 @@ public final class StudentDistiller {
         if (startStep > 0) {
             adam.load(ckpt.resolve("adam.ndlist"));
         }
-        BlockingQueue<StageStarts> queue = new ArrayBlockingQueue<>(3);
-        final int first = startStep;
-        Thread producer = new Thread(() -> {
-            try {
-                for (int s = first; s < dc.steps(); s++) {
-                    queue.put(StageStarts.make(bank, sch, dc.batch(), dc.crop(), dc.seed(), s));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "distill-batch-maker");
-        producer.setDaemon(true);
-        producer.start();
+        Prefetcher<StageStarts> batches = new Prefetcher<>("distill-batch-maker", startStep, dc.steps(),
+                step -> StageStarts.make(bank, sch, dc.batch(), dc.crop(), dc.seed(), step));
 
         ParameterStore ps = new ParameterStore(model.manager(), false);
         int k = sch.stages();
@@ -88,7 +75,7 @@ public final class StudentDistiller {
         int avgN = 0;
         long runStart = System.nanoTime();
         for (int step = startStep; step < dc.steps(); step++) {
-            float[] losses = step(model, ps, adam, queue.take(), step);
+            float[] losses = step(model, ps, adam, batches.take(), step);
             for (int i = 0; i < losses.length; i++) {
                 avg[i] += losses[i];
             }
@@ -113,7 +100,7 @@ public final class StudentDistiller {
                 log.printf("checkpoint at step %d written to %s%n", done, ckpt);
             }
         }
-        producer.interrupt();
+        batches.close();
         double seconds = priorSeconds + (System.nanoTime() - runStart) / 1e9;
         model.save(dc.out(), record(teacherRecord, commandLine, dc.steps(), seconds));
         log.printf(Locale.ROOT, "distilled %d steps in %.1f min; model written to %s%n", dc.steps(), seconds / 60, dc.out());

@@ -16,8 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
@@ -79,19 +77,8 @@ public final class TeacherTrainer {
                 model.parameterCount(model.encoder()), model.parameterCount(model.decoder()),
                 cfg.latentChannels(), cfg.schedule().stages());
 
-        BlockingQueue<StageBatch> queue = new ArrayBlockingQueue<>(3);
-        final int first = startStep;
-        Thread producer = new Thread(() -> {
-            try {
-                for (int s = first; s < tc.steps(); s++) {
-                    queue.put(StageBatch.make(bank, cfg, tc.batch(), tc.crop(), tc.seed(), s));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "batch-maker");
-        producer.setDaemon(true);
-        producer.start();
+        Prefetcher<StageBatch> batches = new Prefetcher<>("batch-maker", startStep, tc.steps(),
+                step -> StageBatch.make(bank, cfg, tc.batch(), tc.crop(), tc.seed(), step));
 
         ParameterStore ps = new ParameterStore(model.manager(), false);
         int types = cfg.stageTypes();
@@ -101,7 +88,7 @@ public final class TeacherTrainer {
         long waitNanos = 0;
         for (int step = startStep; step < tc.steps(); step++) {
             long w0 = System.nanoTime();
-            StageBatch b = queue.take();
+            StageBatch b = batches.take();
             waitNanos += System.nanoTime() - w0;
             float[] losses = trainStep(model, ps, adam, b, step);
             for (int s = 0; s < types; s++) {
@@ -126,7 +113,7 @@ public final class TeacherTrainer {
                 checkpoint(model, adam, ckpt, done, priorSeconds + (System.nanoTime() - runStart) / 1e9, commandLine);
             }
         }
-        producer.interrupt();
+        batches.close();
         double seconds = priorSeconds + (System.nanoTime() - runStart) / 1e9;
         model.save(tc.out(), trainingRecord(commandLine, tc.steps(), seconds));
         log.printf(Locale.ROOT, "trained %d steps in %.1f min; model written to %s%n", tc.steps(), seconds / 60, tc.out());
