@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.RowLimits;
-import org.mipflow.model.ModelManifest;
+import org.mipflow.model.DecoderFacts;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
@@ -22,7 +22,8 @@ public final class DecodeCommand implements Command {
     public String summary() {
         return "Decodes Parquet latents into PNG images with per-image PSNR/SSIM, on Spark.\n"
                 + "Writes OUT/images/ (Parquet), OUT/errors/ (Parquet, one row per row that could not be\n"
-                + "decoded, with the reason) and OUT/summary.json. Runs on embedded local Spark unless\n"
+                + "decoded, with the reason), both partitioned by input shard and committed shard by shard,\n"
+                + "and OUT/summary.json. Runs on embedded local Spark unless\n"
                 + "launched by spark-submit.";
     }
 
@@ -48,7 +49,9 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("max-latent-side", "N", Integer.toString(RowLimits.DEFAULT.maxLatentSide()),
                         "largest latent height or width accepted"),
                 Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"),
-                Options.Spec.flag("fail-fast", "stop at the first bad shard or row instead of reporting it"));
+                Options.Spec.flag("fail-fast", "stop at the first bad shard or row instead of reporting it"),
+                Options.Spec.flag("resume", "keep the shards a killed or failed run over the same --out committed; "
+                        + "decode only the rest"));
     }
 
     @Override
@@ -60,9 +63,9 @@ public final class DecodeCommand implements Command {
         if (!Files.isDirectory(model)) {
             throw new UsageException("model directory " + model + " does not exist");
         }
-        ModelManifest manifest = ModelManifest.read(model);
-        int stages = manifest.config().schedule().stages();
-        boolean student = manifest.has(org.mipflow.model.MipflowModel.STUDENT_FILE);
+        DecoderFacts facts = DecoderFacts.read(model);
+        int stages = facts.schedule().stages();
+        boolean student = facts.hasStudent();
         SamplerConfig sampler = samplerConfig(o, stages, student ? "onestep" : "multiscale");
         if (sampler.mode() == SamplingMode.ONESTEP && !student) {
             throw new UsageException("model " + model + " has no one-step student; use --mode multiscale or run "
@@ -91,7 +94,7 @@ public final class DecodeCommand implements Command {
                     sampler.mode().label(), sampler.forwardPasses(stages), s.batchSize(), SparkSupport.taskSlots(spark));
             DecodeJob.Summary sm;
             try {
-                sm = DecodeJob.run(spark, inputs, out, s, o.flag("fail-fast"));
+                sm = DecodeJob.run(spark, inputs, out, s, o.flag("fail-fast"), o.flag("resume"));
             } catch (RuntimeException e) {
                 String m = failFastMessage(e);
                 if (m == null) {

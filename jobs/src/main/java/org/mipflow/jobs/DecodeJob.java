@@ -1,11 +1,6 @@
 package org.mipflow.jobs;
 
-import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -16,19 +11,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.StructType;
-import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
-import org.mipflow.model.ModelManifest;
-import org.mipflow.spark.DecodePartition;
+import org.mipflow.model.DecoderFacts;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 
@@ -40,22 +32,24 @@ public final class DecodeJob {
 
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
-            Double psnrMean, Double ssimMean, String mode, int forwardPasses, JsonObject perShard) {}
+            Double psnrMean, Double ssimMean, String mode, int forwardPasses, JsonObject perShard,
+            int resumedShards) {}
 
     private DecodeJob() {}
 
     public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings)
             throws UsageException, IOException {
-        return run(spark, inputs, out, settings, false);
+        return run(spark, inputs, out, settings, false, false);
     }
 
     /**
      * @param settings with intraOpThreads 0, threads are chosen from the cores and the partitions
      * @param failFast stop at the first bad shard or row instead of reporting it and going on
+     * @param resume keep the shards an earlier run over the same output committed and decode only the rest
      */
     public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings,
-            boolean failFast) throws UsageException, IOException {
-        ModelManifest manifest = ModelManifest.read(Path.of(settings.modelDir()));
+            boolean failFast, boolean resume) throws UsageException, IOException {
+        DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
         ShardScanner.Scan scan = ShardScanner.scan(spark, inputs);
         if (failFast && !scan.bad().isEmpty()) {
             var first = scan.bad().entrySet().iterator().next();
@@ -64,89 +58,104 @@ public final class DecodeJob {
         for (var e : scan.bad().entrySet()) {
             System.out.println("skipping shard " + e.getKey() + ": " + e.getValue());
         }
-        Dataset<Row> df = spark.read().parquet(scan.good().toArray(String[]::new));
-        df = df.withColumn(DecodeSchemas.SOURCE_FILE, col("_metadata.file_path"));
+        ShardCommits commits = new ShardCommits(out, spark.sparkContext().hadoopConfiguration());
+        Map<String, ShardCommits.Record> done = new HashMap<>();
+        if (resume) {
+            done.putAll(commits.recover(scan.good()));
+        } else {
+            commits.startFresh();
+        }
+        List<String> pending = scan.good().stream().filter(s -> !done.containsKey(ShardCommits.key(s))).toList();
+        if (resume) {
+            System.out.printf("resume: %d shard(s) already committed, %d to decode%n",
+                    scan.good().size() - pending.size(), pending.size());
+        }
+
+        Dataset<Row> all = spark.read().parquet(scan.good().toArray(String[]::new));
         spark.sparkContext().setJobDescription("mipflow find duplicate ids");
+        // Over every good shard, committed ones included, so a resumed run decides as the first did.
         HashMap<String, Long> duplicates = new HashMap<>();
-        for (Row r : df.groupBy(DecodeSchemas.ID).count().filter(col("count").gt(1)).collectAsList()) {
+        for (Row r : all.groupBy(DecodeSchemas.ID).count().filter(col("count").gt(1)).collectAsList()) {
             duplicates.put(r.getString(0), r.getLong(1));
         }
+        int slots = SparkSupport.taskSlots(spark);
         if (settings.intraOpThreads() <= 0) {
-            int threads = SparkSupport.intraOpThreads(spark, df.rdd().getNumPartitions());
+            int threads = SparkSupport.intraOpThreads(spark, all.rdd().getNumPartitions());
             settings = new DecodeSettings(settings.modelDir(), settings.sampler(), settings.batchSize(), settings.seed(),
                     threads, settings.engineCacheDir(), settings.limits(), settings.pngDir());
         }
-        System.out.printf("decode: %d partition(s), %d libtorch thread(s) per executor JVM%n",
-                df.rdd().getNumPartitions(), settings.intraOpThreads());
-        StructType combined = DecodeSchemas.combined(df.schema());
-        spark.sparkContext().setJobDescription("mipflow decode (" + settings.sampler().mode().label() + ")");
-        long inputRows = df.count();
+        System.out.printf("decode: %d shard(s), %d partition(s), %d libtorch thread(s) per executor JVM%n",
+                scan.good().size(), all.rdd().getNumPartitions(), settings.intraOpThreads());
+        long pendingRows = pending.isEmpty() ? 0 : spark.read().parquet(pending.toArray(String[]::new)).count();
+
         LongAccumulator decodedAcc = spark.sparkContext().longAccumulator("mipflow decoded rows");
         LongAccumulator failedAcc = spark.sparkContext().longAccumulator("mipflow failed rows");
-        Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema(), duplicates, failFast)
-                                .withProgress(decodedAcc, failedAcc),
-                        Encoders.row(combined))
-                .persist(StorageLevel.MEMORY_AND_DISK());
-        try {
-            long t0 = System.nanoTime();
-            long total;
-            try (Progress p = new Progress(decodedAcc, failedAcc, inputRows, 10_000)) {
-                total = result.count();
+        ShardDecoder decoder = new ShardDecoder(spark, commits, settings, duplicates, failFast, decodedAcc, failedAcc);
+        long t0 = System.nanoTime();
+        try (Progress p = new Progress(decodedAcc, failedAcc, pendingRows, 10_000)) {
+            // Several shard jobs at once, so that many small shards still fill every task slot.
+            for (ShardCommits.Record r : decoder.decodeAll(pending, Math.min(slots, Math.max(1, pending.size())))) {
+                done.put(ShardCommits.key(r.shard()), r);
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            System.out.println(Progress.line(decodedAcc.value(), failedAcc.value(), inputRows, seconds));
-            Dataset<Row> images = result.filter(col(DecodeSchemas.ERROR).isNull())
-                    .drop(DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR);
-            Dataset<Row> errors = result.filter(col(DecodeSchemas.ERROR).isNotNull())
-                    .select(DecodeSchemas.ID, DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR);
-            if (!scan.bad().isEmpty()) {
-                List<Row> badFiles = new ArrayList<>();
-                scan.bad().forEach((f, why) -> badFiles.add(RowFactory.create(null, f, "bad shard: " + why)));
-                errors = errors.unionByName(spark.createDataFrame(badFiles, errors.schema()));
-            }
-            spark.sparkContext().setJobDescription("mipflow write images");
-            images.write().mode(SaveMode.Overwrite).parquet(out + "/images");
-            spark.sparkContext().setJobDescription("mipflow write errors");
-            errors.write().mode(SaveMode.Overwrite).parquet(out + "/errors");
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        commits.dropStaging();
+        System.out.println(Progress.line(decodedAcc.value(), failedAcc.value(), pendingRows, seconds));
+        writeBadFiles(spark, commits, scan.bad());
 
-            Row agg = result.agg(
-                            sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)),
-                            avg("psnr"),
-                            avg("ssim"))
-                    .first();
-            long decoded = agg.isNullAt(0) ? 0 : agg.getLong(0);
-            JsonObject shards = new JsonObject();
-            for (Row r : result.groupBy(DecodeSchemas.SOURCE_FILE)
-                    .agg(count(lit(1)), sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)))
-                    .collectAsList()) {
-                JsonObject s = new JsonObject();
-                long in = r.getLong(1);
-                long ok = r.getLong(2);
-                s.addProperty("input", in);
-                s.addProperty("decoded", ok);
-                s.addProperty("errors", in - ok);
-                shards.add(String.valueOf(r.getString(0)), s);
-            }
-            Summary sm = new Summary(total, decoded, total - decoded, seconds, decoded / Math.max(seconds, 1e-9),
-                    agg.isNullAt(1) ? null : agg.getDouble(1), agg.isNullAt(2) ? null : agg.getDouble(2),
-                    settings.sampler().mode().label(),
-                    settings.sampler().forwardPasses(manifest.config().schedule().stages()),
-                    shards);
-            scan.bad().forEach((f, why) -> {
-                JsonObject b = new JsonObject();
-                b.addProperty("error", why);
-                shards.add(f, b);
-            });
-            writeSummary(out, sm, settings, scan.bad().size());
-            return sm;
-        } finally {
-            result.unpersist();
+        long input = 0;
+        long decoded = 0;
+        double psnr = 0;
+        long psnrRows = 0;
+        double ssim = 0;
+        long ssimRows = 0;
+        JsonObject shards = new JsonObject();
+        for (String s : scan.good()) {
+            ShardCommits.Record r = done.get(ShardCommits.key(s));
+            input += r.input();
+            decoded += r.decoded();
+            psnr += r.psnrSum();
+            psnrRows += r.psnrRows();
+            ssim += r.ssimSum();
+            ssimRows += r.ssimRows();
+            JsonObject o = new JsonObject();
+            o.addProperty("input", r.input());
+            o.addProperty("decoded", r.decoded());
+            o.addProperty("errors", r.errors());
+            o.addProperty("resumed", !pending.contains(s));
+            shards.add(s, o);
+        }
+        scan.bad().forEach((f, why) -> {
+            JsonObject b = new JsonObject();
+            b.addProperty("error", why);
+            shards.add(f, b);
+        });
+        long decodedNow = decodedAcc.value();
+        Summary sm = new Summary(input, decoded, input - decoded, seconds, decodedNow / Math.max(seconds, 1e-9),
+                psnrRows == 0 ? null : psnr / psnrRows, ssimRows == 0 ? null : ssim / ssimRows,
+                settings.sampler().mode().label(),
+                settings.sampler().forwardPasses(facts.schedule().stages()),
+                shards, scan.good().size() - pending.size());
+        writeSummary(out, sm, settings, scan.bad().size(), spark.sparkContext().hadoopConfiguration());
+        return sm;
+    }
+
+    /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
+    private static void writeBadFiles(SparkSession spark, ShardCommits commits, Map<String, String> bad) {
+        String dir = commits.partitionPath(ShardCommits.ERRORS, ShardCommits.BAD_FILES_KEY);
+        List<Row> rows = new ArrayList<>();
+        bad.forEach((f, why) -> rows.add(RowFactory.create(null, f, "bad shard: " + why)));
+        if (!rows.isEmpty()) {
+            spark.sparkContext().setJobDescription("mipflow write bad-shard errors");
+            spark.createDataFrame(rows, DecodeSchemas.errors()).coalesce(1).write().mode(SaveMode.Overwrite).parquet(dir);
         }
     }
 
-    static void writeSummary(String out, Summary s, DecodeSettings settings, int badShards) throws IOException {
+    static void writeSummary(String out, Summary s, DecodeSettings settings, int badShards, Configuration conf)
+            throws IOException {
         JsonObject o = new JsonObject();
         o.addProperty("bad_shards", badShards);
+        o.addProperty("resumed_shards", s.resumedShards());
         o.addProperty("input_rows", s.inputRows());
         o.addProperty("decoded", s.decoded());
         o.addProperty("errors", s.errors());
@@ -162,7 +171,7 @@ public final class DecodeJob {
         o.add("per_shard", s.perShard());
         String json = new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o) + "\n";
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(out, "summary.json");
-        FileSystem fs = p.getFileSystem(new Configuration());
+        FileSystem fs = p.getFileSystem(conf);
         try (OutputStream os = fs.create(p, true)) {
             os.write(json.getBytes(StandardCharsets.UTF_8));
         }

@@ -227,7 +227,7 @@ class EndToEndTest {
     void failFastStopsAtTheFirstBadShard() {
         UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
                 () -> DecodeJob.run(spark, List.of(tmp.resolve("messy-ff").toString()), tmp.resolve("out-ff").toString(),
-                        settings(SamplingMode.MULTISCALE, 2), true));
+                        settings(SamplingMode.MULTISCALE, 2), true, false));
         assertTrue(e.getMessage().contains("--fail-fast"), e.getMessage());
     }
 

@@ -22,14 +22,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.mipflow.sampling.VelocityModel;
 import org.mipflow.schedule.StageSchedule;
 
 /**
  * The project's native model: tokenizer encoder, teacher flow decoder and optionally the
  * one-step student, held in one DJL manager on one device.
  */
-public final class MipflowModel implements VelocityModel, AutoCloseable {
+public final class MipflowModel implements DecoderModel {
     public static final String ENCODER_FILE = "encoder.params";
     public static final String DECODER_FILE = "decoder.params";
     public static final String STUDENT_FILE = "student.params";

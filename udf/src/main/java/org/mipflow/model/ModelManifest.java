@@ -78,6 +78,11 @@ public record ModelManifest(
 
     /** Checks every listed file against its recorded SHA-256. */
     public void verify(Path dir) {
+        verifyFiles(dir, files);
+    }
+
+    /** Checks each file (relative to {@code dir}, which it may not leave) against its SHA-256. */
+    static void verifyFiles(Path dir, Map<String, String> files) {
         for (var e : files.entrySet()) {
             Path f = dir.resolve(e.getKey()).normalize();
             if (!f.startsWith(dir.normalize())) {

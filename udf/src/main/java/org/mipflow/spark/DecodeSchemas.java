@@ -87,4 +87,12 @@ public final class DecodeSchemas {
         f.add(DataTypes.createStructField(ERROR, DataTypes.StringType, true));
         return DataTypes.createStructType(f);
     }
+
+    /** The errors output: the row's id (null for a whole unreadable shard), its shard and the reason. */
+    public static StructType errors() {
+        return DataTypes.createStructType(List.of(
+                DataTypes.createStructField(ID, DataTypes.StringType, true),
+                DataTypes.createStructField(SOURCE_FILE, DataTypes.StringType, true),
+                DataTypes.createStructField(ERROR, DataTypes.StringType, true)));
+    }
 }

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.mipflow.model.MipflowModel;
+import org.mipflow.model.Models;
 import org.mipflow.sampling.VelocityModel;
 
 /**
@@ -22,7 +23,7 @@ public final class ModelCache {
         return MODELS.computeIfAbsent(s.modelDir(), dir -> {
             configureEngine(s);
             LOADS.computeIfAbsent(dir, d -> new AtomicInteger()).incrementAndGet();
-            return MipflowModel.load(Path.of(dir));
+            return Models.load(Path.of(dir));
         });
     }
 

@@ -1,0 +1,150 @@
+package org.mipflow.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mipflow.io.RowLimits;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+import org.mipflow.spark.DecodeSettings;
+
+/**
+ * A decode killed with SIGKILL midway, then rerun with --resume over the same output: committed
+ * shards are skipped, and the output holds every id exactly once with the bytes of an
+ * uninterrupted run.
+ */
+class ResumeTest {
+    static final int SHARDS = 4;
+    static final int ROWS_PER_SHARD = 2;
+    static final int STEPS = 8;
+
+    @Test
+    void killedRunResumesWithEveryIdOnce(@TempDir Path tmp) throws Exception {
+        Path model = TestModels.tiny(tmp.resolve("model"));
+        SparkSession spark = SparkSession.builder().master("local[1]").appName("mipflow-resume")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+        try {
+            Path input = writeShards(spark, tmp);
+            DecodeSettings s = new DecodeSettings(model.toString(), new SamplerConfig(SamplingMode.FULL, STEPS,
+                    new int[] {2, 2, 2}), 2, 7, 1, null, RowLimits.DEFAULT, null);
+            String clean = tmp.resolve("clean").toString();
+            DecodeJob.run(spark, List.of(input.toString()), clean, s);
+
+            Path out = tmp.resolve("killed");
+            int committed = runAndKillAfterFirstCommit(input, out, model);
+            assertTrue(committed >= 1 && committed < SHARDS, "kill landed midway: " + committed + " committed");
+
+            DecodeJob.Summary sm = DecodeJob.run(spark, List.of(input.toString()), out.toString(), s, false, true);
+            assertEquals(committed, sm.resumedShards(), "committed shards are skipped");
+            assertEquals(SHARDS * ROWS_PER_SHARD, sm.inputRows());
+            assertEquals(SHARDS * ROWS_PER_SHARD, sm.decoded());
+            assertFalse(Files.exists(out.resolve("_staging")), "staging left behind");
+            Map<String, byte[]> resumed = images(spark, out.toString());
+            Map<String, byte[]> expected = images(spark, clean);
+            assertEquals(expected.keySet(), resumed.keySet());
+            for (String id : expected.keySet()) {
+                assertArrayEquals(expected.get(id), resumed.get(id), id);
+            }
+            assertEquals(0, spark.read().parquet(out + "/errors").count());
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /** Runs {@code mipflow decode} in its own JVM and SIGKILLs it once a shard is committed. */
+    private static int runAndKillAfterFirstCommit(Path input, Path out, Path model) throws Exception {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Path root = Path.of("..").toAbsolutePath().normalize();
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g", "-Dai.djl.offline=true",
+                "@" + root.resolve("conf/jvm-options"),
+                "-Dlog4j2.configurationFile=" + root.resolve("conf/log4j2.properties"),
+                "-cp", cp, Main.class.getName(), "decode",
+                "--input", input.toString(), "--out", out.toString(), "--model", model.toString(),
+                "--mode", "full", "--steps", Integer.toString(STEPS), "--batch-size", "2", "--seed", "7",
+                "--threads", "1", "--master", "local[1]"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(out.resolveSibling("child.log").toFile()).start();
+        Path commits = out.resolve("_commits");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        try {
+            while (count(commits) == 0) {
+                assertTrue(p.isAlive(), "child exited before committing a shard: "
+                        + Files.readString(out.resolveSibling("child.log")));
+                assertTrue(System.nanoTime() < deadline, "no shard committed in 120 s");
+                Thread.sleep(10);
+            }
+        } finally {
+            p.destroyForcibly();
+            p.waitFor();
+        }
+        return count(commits);
+    }
+
+    private static int count(Path commits) throws Exception {
+        if (!Files.isDirectory(commits)) {
+            return 0;
+        }
+        try (var st = Files.list(commits)) {
+            return (int) st.filter(f -> f.getFileName().toString().endsWith(".json")
+                    && !f.getFileName().toString().startsWith(".")).count();
+        }
+    }
+
+    /** SHARDS one-file shards of random 8x8 latents for the tiny test model (4 channels). */
+    private static Path writeShards(SparkSession spark, Path tmp) throws Exception {
+        StructType schema = DataTypes.createStructType(List.of(
+                DataTypes.createStructField("id", DataTypes.StringType, false),
+                DataTypes.createStructField("latent", DataTypes.createArrayType(DataTypes.FloatType, false), false),
+                DataTypes.createStructField("latent_c", DataTypes.IntegerType, false),
+                DataTypes.createStructField("latent_h", DataTypes.IntegerType, false),
+                DataTypes.createStructField("latent_w", DataTypes.IntegerType, false)));
+        Path input = tmp.resolve("input");
+        Files.createDirectories(input);
+        SplittableRandom rnd = new SplittableRandom(3);
+        for (int s = 0; s < SHARDS; s++) {
+            List<Row> rows = new ArrayList<>();
+            for (int r = 0; r < ROWS_PER_SHARD; r++) {
+                float[] z = new float[4 * 8 * 8];
+                for (int i = 0; i < z.length; i++) {
+                    z[i] = (float) rnd.nextGaussian();
+                }
+                rows.add(RowFactory.create("img-" + s + "-" + r, z, 4, 8, 8));
+            }
+            Path d = tmp.resolve("shard-" + s);
+            spark.createDataFrame(rows, schema).coalesce(1).write().parquet(d.toString());
+            try (var st = Files.list(d)) {
+                File f = st.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow().toFile();
+                Files.copy(f.toPath(), input.resolve("shard-" + s + ".parquet"));
+            }
+        }
+        return input;
+    }
+
+    private static Map<String, byte[]> images(SparkSession spark, String out) {
+        Map<String, byte[]> m = new HashMap<>();
+        for (Row r : spark.read().parquet(out + "/images").collectAsList()) {
+            assertNull(m.put(r.getAs("id"), r.getAs("image")), "id twice: " + r.getAs("id"));
+        }
+        return m;
+    }
+}

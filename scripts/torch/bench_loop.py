@@ -1,0 +1,102 @@
+"""The plain PyTorch decode loop, for comparing Mipflow's throughput with what users run today.
+
+    scripts/torch/python scripts/torch/bench_loop.py --model udf/src/test/resources/torchscript \\
+        --mode onestep --images 64 --batch 8 --threads 2 --size 256
+
+Loads a TorchScript model directory (model.json with "teacher" and optionally "student", as written
+by make_fixture.py), draws random latents [N, C, S/f, S/f], warms up with one batch, then decodes
+the N images in batches of B under torch.inference_mode() with the sampler arithmetic of
+mipflow_sampler.py (the Java samplers' port). The noise comes from torch.randn: only the speed is
+measured, not the bytes. Prints one JSON line:
+    {"images_per_second": ..., "seconds": ..., "images": N, "threads": T, "batch": B, "torch": "..."}
+plus mode, size and forward passes per image.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mipflow_sampler as ms  # noqa: E402
+
+
+def parse_steps(text, stages):
+    parts = [int(p) for p in text.split(",")]
+    if len(parts) == 1:
+        parts = parts * stages
+    if len(parts) != stages or min(parts) < 1:
+        raise SystemExit("--stage-steps needs 1 or %d positive values" % stages)
+    return parts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="TorchScript model directory (model.json, teacher.pt, ...)")
+    ap.add_argument("--mode", choices=["onestep", "multiscale", "full"], default="onestep")
+    ap.add_argument("--images", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--size", type=int, default=256, help="image side; latents are size/downsample")
+    ap.add_argument("--steps", type=int, default=50, help="Euler steps of mode full (Java's default 50)")
+    ap.add_argument("--stage-steps", default="10", help="Euler steps per stage of mode multiscale (default 10)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--velocity", choices=["dt", "du"], default="dt",
+                    help="what forward returns: dx/dt (default; scaled to the stage's dx/du) or dx/du")
+    args = ap.parse_args()
+    if args.images < 1 or args.batch < 1 or args.threads < 1:
+        raise SystemExit("--images, --batch and --threads must be positive")
+
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+
+    with open(os.path.join(args.model, "model.json")) as f:
+        manifest = json.load(f)
+    if manifest.get("format") != "torchscript":
+        raise SystemExit("%s is not a torchscript model directory" % args.model)
+    sched = manifest["schedule"]
+    schedule = ms.StageSchedule(sched["stages"], sched["gamma"])
+    f = manifest["downsample"]
+    c = manifest["latentChannels"]
+    if args.size % f != 0:
+        raise SystemExit("--size must be a multiple of the downsample factor %d" % f)
+    teacher = torch.jit.load(os.path.join(args.model, manifest["teacher"])).eval()
+    student = None
+    if manifest.get("student"):
+        student = torch.jit.load(os.path.join(args.model, manifest["student"])).eval()
+    if args.mode == "onestep" and student is None:
+        raise SystemExit("mode onestep needs a model with a student")
+
+    sampler = ms.Sampler(ms.TorchScriptVelocity(teacher, student, schedule, args.velocity), schedule, args.mode, full_steps=args.steps,
+                         stage_steps=parse_steps(args.stage_steps, schedule.stages), downsample=f)
+    gen = torch.Generator().manual_seed(args.seed)
+    zs = args.size // f
+    latents = torch.randn(args.images, c, zs, zs, generator=gen)
+    noise = ms.FastNoise(gen)
+
+    with torch.inference_mode():
+        sampler.decode(latents[: args.batch], noise)  # warm-up (also the TorchScript profiling runs)
+        t0 = time.perf_counter()
+        checksum = 0.0
+        for i in range(0, args.images, args.batch):
+            img = sampler.decode(latents[i: i + args.batch], noise).clamp_(-1.0, 1.0)
+            checksum += float(img[:, :, 0, 0].sum())  # touch the result
+        seconds = time.perf_counter() - t0
+
+    print(json.dumps({
+        "images_per_second": args.images / seconds,
+        "seconds": seconds,
+        "images": args.images,
+        "threads": args.threads,
+        "batch": args.batch,
+        "torch": torch.__version__,
+        "mode": args.mode,
+        "size": args.size,
+        "forward_passes": sampler.forward_passes(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
