@@ -33,7 +33,7 @@ public final class DecodeJob {
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Double psnrMean, Double ssimMean, String mode, int forwardPasses, JsonObject perShard,
-            int resumedShards) {}
+            int resumedShards, long modelLoads) {}
 
     private DecodeJob() {}
 
@@ -135,7 +135,7 @@ public final class DecodeJob {
                 psnrRows == 0 ? null : psnr / psnrRows, ssimRows == 0 ? null : ssim / ssimRows,
                 settings.sampler().mode().label(),
                 settings.sampler().forwardPasses(facts.schedule().stages()),
-                shards, scan.good().size() - pending.size());
+                shards, scan.good().size() - pending.size(), decoder.modelLoads());
         writeSummary(out, sm, settings, scan.bad().size(), spark.sparkContext().hadoopConfiguration());
         return sm;
     }
@@ -156,6 +156,7 @@ public final class DecodeJob {
         JsonObject o = new JsonObject();
         o.addProperty("bad_shards", badShards);
         o.addProperty("resumed_shards", s.resumedShards());
+        o.addProperty("model_loads", s.modelLoads());
         o.addProperty("input_rows", s.inputRows());
         o.addProperty("decoded", s.decoded());
         o.addProperty("errors", s.errors());

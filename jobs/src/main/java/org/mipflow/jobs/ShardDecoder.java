@@ -35,6 +35,7 @@ final class ShardDecoder {
     private final boolean failFast;
     private final LongAccumulator decodedAcc;
     private final LongAccumulator failedAcc;
+    private final LongAccumulator loadsAcc;
     private final String jobGroup = "mipflow-decode-" + UUID.randomUUID();
 
     ShardDecoder(SparkSession spark, ShardCommits commits, DecodeSettings settings, HashMap<String, Long> duplicates,
@@ -46,6 +47,12 @@ final class ShardDecoder {
         this.failFast = failFast;
         this.decodedAcc = decodedAcc;
         this.failedAcc = failedAcc;
+        this.loadsAcc = spark.sparkContext().longAccumulator("mipflow model loads");
+    }
+
+    /** Model loads in executor JVMs during this run (at most one per JVM). */
+    long modelLoads() {
+        return loadsAcc.value();
     }
 
     /**
@@ -93,7 +100,7 @@ final class ShardDecoder {
         Dataset<Row> df = spark.read().parquet(shard).withColumn(DecodeSchemas.SOURCE_FILE, lit(shard));
         long t0 = System.nanoTime();
         Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema(), duplicates, failFast)
-                        .withProgress(decodedAcc, failedAcc), Encoders.row(DecodeSchemas.combined(df.schema())))
+                        .withProgress(decodedAcc, failedAcc).withLoadCount(loadsAcc), Encoders.row(DecodeSchemas.combined(df.schema())))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             result.filter(col(DecodeSchemas.ERROR).isNull()).drop(DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR)

@@ -32,6 +32,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     private final boolean failFast;
     private LongAccumulator decodedCount;
     private LongAccumulator failedCount;
+    private LongAccumulator loadCount;
 
     /**
      * @param duplicates ids that occur more than once in the whole input, with their counts: all
@@ -53,7 +54,11 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-        VelocityModel model = ModelCache.get(settings);
+        VelocityModel model = ModelCache.get(settings, () -> {
+            if (loadCount != null) {
+                loadCount.add(1);
+            }
+        });
         BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed());
         int sideMultiple = model.latentSideMultiple();
         boolean injectFault = injectedFault();
@@ -163,6 +168,12 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     public DecodePartition withProgress(LongAccumulator decoded, LongAccumulator failed) {
         this.decodedCount = decoded;
         this.failedCount = failed;
+        return this;
+    }
+
+    /** Counts model loads across executors: one per executor JVM that ran a task. */
+    public DecodePartition withLoadCount(LongAccumulator loads) {
+        this.loadCount = loads;
         return this;
     }
 

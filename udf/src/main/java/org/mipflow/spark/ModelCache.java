@@ -20,10 +20,17 @@ public final class ModelCache {
     private ModelCache() {}
 
     public static VelocityModel get(DecodeSettings s) {
+        return get(s, () -> {});
+    }
+
+    /** As {@link #get(DecodeSettings)}; {@code onLoad} runs only in the call that loaded the model. */
+    public static VelocityModel get(DecodeSettings s, Runnable onLoad) {
         return MODELS.computeIfAbsent(s.modelDir(), dir -> {
             configureEngine(s);
             LOADS.computeIfAbsent(dir, d -> new AtomicInteger()).incrementAndGet();
-            return Models.load(Path.of(dir));
+            VelocityModel m = Models.load(Path.of(dir));
+            onLoad.run();
+            return m;
         });
     }
 
