@@ -19,7 +19,9 @@ import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.ImageMetrics;
+import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.MipflowModel;
+import org.mipflow.model.TorchScriptManifest;
 import org.mipflow.sampling.RowNoise;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
@@ -39,10 +41,12 @@ public final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "Benchmarks full (the baseline), multiscale, onestep and one plain full-resolution forward pass\n"
+        return "Native models: benchmarks full (the baseline), multiscale, onestep and one plain full-resolution forward pass\n"
                 + "(the cost floor) on the same dev images and seeds, interleaved over --rounds; prints\n"
                 + "images/s, ms/image, forward passes, peak RSS, PSNR/SSIM against the originals and against\n"
-                + "full, speedup over full; then decodes the same latents through Spark. Writes bench.md/json.";
+                + "full, speedup over full; then decodes the same latents through Spark. TorchScript models\n"
+                + "(--model with format torchscript): Mipflow's images/s per mode next to the plain PyTorch loop\n"
+                + "(scripts/torch/bench_loop.py, same threads and batch), interleaved. Writes bench.md/json.";
     }
 
     @Override
@@ -53,6 +57,8 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.value("batch-size", "N", "6", "images decoded together"));
         specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
         specs.add(Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
+        specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
+                "TorchScript models: the Python that runs the plain PyTorch loop next to Mipflow"));
         return specs;
     }
 
@@ -60,6 +66,9 @@ public final class BenchCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
+        if (TorchScriptManifest.FORMAT.equals(DecoderFacts.read(o.path("model")).format())) {
+            return TorchScriptBench.run(o, o.path("model"));
+        }
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
         int batch = o.getInt("batch-size", 1, 256);

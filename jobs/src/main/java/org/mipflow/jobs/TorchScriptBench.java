@@ -1,0 +1,157 @@
+package org.mipflow.jobs;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import org.mipflow.model.MipflowModel;
+import org.mipflow.model.TorchScriptModel;
+import org.mipflow.sampling.RowNoise;
+import org.mipflow.sampling.Sampler;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+
+/**
+ * {@code mipflow bench --model TORCHSCRIPT_DIR}: Mipflow's decode of a PyTorch export next to
+ * the plain PyTorch loop users run today ({@code scripts/torch/bench_loop.py} under Debian's
+ * torch), same modes, latents size, batch and threads, rounds interleaved so that machine noise
+ * hits both alike. Both sides exclude their warm-up; an export has no encoder, so the latents are
+ * seeded Gaussian and only speed is compared.
+ */
+final class TorchScriptBench {
+    private record Side(List<Double> mipflow, List<Double> pytorch) {}
+
+    private TorchScriptBench() {}
+
+    static int run(Options o, Path model) throws Exception {
+        int size = o.getInt("size", 32, 4096);
+        int threads = o.getInt("threads", 1, 1024);
+        int batch = o.getInt("batch-size", 1, 256);
+        int rounds = o.getInt("rounds", 1, 100);
+        int n = o.getInt("images", 1, 10_000);
+        Path python = o.path("python");
+        Path outDir = o.path("out");
+        Files.createDirectories(outDir);
+        MipflowModel.configureThreads(threads);
+        Map<String, SamplerConfig> modes = new LinkedHashMap<>();
+        Map<String, Side> times = new LinkedHashMap<>();
+        try (TorchScriptModel m = TorchScriptModel.load(model)) {
+            int k = m.schedule().stages();
+            int zs = size / m.downsample();
+            int per = m.latentChannels() * zs * zs;
+            SamplerConfig multi = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "multiscale"), k);
+            modes.put("full", DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "full"), k));
+            modes.put("multiscale", multi);
+            if (m.hasStudent()) {
+                modes.put("onestep", new SamplerConfig(SamplingMode.ONESTEP, 1, multi.stageSteps()));
+            }
+            float[] z = new float[n * per];
+            SplittableRandom rnd = new SplittableRandom(0);
+            for (int i = 0; i < z.length; i++) {
+                z[i] = (float) rnd.nextGaussian();
+            }
+            for (String mode : modes.keySet()) {
+                decodeAll(m, modes.get(mode), z, Math.min(n, batch), zs, per, batch); // warm-up
+                times.put(mode, new Side(new ArrayList<>(), new ArrayList<>()));
+            }
+            for (int r = 0; r < rounds; r++) {
+                for (var e : modes.entrySet()) {
+                    Side s = times.get(e.getKey());
+                    boolean pythonFirst = r % 2 == 1;
+                    if (pythonFirst) {
+                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), n, batch, threads, size, o));
+                    }
+                    long t0 = System.nanoTime();
+                    decodeAll(m, e.getValue(), z, n, zs, per, batch);
+                    s.mipflow().add(n / ((System.nanoTime() - t0) / 1e9));
+                    if (!pythonFirst) {
+                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), n, batch, threads, size, o));
+                    }
+                    System.out.printf(Locale.ROOT, "round %d %-10s mipflow %.2f img/s, pytorch loop %.2f img/s%n", r + 1,
+                            e.getKey(), last(s.mipflow()), last(s.pytorch()));
+                }
+            }
+        }
+        StringBuilder md = new StringBuilder();
+        md.append(String.format(Locale.ROOT, "# bench (TorchScript %s): %d images at %dx%d, batch %d, %d threads, "
+                + "%d rounds (median)%n%n", model, n, size, size, batch, threads, rounds));
+        md.append("| mode | forward passes | Mipflow images/s | plain PyTorch loop images/s | Mipflow / PyTorch |\n");
+        md.append("|---|---|---|---|---|\n");
+        JsonArray rows = new JsonArray();
+        for (var e : times.entrySet()) {
+            double mip = median(e.getValue().mipflow());
+            double pt = median(e.getValue().pytorch());
+            int passes = modes.get(e.getKey()).forwardPasses(modes.get(e.getKey()).stageSteps().length);
+            md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.2f |%n", e.getKey(), passes, mip, pt, mip / pt));
+            JsonObject j = new JsonObject();
+            j.addProperty("mode", e.getKey());
+            j.addProperty("forward_passes", passes);
+            j.addProperty("mipflow_images_per_second", mip);
+            j.addProperty("pytorch_images_per_second", pt);
+            j.addProperty("ratio", mip / pt);
+            rows.add(j);
+        }
+        JsonObject json = new JsonObject();
+        json.addProperty("model", model.toString());
+        json.addProperty("images", n);
+        json.addProperty("size", size);
+        json.addProperty("batch", batch);
+        json.addProperty("threads", threads);
+        json.addProperty("rounds", rounds);
+        json.add("modes", rows);
+        Files.writeString(outDir.resolve("bench.md"), md.toString());
+        Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n");
+        System.out.print(md);
+        System.out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.json"));
+        return 0;
+    }
+
+    private static void decodeAll(TorchScriptModel m, SamplerConfig cfg, float[] z, int n, int zs, int per, int batch) {
+        Sampler sampler = new Sampler(m, cfg);
+        for (int s = 0; s < n; s += batch) {
+            int b = Math.min(batch, n - s);
+            RandomGenerator[] g = new RandomGenerator[b];
+            for (int i = 0; i < b; i++) {
+                g[i] = RowNoise.forRow(0, "bench-" + (s + i));
+            }
+            sampler.decode(Arrays.copyOfRange(z, s * per, (s + b) * per), b, zs, zs, g);
+        }
+    }
+
+    /** One run of the plain PyTorch loop in its own process; its images/s exclude start-up and warm-up. */
+    private static double pytorchLoop(Path python, Path model, String mode, int n, int batch, int threads, int size,
+            Options o) throws IOException, InterruptedException, UsageException {
+        Path script = python.toAbsolutePath().getParent().resolve("bench_loop.py");
+        List<String> cmd = List.of(python.toString(), script.toString(), "--model", model.toString(), "--mode", mode,
+                "--images", Integer.toString(n), "--batch", Integer.toString(batch), "--threads", Integer.toString(threads),
+                "--size", Integer.toString(size), "--steps", o.get("steps"), "--stage-steps", o.get("stage-steps"));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new UsageException("the PyTorch loop failed (" + String.join(" ", cmd) + "): " + out);
+        }
+        String[] lines = out.strip().split("\n");
+        return JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject().get("images_per_second").getAsDouble();
+    }
+
+    private static double last(List<Double> v) {
+        return v.get(v.size() - 1);
+    }
+
+    private static double median(List<Double> v) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+    }
+}
