@@ -3,7 +3,8 @@ package org.mipflow.jobs;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.mipflow.spark.HadoopConf;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -84,7 +85,7 @@ final class SparkSupport {
             }
             Path path = new Path(p.trim());
             try {
-                FileSystem fs = path.getFileSystem(new Configuration());
+                FileSystem fs = path.getFileSystem(HadoopConf.from(new SparkConf()));
                 FileStatus[] st = fs.globStatus(path);
                 if (st == null || st.length == 0) {
                     throw new UsageException("input " + p + " does not exist");

@@ -3,7 +3,6 @@ package org.mipflow.spark;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.mipflow.model.Checksums;
@@ -32,7 +31,7 @@ public final class PngFiles {
 
     public static void write(String dir, String id, byte[] png) throws IOException {
         Path p = new Path(dir, fileName(id));
-        FileSystem fs = p.getFileSystem(new Configuration());
+        FileSystem fs = p.getFileSystem(HadoopConf.current());
         try (OutputStream out = fs.create(p, true)) {
             out.write(png);
         }
