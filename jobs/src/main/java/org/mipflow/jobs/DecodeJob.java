@@ -33,7 +33,7 @@ public final class DecodeJob {
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Double psnrMean, Double ssimMean, String mode, int forwardPasses, JsonObject perShard,
-            int resumedShards, long modelLoads) {}
+            int resumedShards, List<String> modelLoads) {}
 
     private DecodeJob() {}
 
@@ -156,7 +156,8 @@ public final class DecodeJob {
         JsonObject o = new JsonObject();
         o.addProperty("bad_shards", badShards);
         o.addProperty("resumed_shards", s.resumedShards());
-        o.addProperty("model_loads", s.modelLoads());
+        o.addProperty("model_loads", s.modelLoads().size());
+        o.add("model_devices", new com.google.gson.Gson().toJsonTree(s.modelLoads()));
         o.addProperty("input_rows", s.inputRows());
         o.addProperty("decoded", s.decoded());
         o.addProperty("errors", s.errors());

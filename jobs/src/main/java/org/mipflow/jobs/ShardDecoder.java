@@ -21,6 +21,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.mipflow.spark.DecodePartition;
 import org.mipflow.spark.DecodeSchemas;
@@ -35,7 +36,7 @@ final class ShardDecoder {
     private final boolean failFast;
     private final LongAccumulator decodedAcc;
     private final LongAccumulator failedAcc;
-    private final LongAccumulator loadsAcc;
+    private final CollectionAccumulator<String> loadsAcc;
     private final String jobGroup = "mipflow-decode-" + UUID.randomUUID();
 
     ShardDecoder(SparkSession spark, ShardCommits commits, DecodeSettings settings, HashMap<String, Long> duplicates,
@@ -47,12 +48,12 @@ final class ShardDecoder {
         this.failFast = failFast;
         this.decodedAcc = decodedAcc;
         this.failedAcc = failedAcc;
-        this.loadsAcc = spark.sparkContext().longAccumulator("mipflow model loads");
+        this.loadsAcc = spark.sparkContext().collectionAccumulator("mipflow model loads");
     }
 
-    /** Model loads in executor JVMs during this run (at most one per JVM). */
-    long modelLoads() {
-        return loadsAcc.value();
+    /** The device of each model load in an executor JVM during this run (at most one per JVM and device). */
+    List<String> modelLoads() {
+        return List.copyOf(loadsAcc.value());
     }
 
     /**
@@ -100,7 +101,7 @@ final class ShardDecoder {
         Dataset<Row> df = spark.read().parquet(shard).withColumn(DecodeSchemas.SOURCE_FILE, lit(shard));
         long t0 = System.nanoTime();
         Dataset<Row> result = df.mapPartitions(new DecodePartition(settings, df.schema(), duplicates, failFast)
-                        .withProgress(decodedAcc, failedAcc).withLoadCount(loadsAcc), Encoders.row(DecodeSchemas.combined(df.schema())))
+                        .withProgress(decodedAcc, failedAcc).withLoadRecord(loadsAcc), Encoders.row(DecodeSchemas.combined(df.schema())))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             result.filter(col(DecodeSchemas.ERROR).isNull()).drop(DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR)

@@ -20,8 +20,9 @@ import org.mipflow.spark.DecodeSettings;
 
 /**
  * Spark's local-cluster mode: a standalone master and worker in this JVM launch two real executor
- * JVMs. Each loads the model once for all its tasks, and the images are byte-identical to a
- * local-mode run.
+ * JVMs, with GPU resource scheduling. Each executor loads the model once for all its tasks, the
+ * GPU Spark assigned reaches the decoder (which falls back to the CPU here, saying why), and the
+ * images are byte-identical to a local-mode run.
  */
 class LocalClusterTest {
     static final int SHARDS = 4;
@@ -50,14 +51,19 @@ class LocalClusterTest {
             spark.stop();
         }
 
-        SparkSession cluster = clusterSession();
+        SparkSession cluster = clusterSession(gpuDiscoveryScript(tmp));
         try {
             DecodeJob.Summary sm = DecodeJob.run(cluster, List.of(input), tmp.resolve("cluster").toString(), s);
             assertEquals(3 * SHARDS, sm.decoded());
             assertEquals(3, cluster.sparkContext().statusTracker().getExecutorInfos().length,
                     "driver + 2 executors");
-            assertTrue(sm.modelLoads() >= 1 && sm.modelLoads() <= 2,
+            assertTrue(sm.modelLoads().size() >= 1 && sm.modelLoads().size() <= 2,
                     sm.modelLoads() + " model loads for " + SHARDS + " tasks on 2 executor JVMs");
+            // Each task was scheduled with the (pretend) GPU 0; this libtorch has no CUDA, so the
+            // decoder says why it fell back to the CPU.
+            for (String device : sm.modelLoads()) {
+                assertTrue(device.startsWith("cpu (Spark assigned GPU 0"), device);
+            }
             Map<String, byte[]> remote = images(cluster, tmp.resolve("cluster").toString());
             assertEquals(local.keySet(), remote.keySet());
             for (String id : local.keySet()) {
@@ -72,7 +78,7 @@ class LocalClusterTest {
      * Two executors of one core and 1 GiB. Their JVMs get the test class path and the project's
      * JVM options; SPARK_HOME (set by the build) only needs the layout the launcher checks.
      */
-    static SparkSession clusterSession() throws Exception {
+    static SparkSession clusterSession(Path gpuDiscovery) throws Exception {
         Path home = Path.of(System.getenv("SPARK_HOME"));
         Files.createDirectories(home.resolve("jars"));
         Files.writeString(home.resolve("RELEASE"), "Spark test home for local-cluster mode\n");
@@ -87,7 +93,22 @@ class LocalClusterTest {
                 .config("spark.executor.extraJavaOptions", jvmOptions)
                 .config("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
                 .config("spark.executorEnv.ENGINE_CACHE_DIR", System.getenv("ENGINE_CACHE_DIR"))
+                // GPU scheduling as on a GPU cluster (conf/spark-defaults-gpu.conf): one GPU per
+                // worker and executor, each task takes it.
+                .config("spark.worker.resource.gpu.amount", "1")
+                .config("spark.worker.resource.gpu.discoveryScript", gpuDiscovery.toString())
+                .config("spark.executor.resource.gpu.amount", "1")
+                .config("spark.executor.resource.gpu.discoveryScript", gpuDiscovery.toString())
+                .config("spark.task.resource.gpu.amount", "1")
                 .getOrCreate();
+    }
+
+    /** A discovery script that reports one GPU, address 0, in the format Spark expects. */
+    static Path gpuDiscoveryScript(Path dir) throws Exception {
+        Path script = dir.resolve("gpus.sh");
+        Files.writeString(script, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
+        script.toFile().setExecutable(true);
+        return script;
     }
 
     static Map<String, byte[]> images(SparkSession spark, String out) {

@@ -12,6 +12,7 @@ import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.mipflow.io.LatentRow;
 import org.mipflow.io.RowValidator;
@@ -32,7 +33,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     private final boolean failFast;
     private LongAccumulator decodedCount;
     private LongAccumulator failedCount;
-    private LongAccumulator loadCount;
+    private CollectionAccumulator<String> loads;
 
     /**
      * @param duplicates ids that occur more than once in the whole input, with their counts: all
@@ -54,9 +55,9 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-        VelocityModel model = ModelCache.get(settings, () -> {
-            if (loadCount != null) {
-                loadCount.add(1);
+        VelocityModel model = ModelCache.get(settings, device -> {
+            if (loads != null) {
+                loads.add(device);
             }
         });
         BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed());
@@ -171,9 +172,9 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         return this;
     }
 
-    /** Counts model loads across executors: one per executor JVM that ran a task. */
-    public DecodePartition withLoadCount(LongAccumulator loads) {
-        this.loadCount = loads;
+    /** Records each model load (its device) across executors: one per executor JVM and device. */
+    public DecodePartition withLoadRecord(CollectionAccumulator<String> loads) {
+        this.loads = loads;
         return this;
     }
 

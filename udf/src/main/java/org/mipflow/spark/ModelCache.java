@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.Models;
 import org.mipflow.sampling.VelocityModel;
@@ -20,16 +21,20 @@ public final class ModelCache {
     private ModelCache() {}
 
     public static VelocityModel get(DecodeSettings s) {
-        return get(s, () -> {});
+        return get(s, note -> {});
     }
 
-    /** As {@link #get(DecodeSettings)}; {@code onLoad} runs only in the call that loaded the model. */
-    public static VelocityModel get(DecodeSettings s, Runnable onLoad) {
-        return MODELS.computeIfAbsent(s.modelDir(), dir -> {
-            configureEngine(s);
-            LOADS.computeIfAbsent(dir, d -> new AtomicInteger()).incrementAndGet();
-            VelocityModel m = Models.load(Path.of(dir));
-            onLoad.run();
+    /**
+     * The model on this task's device (the GPU Spark assigned to it, else the CPU), loaded once
+     * per JVM and device; {@code onLoad} gets the device note, only in the call that loaded it.
+     */
+    public static VelocityModel get(DecodeSettings s, Consumer<String> onLoad) {
+        configureEngine(s);
+        TaskDevice.Choice device = TaskDevice.forCurrentTask();
+        return MODELS.computeIfAbsent(s.modelDir() + "@" + device.device(), key -> {
+            LOADS.computeIfAbsent(s.modelDir(), d -> new AtomicInteger()).incrementAndGet();
+            VelocityModel m = Models.load(Path.of(s.modelDir()), device.device());
+            onLoad.accept(device.note());
             return m;
         });
     }
@@ -38,7 +43,8 @@ public final class ModelCache {
     public static MipflowModel getNative(DecodeSettings s) {
         VelocityModel m = get(s);
         if (!(m instanceof MipflowModel nm)) {
-            throw new IllegalArgumentException("model " + s.modelDir() + " has no encoder; encode needs a native Mipflow model");
+            throw new IllegalArgumentException(
+                    "model " + s.modelDir() + " has no encoder; encode needs a native Mipflow model");
         }
         return nm;
     }
