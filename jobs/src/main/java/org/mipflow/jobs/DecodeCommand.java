@@ -85,7 +85,7 @@ public final class DecodeCommand implements Command {
                     threads = fair;
                 }
             }
-            DecodeSettings s = new DecodeSettings(model.toAbsolutePath().toString(), sampler,
+            DecodeSettings s = new DecodeSettings(model.toString(), sampler,
                     batch, seed, threads, o.getOr("engine-cache", null),
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),

@@ -4,11 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
@@ -19,21 +30,23 @@ import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 
 /**
- * Spark's local-cluster mode: a standalone master and worker in this JVM launch two real executor
- * JVMs, with GPU resource scheduling. Each executor loads the model once for all its tasks, the
- * GPU Spark assigned reaches the decoder (which falls back to the CPU here, saying why), and the
- * images are byte-identical to a local-mode run.
+ * The thin job jar submitted with SparkSubmit and conf/spark-defaults-cpu.conf to Spark's
+ * local-cluster mode: a standalone master and worker launch two real executor JVMs, which fetch
+ * the jar from the driver, with GPU resource scheduling. Each executor loads the model once for
+ * all its tasks, the GPU Spark assigned reaches the decoder (which falls back to the CPU here and
+ * says why), and the images are byte-identical to a local-mode run.
  */
 class LocalClusterTest {
     static final int SHARDS = 4;
+    static final String[] DECODE = {"--mode", "multiscale", "--stage-steps", "2,1,1", "--batch-size", "2", "--seed", "5",
+        "--threads", "1"};
 
     @Test
-    void twoExecutorJvmsLoadTheModelOnceEachAndGiveLocalModeBytes(@TempDir Path tmp) throws Exception {
+    void submittedJarOnTwoExecutorsLoadsTheModelOncePerJvmAndGivesLocalModeBytes(@TempDir Path tmp) throws Exception {
         Path model = TestModels.tiny(tmp.resolve("model"));
-        DecodeSettings s = new DecodeSettings(model.toString(), new SamplerConfig(SamplingMode.MULTISCALE, 2,
+        DecodeSettings s = new DecodeSettings(model.toString(), new SamplerConfig(SamplingMode.MULTISCALE, 50,
                 new int[] {2, 1, 1}), 2, 5, 1, null, RowLimits.DEFAULT, null);
         String input = tmp.resolve("latents").toString();
-        Map<String, byte[]> local;
         SparkSession spark = ExecutorCountTest.session("local[2]");
         try {
             EncodeJob.run(spark, List.of(Path.of("../sample-data/photos").toAbsolutePath().toString()),
@@ -46,69 +59,93 @@ class LocalClusterTest {
                         .coalesce(1).write().parquet(input + "/part" + i);
             }
             DecodeJob.run(spark, List.of(input), tmp.resolve("local").toString(), s);
-            local = images(spark, tmp.resolve("local").toString());
-        } finally {
-            spark.stop();
-        }
 
-        SparkSession cluster = clusterSession(gpuDiscoveryScript(tmp));
-        try {
-            DecodeJob.Summary sm = DecodeJob.run(cluster, List.of(input), tmp.resolve("cluster").toString(), s);
-            assertEquals(3 * SHARDS, sm.decoded());
-            assertEquals(3, cluster.sparkContext().statusTracker().getExecutorInfos().length,
-                    "driver + 2 executors");
-            assertTrue(sm.modelLoads().size() >= 1 && sm.modelLoads().size() <= 2,
-                    sm.modelLoads() + " model loads for " + SHARDS + " tasks on 2 executor JVMs");
-            // Each task was scheduled with the (pretend) GPU 0; this libtorch has no CUDA, so the
-            // decoder says why it fell back to the CPU.
-            for (String device : sm.modelLoads()) {
+            Path out = tmp.resolve("cluster");
+            submit(tmp, model, input, out);
+            JsonObject summary = JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+            assertEquals(3 * SHARDS, summary.get("decoded").getAsLong());
+            List<String> devices = summary.getAsJsonArray("model_devices").asList().stream()
+                    .map(JsonElement::getAsString).toList();
+            assertTrue(devices.size() >= 1 && devices.size() <= 2,
+                    devices + ": model loads for " + SHARDS + " tasks on 2 executor JVMs");
+            for (String device : devices) {
                 assertTrue(device.startsWith("cpu (Spark assigned GPU 0"), device);
             }
-            Map<String, byte[]> remote = images(cluster, tmp.resolve("cluster").toString());
+            Map<String, byte[]> local = images(spark, tmp.resolve("local").toString());
+            Map<String, byte[]> remote = images(spark, out.toString());
             assertEquals(local.keySet(), remote.keySet());
             for (String id : local.keySet()) {
                 assertArrayEquals(local.get(id), remote.get(id), id);
             }
         } finally {
-            cluster.stop();
+            spark.stop();
         }
     }
 
     /**
-     * Two executors of one core and 1 GiB. Their JVMs get the test class path and the project's
-     * JVM options; SPARK_HOME (set by the build) only needs the layout the launcher checks.
+     * Runs {@code spark-submit --class org.mipflow.jobs.Main thin.jar decode ...} in its own JVM.
+     * Neither that JVM nor the executors have the jobs classes on their class path: they come
+     * from the submitted jar. SPARK_HOME (set by the build) only needs the layout the launcher checks.
      */
-    static SparkSession clusterSession(Path gpuDiscovery) throws Exception {
+    static void submit(Path tmp, Path model, String input, Path out) throws Exception {
         Path home = Path.of(System.getenv("SPARK_HOME"));
         Files.createDirectories(home.resolve("jars"));
         Files.writeString(home.resolve("RELEASE"), "Spark test home for local-cluster mode\n");
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Path jobsClasses = Path.of("target/classes").toAbsolutePath();
+        String cp = Arrays.stream(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))
+                        .split(File.pathSeparator))
+                .filter(e -> !Path.of(e).toAbsolutePath().startsWith(Path.of("target").toAbsolutePath()))
+                .collect(Collectors.joining(File.pathSeparator));
+        Path jar = thinJar(jobsClasses, tmp.resolve("mipflow-jobs-thin.jar"));
         Path root = Path.of("..").toAbsolutePath().normalize();
-        String jvmOptions = String.join(" ", Files.readAllLines(root.resolve("conf/jvm-options")))
-                + " -Dai.djl.offline=true -Dlog4j2.configurationFile=" + root.resolve("conf/log4j2.properties");
-        return SparkSession.builder().master("local-cluster[2,1,1024]").appName("mipflow-local-cluster")
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.executor.extraClassPath", cp)
-                .config("spark.executor.extraJavaOptions", jvmOptions)
-                .config("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
-                .config("spark.executorEnv.ENGINE_CACHE_DIR", System.getenv("ENGINE_CACHE_DIR"))
-                // GPU scheduling as on a GPU cluster (conf/spark-defaults-gpu.conf): one GPU per
-                // worker and executor, each task takes it.
-                .config("spark.worker.resource.gpu.amount", "1")
-                .config("spark.worker.resource.gpu.discoveryScript", gpuDiscovery.toString())
-                .config("spark.executor.resource.gpu.amount", "1")
-                .config("spark.executor.resource.gpu.discoveryScript", gpuDiscovery.toString())
-                .config("spark.task.resource.gpu.amount", "1")
-                .getOrCreate();
+        List<String> jvmOptions = Files.readAllLines(root.resolve("conf/jvm-options"));
+        String log4j = "-Dlog4j2.configurationFile=" + root.resolve("conf/log4j2.properties");
+        Path gpus = tmp.resolve("gpus.sh");
+        Files.writeString(gpus, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
+        gpus.toFile().setExecutable(true);
+
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dai.djl.offline=true", log4j));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", cp, "org.apache.spark.deploy.SparkSubmit",
+                "--master", "local-cluster[2,1,1024]",
+                "--properties-file", root.resolve("conf/spark-defaults-cpu.conf").toString(),
+                "--class", "org.mipflow.jobs.Main",
+                // The cluster file's sizes are for real nodes; these fit two one-core test workers.
+                "--conf", "spark.executor.cores=1", "--conf", "spark.task.cpus=1", "--conf", "spark.executor.memory=1g",
+                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
+                "--conf", "spark.executor.extraClassPath=" + cp,
+                "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", jvmOptions) + " -Dai.djl.offline=true "
+                        + log4j,
+                "--conf", "spark.executorEnv.SPARK_SCALA_VERSION=2.13",
+                "--conf", "spark.executorEnv.ENGINE_CACHE_DIR=" + System.getenv("ENGINE_CACHE_DIR"),
+                // GPU scheduling as in conf/spark-defaults-gpu.conf: one GPU per worker and executor.
+                "--conf", "spark.worker.resource.gpu.amount=1",
+                "--conf", "spark.worker.resource.gpu.discoveryScript=" + gpus,
+                "--conf", "spark.executor.resource.gpu.amount=1",
+                "--conf", "spark.executor.resource.gpu.discoveryScript=" + gpus,
+                "--conf", "spark.task.resource.gpu.amount=1",
+                jar.toString(), "decode", "--input", input, "--out", out.toString(), "--model", model.toString()));
+        cmd.addAll(List.of(DECODE));
+        Path log = tmp.resolve("spark-submit.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean done = p.waitFor(240, TimeUnit.SECONDS);
+        if (!done) {
+            p.destroyForcibly();
+        }
+        assertTrue(done && p.exitValue() == 0, "spark-submit failed:\n" + Files.readString(log));
     }
 
-    /** A discovery script that reports one GPU, address 0, in the format Spark expects. */
-    static Path gpuDiscoveryScript(Path dir) throws Exception {
-        Path script = dir.resolve("gpus.sh");
-        Files.writeString(script, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
-        script.toFile().setExecutable(true);
-        return script;
+    /** The jobs module's classes as a jar, as `mvn package` makes it (no dependencies inside). */
+    static Path thinJar(Path classes, Path jar) throws Exception {
+        try (JarOutputStream j = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> files = Files.walk(classes)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                j.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
+                Files.copy(f, j);
+                j.closeEntry();
+            }
+        }
+        return jar;
     }
 
     static Map<String, byte[]> images(SparkSession spark, String out) {
