@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.RowLimits;
+import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
@@ -49,6 +50,8 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("max-latent-side", "N", Integer.toString(RowLimits.DEFAULT.maxLatentSide()),
                         "largest latent height or width accepted"),
                 Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"),
+                Options.Spec.value("metrics", "LIST", "psnr,ssim",
+                        "per-image metrics against the reference, any of " + MetricSet.ALL),
                 Options.Spec.flag("fail-fast", "stop at the first bad shard or row instead of reporting it"),
                 Options.Spec.flag("resume", "keep the shards a killed or failed run over the same --out committed; "
                         + "decode only the rest"));
@@ -62,6 +65,12 @@ public final class DecodeCommand implements Command {
         Path model = o.path("model");
         if (!Files.isDirectory(model)) {
             throw new UsageException("model directory " + model + " does not exist");
+        }
+        MetricSet metrics;
+        try {
+            metrics = MetricSet.parse(o.get("metrics"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
         DecoderFacts facts = DecoderFacts.read(model);
         int stages = facts.schedule().stages();
@@ -89,7 +98,7 @@ public final class DecodeCommand implements Command {
                     batch, seed, threads, o.getOr("engine-cache", null),
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
-                    o.getOr("png-dir", null));
+                    o.getOr("png-dir", null), metrics);
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, batch %d, %d task slot(s)%n",
                     sampler.mode().label(), sampler.forwardPasses(stages), s.batchSize(), SparkSupport.taskSlots(spark));
             DecodeJob.Summary sm;

@@ -82,7 +82,7 @@ public final class DecodeJob {
         if (settings.intraOpThreads() <= 0) {
             int threads = SparkSupport.intraOpThreads(spark, all.rdd().getNumPartitions());
             settings = new DecodeSettings(settings.modelDir(), settings.sampler(), settings.batchSize(), settings.seed(),
-                    threads, settings.engineCacheDir(), settings.limits(), settings.pngDir());
+                    threads, settings.engineCacheDir(), settings.limits(), settings.pngDir(), settings.metrics());
         }
         System.out.printf("decode: %d shard(s), %d partition(s), %d libtorch thread(s) per executor JVM%n",
                 scan.good().size(), all.rdd().getNumPartitions(), settings.intraOpThreads());

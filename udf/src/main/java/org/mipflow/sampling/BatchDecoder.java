@@ -2,11 +2,12 @@ package org.mipflow.sampling;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.random.RandomGenerator;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.LatentRow;
-import org.mipflow.metrics.ImageMetrics;
+import org.mipflow.metrics.MetricSet;
 
 /**
  * Decodes validated rows of one latent shape as one batch: sampling, PNG encoding and metrics
@@ -17,11 +18,17 @@ public final class BatchDecoder {
     private final Sampler sampler;
     private final VelocityModel model;
     private final long seed;
+    private final MetricSet metrics;
 
     public BatchDecoder(VelocityModel model, SamplerConfig cfg, long seed) {
+        this(model, cfg, seed, MetricSet.DEFAULT);
+    }
+
+    public BatchDecoder(VelocityModel model, SamplerConfig cfg, long seed, MetricSet metrics) {
         this.model = model;
         this.sampler = new Sampler(model, cfg);
         this.seed = seed;
+        this.metrics = metrics;
     }
 
     public List<DecodedImage> decode(List<LatentRow> rows) {
@@ -74,14 +81,9 @@ public final class BatchDecoder {
                 }
             }
             byte[] png = ImageCodec.png(ImageOps.fromPlanar(img, i * px, h, w));
-            Double psnr = null;
-            Double ssim = null;
-            if (r.reference() != null) {
-                ImageMetrics m = ImageMetrics.of(img, i * px, r.reference(), h, w);
-                psnr = m.psnr();
-                ssim = m.ssim();
-            }
-            out.add(new DecodedImage(r.id(), png, w, h, sampler.forwardPasses(), ms, psnr, ssim, null));
+            Map<String, Double> scores =
+                    r.reference() == null ? Map.of() : metrics.score(img, i * px, r.reference(), h, w);
+            out.add(new DecodedImage(r.id(), png, w, h, sampler.forwardPasses(), ms, scores, null));
         }
         return out;
     }

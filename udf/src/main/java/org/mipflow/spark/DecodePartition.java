@@ -60,7 +60,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 loads.add(device);
             }
         });
-        BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed());
+        BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed(), settings.metrics());
         int sideMultiple = model.latentSideMultiple();
         boolean injectFault = injectedFault();
         return new Iterator<>() {
@@ -232,7 +232,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     }
 
     private Row image(Row src, DecodedImage d) {
-        Object[] v = pass(src, 11);
+        Object[] v = pass(src, 13);
         int k = passIdx.length;
         v[k] = d.id();
         v[k + 1] = d.png();
@@ -241,10 +241,12 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         v[k + 4] = settings.sampler().mode().label();
         v[k + 5] = d.forwardPasses();
         v[k + 6] = d.decodeMs();
-        v[k + 7] = d.psnr();
-        v[k + 8] = d.ssim();
-        v[k + 9] = src.getAs(DecodeSchemas.SOURCE_FILE);
-        v[k + 10] = null;
+        v[k + 7] = d.metric("psnr");
+        v[k + 8] = d.metric("ssim");
+        v[k + 9] = d.metric("ms_ssim");
+        v[k + 10] = d.metric("haarpsi");
+        v[k + 11] = src.getAs(DecodeSchemas.SOURCE_FILE);
+        v[k + 12] = null;
         return RowFactory.create(v);
     }
 
@@ -253,12 +255,12 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
             throw new IllegalStateException("--fail-fast: row " + src.get(input.fieldIndex(DecodeSchemas.ID)) + " of "
                     + src.getAs(DecodeSchemas.SOURCE_FILE) + ": " + message);
         }
-        Object[] v = pass(src, 11);
+        Object[] v = pass(src, 13);
         int k = passIdx.length;
         Object id = src.get(input.fieldIndex(DecodeSchemas.ID));
         v[k] = id;
-        v[k + 9] = src.getAs(DecodeSchemas.SOURCE_FILE);
-        v[k + 10] = message;
+        v[k + 11] = src.getAs(DecodeSchemas.SOURCE_FILE);
+        v[k + 12] = message;
         return RowFactory.create(v);
     }
 }

@@ -83,6 +83,8 @@ public final class DecodeSchemas {
         f.add(DataTypes.createStructField("decode_ms", DataTypes.DoubleType, true));
         f.add(DataTypes.createStructField("psnr", DataTypes.DoubleType, true));
         f.add(DataTypes.createStructField("ssim", DataTypes.DoubleType, true));
+        f.add(DataTypes.createStructField("ms_ssim", DataTypes.DoubleType, true));
+        f.add(DataTypes.createStructField("haarpsi", DataTypes.DoubleType, true));
         f.add(DataTypes.createStructField(SOURCE_FILE, DataTypes.StringType, true));
         f.add(DataTypes.createStructField(ERROR, DataTypes.StringType, true));
         return DataTypes.createStructType(f);

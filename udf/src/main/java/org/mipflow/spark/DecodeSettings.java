@@ -2,6 +2,7 @@ package org.mipflow.spark;
 
 import java.io.Serializable;
 import org.mipflow.io.RowLimits;
+import org.mipflow.metrics.MetricSet;
 import org.mipflow.sampling.SamplerConfig;
 
 /**
@@ -12,6 +13,7 @@ import org.mipflow.sampling.SamplerConfig;
  * @param intraOpThreads libtorch threads per JVM; times concurrent tasks it should equal the cores
  * @param engineCacheDir where DJL extracts libtorch, or null for its default
  * @param pngDir a Hadoop URI to also write one PNG per image to, or null
+ * @param metrics what to score each image with when it has a reference
  */
 public record DecodeSettings(
         String modelDir,
@@ -21,5 +23,13 @@ public record DecodeSettings(
         int intraOpThreads,
         String engineCacheDir,
         RowLimits limits,
-        String pngDir)
-        implements Serializable {}
+        String pngDir,
+        MetricSet metrics)
+        implements Serializable {
+
+    /** With the default metrics, PSNR and SSIM. */
+    public DecodeSettings(String modelDir, SamplerConfig sampler, int batchSize, long seed, int intraOpThreads,
+            String engineCacheDir, RowLimits limits, String pngDir) {
+        this(modelDir, sampler, batchSize, seed, intraOpThreads, engineCacheDir, limits, pngDir, MetricSet.DEFAULT);
+    }
+}

@@ -1,0 +1,189 @@
+package org.mipflow.jobs;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.xxhash64;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.mipflow.io.LatentRow;
+import org.mipflow.io.RowLimits;
+import org.mipflow.io.RowValidator;
+import org.mipflow.jobs.audit.AuditData;
+import org.mipflow.jobs.audit.AuditReport;
+import org.mipflow.metrics.MetricSet;
+import org.mipflow.model.DecoderFacts;
+import org.mipflow.model.DecoderModel;
+import org.mipflow.model.MipflowModel;
+import org.mipflow.model.Models;
+import org.mipflow.sampling.BatchDecoder;
+import org.mipflow.sampling.DecodedImage;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+import org.mipflow.spark.DecodeSchemas;
+
+/**
+ * {@code mipflow audit}: a seeded sample of a latents data set with references, decoded in every
+ * mode the model has, scored against the originals and against {@code full}, written as one
+ * self-contained HTML report (and audit.json) for a person to look at.
+ */
+public final class AuditCommand implements Command {
+    @Override
+    public String name() {
+        return "audit";
+    }
+
+    @Override
+    public String summary() {
+        return "Decodes a seeded sample of a latents data set (rows with a reference) in full, multiscale and\n"
+                + "onestep, and writes OUT/audit.html: side-by-side grids with error heat maps against full,\n"
+                + "metric histograms, and per mode the mean metrics, the gap to full with 95% confidence\n"
+                + "intervals, and the speed.";
+    }
+
+    @Override
+    public List<Options.Spec> options() {
+        return List.of(
+                Options.Spec.value("input", "PATHS", "sample-data/latents", "latents Parquet (with a reference column)"),
+                Options.Spec.value("out", "DIR", "out/audit", "where audit.html and audit.json go"),
+                Options.Spec.value("model", "DIR", "models/default", "model directory (native or TorchScript)"),
+                Options.Spec.value("sample", "N", "16", "images in the sample"),
+                Options.Spec.value("seed", "N", "0", "seed of the sample and of the noise"),
+                Options.Spec.value("steps", "N", Integer.toString(SamplerConfig.DEFAULT_FULL_STEPS), "Euler steps of full"),
+                Options.Spec.value("stage-steps", "N[,N...]", Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS),
+                        "Euler steps per stage of multiscale"),
+                Options.Spec.value("metrics", "LIST", MetricSet.ALL, "metrics to compute: " + MetricSet.ALL),
+                Options.Spec.value("batch-size", "N", "4", "images decoded together"),
+                Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
+                        "libtorch threads"),
+                Options.Spec.value("master", "URL", null, "Spark master for reading the sample (default local[*])"));
+    }
+
+    @Override
+    public int run(Options o) throws Exception {
+        int n = o.getInt("sample", 1, 10_000);
+        long seed = o.getLong("seed");
+        int batch = o.getInt("batch-size", 1, 256);
+        MetricSet metrics;
+        try {
+            metrics = MetricSet.parse(o.get("metrics"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        Path model = o.path("model");
+        if (!Files.isDirectory(model)) {
+            throw new UsageException("model directory " + model + " does not exist");
+        }
+        List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
+        List<Row> sample;
+        SparkSession spark = SparkSupport.session("mipflow audit", o.getOr("master", null));
+        try {
+            sample = sample(spark, inputs, n, seed);
+        } finally {
+            spark.stop();
+        }
+        if (sample.isEmpty()) {
+            throw new UsageException("no row of " + inputs + " has a reference image to audit against");
+        }
+        MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
+        DecoderFacts facts = DecoderFacts.read(model);
+        int f = facts.downsample();
+        List<LatentRow> rows = new ArrayList<>();
+        Map<String, byte[]> originals = new LinkedHashMap<>();
+        for (Row r : sample) {
+            String id = r.getAs(DecodeSchemas.ID);
+            Integer c = r.getAs(DecodeSchemas.C);
+            Integer h = r.getAs(DecodeSchemas.H);
+            Integer w = r.getAs(DecodeSchemas.W);
+            List<Float> z = r.getList(r.fieldIndex(DecodeSchemas.LATENT));
+            String problem = RowValidator.problem(id, z, c, h, w, z == null ? 0 : z.size(), RowLimits.DEFAULT,
+                    facts.latentChannels(), 1 << (facts.schedule().stages() - 1));
+            float[] latent = new float[z == null ? 0 : z.size()];
+            for (int i = 0; problem == null && i < latent.length; i++) {
+                latent[i] = z.get(i) == null ? Float.NaN : z.get(i);
+            }
+            if (problem == null) {
+                problem = RowValidator.nonFinite(latent);
+            }
+            if (problem != null) {
+                throw new UsageException("sampled row " + id + ": " + problem);
+            }
+            byte[] ref = r.getAs(DecodeSchemas.REFERENCE);
+            float[] refPixels;
+            try {
+                refPixels = RowValidator.reference(ref, h * f, w * f, RowLimits.DEFAULT);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("sampled row " + id + ": " + e.getMessage());
+            }
+            rows.add(new LatentRow(id, latent, c, h, w, refPixels));
+            originals.put(id, ref);
+        }
+
+        List<AuditData.Speed> speeds = new ArrayList<>();
+        Map<String, Map<String, AuditData.Decoded>> decoded = new LinkedHashMap<>();
+        try (DecoderModel m = Models.load(model)) {
+            int k = m.schedule().stages();
+            SamplerConfig multi = DecodeCommand.samplerConfig(o, k, "multiscale");
+            Map<String, SamplerConfig> modes = new LinkedHashMap<>();
+            modes.put("full", new SamplerConfig(SamplingMode.FULL, multi.fullSteps(), multi.stageSteps()));
+            modes.put("multiscale", multi);
+            if (m.hasStudent()) {
+                modes.put("onestep", new SamplerConfig(SamplingMode.ONESTEP, multi.fullSteps(), multi.stageSteps()));
+            }
+            for (var e : modes.entrySet()) {
+                BatchDecoder dec = new BatchDecoder(m, e.getValue(), seed, metrics);
+                long t0 = System.nanoTime();
+                List<DecodedImage> out = new ArrayList<>();
+                for (int s = 0; s < rows.size(); s += batch) {
+                    out.addAll(dec.decode(rows.subList(s, Math.min(rows.size(), s + batch))));
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                speeds.add(new AuditData.Speed(e.getKey(), rows.size() / seconds, e.getValue().forwardPasses(k), seconds));
+                System.out.printf(Locale.ROOT, "audit: %-10s %d images in %.1f s%n", e.getKey(), rows.size(), seconds);
+                for (int i = 0; i < out.size(); i++) {
+                    DecodedImage d = out.get(i);
+                    if (!d.ok()) {
+                        System.out.println("audit: " + d.id() + " failed in " + e.getKey() + ": " + d.error());
+                        continue;
+                    }
+                    decoded.computeIfAbsent(d.id(), x -> new LinkedHashMap<>())
+                            .put(e.getKey(), new AuditData.Decoded(d.png(), d.metrics()));
+                }
+            }
+        }
+        List<AuditData.Image> images = new ArrayList<>();
+        originals.forEach((id, png) -> images.add(new AuditData.Image(id, png, decoded.getOrDefault(id, Map.of()))));
+        AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, rows.size(), String.join(",", inputs),
+                Instant.now()), speeds, images);
+        Path out = o.path("out");
+        Files.createDirectories(out);
+        AuditReport.write(data, out.resolve("audit.html"));
+        System.out.println("report: " + out.resolve("audit.html"));
+        return 0;
+    }
+
+    /** N rows with a reference, chosen by a seeded hash of the id: the same sample for the same seed. */
+    static List<Row> sample(SparkSession spark, List<String> inputs, int n, long seed) throws UsageException {
+        Dataset<Row> df = spark.read().parquet(inputs.toArray(String[]::new));
+        String problem = DecodeSchemas.problems(df.schema());
+        if (problem != null) {
+            throw new UsageException(problem);
+        }
+        if (!java.util.Arrays.asList(df.columns()).contains(DecodeSchemas.REFERENCE)) {
+            throw new UsageException("the input has no reference column: an audit scores decodes against the originals");
+        }
+        return df.filter(col(DecodeSchemas.REFERENCE).isNotNull())
+                .orderBy(xxhash64(col(DecodeSchemas.ID), lit(seed)), col(DecodeSchemas.ID))
+                .limit(n)
+                .collectAsList();
+    }
+}
