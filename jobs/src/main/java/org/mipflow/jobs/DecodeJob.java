@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.Dataset;
@@ -103,6 +104,15 @@ public final class DecodeJob {
         System.out.println(Progress.line(decodedAcc.value(), failedAcc.value(), pendingRows, seconds));
         writeBadFiles(spark, commits, scan.bad());
 
+        Summary sm = summary(scan, done, new java.util.HashSet<>(pending), seconds, decodedAcc.value(), settings,
+                facts.schedule().stages(), decoder.modelLoads());
+        writeSummary(out, sm, settings, scan.bad().size(), spark.sparkContext().hadoopConfiguration());
+        return sm;
+    }
+
+    /** Pools the commit records of every good shard, this run's and earlier runs', into the summary. */
+    private static Summary summary(ShardScanner.Scan scan, Map<String, ShardCommits.Record> done, Set<String> decodedNow,
+            double seconds, long imagesNow, DecodeSettings settings, int stages, List<String> modelLoads) {
         long input = 0;
         long decoded = 0;
         double psnr = 0;
@@ -122,7 +132,7 @@ public final class DecodeJob {
             o.addProperty("input", r.input());
             o.addProperty("decoded", r.decoded());
             o.addProperty("errors", r.errors());
-            o.addProperty("resumed", !pending.contains(s));
+            o.addProperty("resumed", !decodedNow.contains(s));
             shards.add(s, o);
         }
         scan.bad().forEach((f, why) -> {
@@ -130,14 +140,10 @@ public final class DecodeJob {
             b.addProperty("error", why);
             shards.add(f, b);
         });
-        long decodedNow = decodedAcc.value();
-        Summary sm = new Summary(input, decoded, input - decoded, seconds, decodedNow / Math.max(seconds, 1e-9),
+        return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
                 psnrRows == 0 ? null : psnr / psnrRows, ssimRows == 0 ? null : ssim / ssimRows,
-                settings.sampler().mode().label(),
-                settings.sampler().forwardPasses(facts.schedule().stages()),
-                shards, scan.good().size() - pending.size(), decoder.modelLoads());
-        writeSummary(out, sm, settings, scan.bad().size(), spark.sparkContext().hadoopConfiguration());
-        return sm;
+                settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
+                scan.good().size() - decodedNow.size(), modelLoads);
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
