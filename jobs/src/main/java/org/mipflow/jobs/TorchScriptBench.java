@@ -71,13 +71,13 @@ final class TorchScriptBench {
                     Side s = times.get(e.getKey());
                     boolean pythonFirst = r % 2 == 1;
                     if (pythonFirst) {
-                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), n, batch, threads, size, o));
+                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, batch, threads, size, o));
                     }
                     long t0 = System.nanoTime();
                     decodeAll(m, e.getValue(), z, n, zs, per, batch);
                     s.mipflow().add(n / ((System.nanoTime() - t0) / 1e9));
                     if (!pythonFirst) {
-                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), n, batch, threads, size, o));
+                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, batch, threads, size, o));
                     }
                     System.out.printf(Locale.ROOT, "round %d %-10s mipflow %.2f img/s, pytorch loop %.2f img/s%n", r + 1,
                             e.getKey(), last(s.mipflow()), last(s.pytorch()));
@@ -93,7 +93,7 @@ final class TorchScriptBench {
         for (var e : times.entrySet()) {
             double mip = median(e.getValue().mipflow());
             double pt = median(e.getValue().pytorch());
-            int passes = modes.get(e.getKey()).forwardPasses(modes.get(e.getKey()).stageSteps().length);
+            int passes = passes(modes.get(e.getKey()));
             md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.2f |%n", e.getKey(), passes, mip, pt, mip / pt));
             JsonObject j = new JsonObject();
             j.addProperty("mode", e.getKey());
@@ -131,8 +131,8 @@ final class TorchScriptBench {
     }
 
     /** One run of the plain PyTorch loop in its own process; its images/s exclude start-up and warm-up. */
-    private static double pytorchLoop(Path python, Path model, String mode, int n, int batch, int threads, int size,
-            Options o) throws IOException, InterruptedException, UsageException {
+    private static double pytorchLoop(Path python, Path model, String mode, int expectedPasses, int n, int batch,
+            int threads, int size, Options o) throws IOException, InterruptedException, UsageException {
         Path script = python.toAbsolutePath().getParent().resolve("bench_loop.py");
         List<String> cmd = List.of(python.toString(), script.toString(), "--model", model.toString(), "--mode", mode,
                 "--images", Integer.toString(n), "--batch", Integer.toString(batch), "--threads", Integer.toString(threads),
@@ -143,7 +143,17 @@ final class TorchScriptBench {
             throw new UsageException("the PyTorch loop failed (" + String.join(" ", cmd) + "): " + out);
         }
         String[] lines = out.strip().split("\n");
-        return JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject().get("images_per_second").getAsDouble();
+        JsonObject r = JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject();
+        int passes = r.get("forward_passes").getAsInt();
+        if (passes != expectedPasses) {
+            throw new IllegalStateException("the PyTorch loop ran " + passes + " forward passes per image in mode " + mode
+                    + ", Mipflow " + expectedPasses + ": not the same work");
+        }
+        return r.get("images_per_second").getAsDouble();
+    }
+
+    private static int passes(SamplerConfig cfg) {
+        return cfg.forwardPasses(cfg.stageSteps().length);
     }
 
     private static double last(List<Double> v) {
