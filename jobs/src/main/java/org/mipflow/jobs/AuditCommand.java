@@ -17,11 +17,9 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.LatentRow;
 import org.mipflow.io.RowLimits;
-import org.mipflow.io.RowValidator;
 import org.mipflow.jobs.audit.AuditData;
 import org.mipflow.jobs.audit.AuditReport;
 import org.mipflow.metrics.MetricSet;
-import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.DecoderModel;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.Models;
@@ -30,6 +28,7 @@ import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSchemas;
+import org.mipflow.spark.LatentRows;
 
 /**
  * {@code mipflow audit}: a seeded sample of a latents data set with references, decoded in every
@@ -95,42 +94,20 @@ public final class AuditCommand implements Command {
             throw new UsageException("no row of " + inputs + " has a reference image to audit against");
         }
         MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
-        DecoderFacts facts = DecoderFacts.read(model);
-        int f = facts.downsample();
-        List<LatentRow> rows = new ArrayList<>();
-        Map<String, byte[]> originals = new LinkedHashMap<>();
-        for (Row r : sample) {
-            String id = r.getAs(DecodeSchemas.ID);
-            Integer c = r.getAs(DecodeSchemas.C);
-            Integer h = r.getAs(DecodeSchemas.H);
-            Integer w = r.getAs(DecodeSchemas.W);
-            List<Float> z = r.getList(r.fieldIndex(DecodeSchemas.LATENT));
-            String problem = RowValidator.problem(id, z, c, h, w, z == null ? 0 : z.size(), RowLimits.DEFAULT,
-                    facts.latentChannels(), 1 << (facts.schedule().stages() - 1));
-            float[] latent = new float[z == null ? 0 : z.size()];
-            for (int i = 0; problem == null && i < latent.length; i++) {
-                latent[i] = z.get(i) == null ? Float.NaN : z.get(i);
-            }
-            if (problem == null) {
-                problem = RowValidator.nonFinite(latent);
-            }
-            if (problem != null) {
-                throw new UsageException("sampled row " + id + ": " + problem);
-            }
-            byte[] ref = r.getAs(DecodeSchemas.REFERENCE);
-            float[] refPixels;
-            try {
-                refPixels = RowValidator.reference(ref, h * f, w * f, RowLimits.DEFAULT);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("sampled row " + id + ": " + e.getMessage());
-            }
-            rows.add(new LatentRow(id, latent, c, h, w, refPixels));
-            originals.put(id, ref);
-        }
-
         List<AuditData.Speed> speeds = new ArrayList<>();
+        Map<String, byte[]> originals = new LinkedHashMap<>();
         Map<String, Map<String, AuditData.Decoded>> decoded = new LinkedHashMap<>();
+        List<LatentRow> rows = new ArrayList<>();
         try (DecoderModel m = Models.load(model)) {
+            for (Row r : sample) {
+                try {
+                    rows.add(LatentRows.parse(r, RowLimits.DEFAULT, m.latentChannels(), m.latentSideMultiple(),
+                            m.downsample()));
+                } catch (LatentRows.BadRow e) {
+                    throw new UsageException("sampled row " + r.getAs(DecodeSchemas.ID) + ": " + e.getMessage());
+                }
+                originals.put(r.getAs(DecodeSchemas.ID), r.getAs(DecodeSchemas.REFERENCE));
+            }
             int k = m.schedule().stages();
             SamplerConfig multi = DecodeCommand.samplerConfig(o, k, "multiscale");
             Map<String, SamplerConfig> modes = new LinkedHashMap<>();

@@ -209,7 +209,7 @@ public final class BenchCommand implements Command {
         return new double[] {p / dev.count(), s / dev.count()};
     }
 
-    private static double median(List<Double> v) {
+    static double median(List<Double> v) {
         double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
     }

@@ -80,13 +80,14 @@ public final class DecodeJob {
             duplicates.put(r.getString(0), r.getLong(1));
         }
         int slots = SparkSupport.taskSlots(spark);
+        int partitions = all.rdd().getNumPartitions();
         if (settings.intraOpThreads() <= 0) {
-            int threads = SparkSupport.intraOpThreads(spark, all.rdd().getNumPartitions());
+            int threads = SparkSupport.intraOpThreads(spark, partitions);
             settings = new DecodeSettings(settings.modelDir(), settings.sampler(), settings.batchSize(), settings.seed(),
                     threads, settings.engineCacheDir(), settings.limits(), settings.pngDir(), settings.metrics());
         }
         System.out.printf("decode: %d shard(s), %d partition(s), %d libtorch thread(s) per executor JVM%n",
-                scan.good().size(), all.rdd().getNumPartitions(), settings.intraOpThreads());
+                scan.good().size(), partitions, settings.intraOpThreads());
         long pendingRows = pending.isEmpty() ? 0 : spark.read().parquet(pending.toArray(String[]::new)).count();
 
         LongAccumulator decodedAcc = spark.sparkContext().longAccumulator("mipflow decoded rows");

@@ -91,8 +91,8 @@ final class TorchScriptBench {
         md.append("|---|---|---|---|---|\n");
         JsonArray rows = new JsonArray();
         for (var e : times.entrySet()) {
-            double mip = median(e.getValue().mipflow());
-            double pt = median(e.getValue().pytorch());
+            double mip = BenchCommand.median(e.getValue().mipflow());
+            double pt = BenchCommand.median(e.getValue().pytorch());
             int passes = passes(modes.get(e.getKey()));
             md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.2f |%n", e.getKey(), passes, mip, pt, mip / pt));
             JsonObject j = new JsonObject();
@@ -160,8 +160,4 @@ final class TorchScriptBench {
         return v.get(v.size() - 1);
     }
 
-    private static double median(List<Double> v) {
-        double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-    }
 }

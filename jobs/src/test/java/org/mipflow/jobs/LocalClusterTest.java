@@ -10,15 +10,12 @@ import com.google.gson.JsonParser;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -91,32 +88,22 @@ class LocalClusterTest {
         Path home = Path.of(System.getenv("SPARK_HOME"));
         Files.createDirectories(home.resolve("jars"));
         Files.writeString(home.resolve("RELEASE"), "Spark test home for local-cluster mode\n");
-        Path jobsClasses = Path.of("target/classes").toAbsolutePath();
-        String cp = Arrays.stream(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))
-                        .split(File.pathSeparator))
-                .filter(e -> !Path.of(e).toAbsolutePath().startsWith(Path.of("target").toAbsolutePath()))
-                .collect(Collectors.joining(File.pathSeparator));
-        Path jar = thinJar(jobsClasses, tmp.resolve("mipflow-jobs-thin.jar"));
-        Path root = Path.of("..").toAbsolutePath().normalize();
-        List<String> jvmOptions = Files.readAllLines(root.resolve("conf/jvm-options"));
-        String log4j = "-Dlog4j2.configurationFile=" + root.resolve("conf/log4j2.properties");
+        String cp = ChildJvm.classPathWithoutThisModule();
+        Path jar = thinJar(Path.of("target/classes").toAbsolutePath(), tmp.resolve("mipflow-jobs-thin.jar"));
         Path gpus = tmp.resolve("gpus.sh");
         Files.writeString(gpus, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
         gpus.toFile().setExecutable(true);
 
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dai.djl.offline=true", log4j));
-        cmd.addAll(jvmOptions);
-        cmd.addAll(List.of("-cp", cp, "org.apache.spark.deploy.SparkSubmit",
+        List<String> cmd = ChildJvm.java("1g", cp);
+        cmd.addAll(List.of("org.apache.spark.deploy.SparkSubmit",
                 "--master", "local-cluster[2,1,1024]",
-                "--properties-file", root.resolve("conf/spark-defaults-cpu.conf").toString(),
+                "--properties-file", ChildJvm.ROOT.resolve("conf/spark-defaults-cpu.conf").toString(),
                 "--class", "org.mipflow.jobs.Main",
                 // The cluster file's sizes are for real nodes; these fit two one-core test workers.
                 "--conf", "spark.executor.cores=1", "--conf", "spark.task.cpus=1", "--conf", "spark.executor.memory=1g",
                 "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.executor.extraClassPath=" + cp,
-                "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", jvmOptions) + " -Dai.djl.offline=true "
-                        + log4j,
+                "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", ChildJvm.jvmOptions()),
                 "--conf", "spark.executorEnv.SPARK_SCALA_VERSION=2.13",
                 "--conf", "spark.executorEnv.ENGINE_CACHE_DIR=" + System.getenv("ENGINE_CACHE_DIR"),
                 // GPU scheduling as in conf/spark-defaults-gpu.conf: one GPU per worker and executor.

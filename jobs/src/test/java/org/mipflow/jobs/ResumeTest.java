@@ -72,13 +72,8 @@ class ResumeTest {
 
     /** Runs {@code mipflow decode} in its own JVM and SIGKILLs it once a shard is committed. */
     private static int runAndKillAfterFirstCommit(Path input, Path out, Path model) throws Exception {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Path root = Path.of("..").toAbsolutePath().normalize();
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g", "-Dai.djl.offline=true",
-                "@" + root.resolve("conf/jvm-options"),
-                "-Dlog4j2.configurationFile=" + root.resolve("conf/log4j2.properties"),
-                "-cp", cp, Main.class.getName(), "decode",
+        List<String> cmd = ChildJvm.java("2g", ChildJvm.testClassPath());
+        cmd.addAll(List.of(Main.class.getName(), "decode",
                 "--input", input.toString(), "--out", out.toString(), "--model", model.toString(),
                 "--mode", "full", "--steps", Integer.toString(STEPS), "--batch-size", "2", "--seed", "7",
                 "--threads", "1", "--master", "local[1]"));

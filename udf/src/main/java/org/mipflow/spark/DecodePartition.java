@@ -15,7 +15,6 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.mipflow.io.LatentRow;
-import org.mipflow.io.RowValidator;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.VelocityModel;
@@ -100,8 +99,9 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                     Row r = rows.next();
                     LatentRow lr;
                     try {
-                        lr = parse(r, model.latentChannels(), sideMultiple, model.downsample());
-                    } catch (BadRow e) {
+                        lr = LatentRows.parse(r, settings.limits(), model.latentChannels(), sideMultiple,
+                                model.downsample());
+                    } catch (LatentRows.BadRow e) {
                         ready.add(error(r, e.getMessage()));
                         count(false);
                         continue;
@@ -180,47 +180,6 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
 
     private static boolean sameShape(LatentRow a, LatentRow b) {
         return a.channels() == b.channels() && a.height() == b.height() && a.width() == b.width();
-    }
-
-    private static final class BadRow extends Exception {
-        BadRow(String m) {
-            super(m);
-        }
-    }
-
-    private LatentRow parse(Row r, int channels, int sideMultiple, int downsample) throws BadRow {
-        String id = r.getAs(DecodeSchemas.ID);
-        List<Float> latent = r.isNullAt(input.fieldIndex(DecodeSchemas.LATENT)) ? null : r.getList(input.fieldIndex(DecodeSchemas.LATENT));
-        Integer c = r.getAs(DecodeSchemas.C);
-        Integer h = r.getAs(DecodeSchemas.H);
-        Integer w = r.getAs(DecodeSchemas.W);
-        String p = RowValidator.problem(id, latent, c, h, w, latent == null ? 0 : latent.size(), settings.limits(),
-                channels, sideMultiple);
-        if (p != null) {
-            throw new BadRow(p);
-        }
-        float[] z = new float[latent.size()];
-        for (int i = 0; i < z.length; i++) {
-            Float v = latent.get(i);
-            if (v == null) {
-                throw new BadRow("latent value " + i + " is null");
-            }
-            z[i] = v;
-        }
-        String nf = RowValidator.nonFinite(z);
-        if (nf != null) {
-            throw new BadRow(nf);
-        }
-        float[] ref = null;
-        if (DecodeSchemas.has(input, DecodeSchemas.REFERENCE) && !r.isNullAt(input.fieldIndex(DecodeSchemas.REFERENCE))) {
-            try {
-                ref = RowValidator.reference(r.getAs(DecodeSchemas.REFERENCE), h * downsample, w * downsample,
-                        settings.limits());
-            } catch (IllegalArgumentException e) {
-                throw new BadRow(e.getMessage());
-            }
-        }
-        return new LatentRow(id, z, c, h, w, ref);
     }
 
     private Object[] pass(Row r, int extra) {
