@@ -7,7 +7,9 @@ import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.MetricSet;
+import org.mipflow.model.BatchBudget;
 import org.mipflow.model.DecoderFacts;
+import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
@@ -41,7 +43,13 @@ public final class DecodeCommand implements Command {
                         "Euler steps of mode full"),
                 Options.Spec.value("stage-steps", "N[,N...]", Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS),
                         "Euler steps per stage of mode multiscale (one value for all, or one per stage)"),
-                Options.Spec.value("batch-size", "N", "4", "rows decoded together"),
+                Options.Spec.value("batch-size", "N", "auto",
+                        "rows decoded together; auto: as many as fit --memory-budget at each batch's image size"),
+                Options.Spec.value("memory-budget", "MIB", Long.toString(BatchBudget.CPU_DEFAULT_BYTES >> 20),
+                        "working set of one task's forward pass that auto batches stay within (CPU: cache-sized)"),
+                Options.Spec.value("precision", "P", "auto",
+                        "fp32 | bf16 | auto (bf16 where the executor's CPU or GPU computes it natively)"),
+                Options.Spec.value("layout", "L", "auto", "nchw | nhwc (channels-last) | auto (nhwc with bf16)"),
                 Options.Spec.value("seed", "N", "0", "global noise seed; each image's noise comes from (seed, id)"),
                 Options.Spec.value("png-dir", "DIR", null, "also write one PNG file per image here"),
                 Options.Spec.value("master", "URL", null, "Spark master for embedded runs (default local[*])"),
@@ -59,7 +67,10 @@ public final class DecodeCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
-        int batch = o.getInt("batch-size", 1, 1024);
+        int batch = "auto".equals(o.get("batch-size")) ? 0 : o.getInt("batch-size", 1, 1024);
+        BatchBudget budget = new BatchBudget((long) o.getInt("memory-budget", 1, 1 << 20) << 20,
+                BatchBudget.DEFAULT_MAX_BATCH);
+        NumericPath.Request numerics = numerics(o);
         long seed = o.getLong("seed");
         int maxSide = o.getInt("max-latent-side", 1, 4096);
         Path model = o.path("model");
@@ -98,9 +109,9 @@ public final class DecodeCommand implements Command {
                     batch, seed, threads, o.getOr("engine-cache", null),
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
-                    o.getOr("png-dir", null), metrics);
-            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, batch %d, %d task slot(s)%n",
-                    sampler.mode().label(), sampler.forwardPasses(stages), s.batchSize(), SparkSupport.taskSlots(spark));
+                    o.getOr("png-dir", null), metrics, numerics, budget);
+            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, %d task slot(s)%n",
+                    sampler.mode().label(), sampler.forwardPasses(stages), SparkSupport.taskSlots(spark));
             DecodeJob.Summary sm;
             try {
                 sm = DecodeJob.run(spark, inputs, out, s, o.flag("fail-fast"), o.flag("resume"));
@@ -124,6 +135,14 @@ public final class DecodeCommand implements Command {
             return 0;
         } finally {
             spark.stop();
+        }
+    }
+
+    static NumericPath.Request numerics(Options o) throws UsageException {
+        try {
+            return new NumericPath.Request(o.get("precision"), o.get("layout"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
     }
 

@@ -2,6 +2,7 @@ package org.mipflow.jobs;
 
 import static org.apache.spark.sql.functions.col;
 
+import ai.djl.Device;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
@@ -21,7 +23,9 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
+import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
+import org.mipflow.model.NumericPath;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 
@@ -83,11 +87,11 @@ public final class DecodeJob {
         int partitions = all.rdd().getNumPartitions();
         if (settings.intraOpThreads() <= 0) {
             int threads = SparkSupport.intraOpThreads(spark, partitions);
-            settings = new DecodeSettings(settings.modelDir(), settings.sampler(), settings.batchSize(), settings.seed(),
-                    threads, settings.engineCacheDir(), settings.limits(), settings.pngDir(), settings.metrics());
+            settings = settings.withIntraOpThreads(threads);
         }
         System.out.printf("decode: %d shard(s), %d partition(s), %d libtorch thread(s) per executor JVM%n",
                 scan.good().size(), partitions, settings.intraOpThreads());
+        printPlan(all, settings);
         long pendingRows = pending.isEmpty() ? 0 : spark.read().parquet(pending.toArray(String[]::new)).count();
 
         LongAccumulator decodedAcc = spark.sparkContext().longAccumulator("mipflow decoded rows");
@@ -158,6 +162,33 @@ public final class DecodeJob {
         }
     }
 
+    /**
+     * What the executors will compute in and how they will batch, as this driver's machine would
+     * decide it (executors decide for their own device; their choice is in summary.json).
+     */
+    private static void printPlan(Dataset<Row> all, DecodeSettings settings) {
+        DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
+        Bf16Support.Verdict cpu = Bf16Support.of(Device.cpu());
+        NumericPath here = settings.numerics().resolve(cpu.supported());
+        System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",
+                settings.numerics().precision(), settings.numerics().layout(), here.label(), cpu.reason());
+        if (settings.batchSize() > 0) {
+            System.out.printf("decode: batch size %d (fixed)%n", settings.batchSize());
+            return;
+        }
+        List<Row> first = all.select(DecodeSchemas.H, DecodeSchemas.W).limit(1).collectAsList();
+        if (first.isEmpty() || first.get(0).isNullAt(0) || first.get(0).isNullAt(1)) {
+            System.out.printf("decode: batch size auto (%d MiB working set per task)%n", settings.budget().bytes() >> 20);
+            return;
+        }
+        int h = first.get(0).getInt(0) * facts.downsample();
+        int w = first.get(0).getInt(1) * facts.downsample();
+        long per = facts.bytesPerImage(here, h, w);
+        System.out.printf(Locale.ROOT, "decode: batch size auto: %d MiB working set per task / %.1f MiB per %dx%d image "
+                + "(the first row's size) = %d; each batch is sized from its own rows%n",
+                settings.budget().bytes() >> 20, per / 1048576.0, w, h, settings.budget().batchFor(per));
+    }
+
     static void writeSummary(String out, Summary s, DecodeSettings settings, int badShards, Configuration conf)
             throws IOException {
         JsonObject o = new JsonObject();
@@ -175,7 +206,14 @@ public final class DecodeJob {
         o.addProperty("psnr_mean", s.psnrMean());
         o.addProperty("ssim_mean", s.ssimMean());
         o.addProperty("model", settings.modelDir());
-        o.addProperty("batch_size", settings.batchSize());
+        if (settings.batchSize() > 0) {
+            o.addProperty("batch_size", settings.batchSize());
+        } else {
+            o.addProperty("batch_size", "auto");
+        }
+        o.addProperty("memory_budget_bytes", settings.budget().bytes());
+        o.addProperty("precision", settings.numerics().precision());
+        o.addProperty("layout", settings.numerics().layout());
         o.addProperty("seed", settings.seed());
         o.add("per_shard", s.perShard());
         String json = new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o) + "\n";

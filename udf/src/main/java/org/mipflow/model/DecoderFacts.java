@@ -15,7 +15,17 @@ import org.mipflow.schedule.StageSchedule;
  * checksum, so a corrupt model is refused before any work starts.
  */
 public record DecoderFacts(String format, int latentChannels, int downsample, StageSchedule schedule,
-        boolean hasStudent) {
+        boolean hasStudent, int firstWidth) {
+
+    /**
+     * What a decoder of this model adds to a forward pass per h x w image, before it is loaded
+     * (the driver plans and prints batch sizes with it); the same estimate as the loaded model's.
+     */
+    public long bytesPerImage(NumericPath numerics, int h, int w) {
+        return TorchScriptManifest.FORMAT.equals(format)
+                ? BatchBudget.torchScriptBytesPerImage(h, w)
+                : BatchBudget.nativeBytesPerImage(firstWidth, numerics, h, w);
+    }
 
     public static DecoderFacts read(Path dir) {
         String format = format(dir);
@@ -23,11 +33,11 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
             ModelManifest m = ModelManifest.read(dir);
             ModelConfig c = m.config();
             return new DecoderFacts(format, c.latentChannels(), c.downsample(), c.schedule(),
-                    m.has(MipflowModel.STUDENT_FILE));
+                    m.has(MipflowModel.STUDENT_FILE), c.decoderWidths()[0]);
         }
         if (TorchScriptManifest.FORMAT.equals(format)) {
             TorchScriptManifest m = TorchScriptManifest.read(dir);
-            return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.student() != null);
+            return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.student() != null, 0);
         }
         throw new ModelFormatException("model " + dir + " has format '" + format + "'; Mipflow reads '"
                 + ModelManifest.NATIVE + "' and '" + TorchScriptManifest.FORMAT + "'");

@@ -39,6 +39,9 @@ public final class MipflowModel implements DecoderModel {
     private final FlowUNet decoder;
     private FlowUNet student;
     private final ParameterStore store;
+    private NumericPath numerics = NumericPath.NATIVE;
+    private FlowUNetTwin teacherTwin;
+    private FlowUNetTwin studentTwin;
 
     private MipflowModel(ModelConfig cfg, long seed, Device device) {
         this.cfg = cfg;
@@ -69,6 +72,14 @@ public final class MipflowModel implements DecoderModel {
     }
 
     public static MipflowModel load(Path dir, Device device) {
+        return load(dir, device, NumericPath.NATIVE);
+    }
+
+    /**
+     * Loads the model and sets its decoders up to compute in {@code numerics}; anything but fp32/nchw
+     * runs the loaded weights through the TorchScript twin ({@link FlowUNetTwin}).
+     */
+    public static MipflowModel load(Path dir, Device device, NumericPath numerics) {
         ModelManifest m = ModelManifest.read(dir);
         if (!ModelManifest.NATIVE.equals(m.format())) {
             throw new ModelFormatException(
@@ -91,7 +102,38 @@ public final class MipflowModel implements DecoderModel {
             model.close();
             throw new ModelFormatException("cannot load model " + dir + ": " + e.getMessage(), e);
         }
+        try {
+            model.useNumerics(numerics, device);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
         return model;
+    }
+
+    private void useNumerics(NumericPath path, Device device) {
+        if (!path.isNative()) {
+            teacherTwin = FlowUNetTwin.of(decoder, path, device, manager);
+            if (student != null) {
+                studentTwin = FlowUNetTwin.of(student, path, device, manager);
+            }
+        }
+        numerics = path;
+    }
+
+    @Override
+    public long bytesPerImage(int h, int w) {
+        return BatchBudget.nativeBytesPerImage(cfg.decoderWidths()[0], numerics, h, w);
+    }
+
+    @Override
+    public String numericsLabel() {
+        return numerics.label();
+    }
+
+    /** What the decoders compute in (fp32/nchw unless loaded with another {@link NumericPath}). */
+    public NumericPath numerics() {
+        return numerics;
     }
 
     private void readInto(NetBlock block, Path file) throws IOException {
@@ -216,6 +258,10 @@ public final class MipflowModel implements DecoderModel {
             NDArray xs = m.create(x, new Shape(n, 3, h, w));
             NDArray tf = m.create(TimeFeatures.batch(cfg, n, t, stageType), new Shape(n, cfg.timeFeatureDim()));
             NDArray zs = m.create(z, new Shape(n, cfg.latentChannels(), zh, zw));
+            FlowUNetTwin twin = useStudent ? studentTwin : teacherTwin;
+            if (twin != null) {
+                return twin.forward(xs, tf, zs).toFloatArray();
+            }
             return net.forward(store, new NDList(xs, tf, zs), false).singletonOrThrow().toFloatArray();
         }
     }
@@ -256,6 +302,11 @@ public final class MipflowModel implements DecoderModel {
 
     @Override
     public void close() {
+        for (FlowUNetTwin t : new FlowUNetTwin[] {teacherTwin, studentTwin}) {
+            if (t != null) {
+                t.close();
+            }
+        }
         manager.close();
     }
 }

@@ -150,6 +150,16 @@ public final class TorchScriptModel implements DecoderModel {
     }
 
     @Override
+    public long bytesPerImage(int h, int w) {
+        return BatchBudget.torchScriptBytesPerImage(h, w);
+    }
+
+    @Override
+    public String numericsLabel() {
+        return "as exported (TorchScript)";
+    }
+
+    @Override
     public StageSchedule schedule() {
         return manifest.schedule();
     }

@@ -15,9 +15,9 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.mipflow.io.LatentRow;
+import org.mipflow.model.DecoderModel;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
-import org.mipflow.sampling.VelocityModel;
 
 /**
  * Decodes one partition: validates each row, batches consecutive good rows of one latent shape,
@@ -52,9 +52,13 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         this.passIdx = idx.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    private int batchFor(DecoderModel model, LatentRow first) {
+        return settings.batchFor(model, first.height() * model.downsample(), first.width() * model.downsample());
+    }
+
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-        VelocityModel model = ModelCache.get(settings, device -> {
+        DecoderModel model = ModelCache.get(settings, device -> {
             if (loads != null) {
                 loads.add(device);
             }
@@ -95,7 +99,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                     batch.add(carriedLatent);
                     carried = null;
                 }
-                while (batch.size() < settings.batchSize() && rows.hasNext()) {
+                // A batch holds one latent shape, so its first row decides its size.
+                while ((batch.isEmpty() || batch.size() < batchFor(model, batch.get(0))) && rows.hasNext()) {
                     Row r = rows.next();
                     LatentRow lr;
                     try {

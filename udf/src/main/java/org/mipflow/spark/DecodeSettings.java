@@ -3,6 +3,9 @@ package org.mipflow.spark;
 import java.io.Serializable;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.MetricSet;
+import org.mipflow.model.BatchBudget;
+import org.mipflow.model.DecoderModel;
+import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
 
 /**
@@ -14,6 +17,8 @@ import org.mipflow.sampling.SamplerConfig;
  * @param engineCacheDir where DJL extracts libtorch, or null for its default
  * @param pngDir a Hadoop URI to also write one PNG per image to, or null
  * @param metrics what to score each image with when it has a reference
+ * @param numerics precision and layout asked for; "auto" is decided per executor from its device
+ * @param budget sizes batches when {@code batchSize} is 0 (from each batch's image size)
  */
 public record DecodeSettings(
         String modelDir,
@@ -24,12 +29,30 @@ public record DecodeSettings(
         String engineCacheDir,
         RowLimits limits,
         String pngDir,
-        MetricSet metrics)
+        MetricSet metrics,
+        NumericPath.Request numerics,
+        BatchBudget budget)
         implements Serializable {
+
+    public DecodeSettings(String modelDir, SamplerConfig sampler, int batchSize, long seed, int intraOpThreads,
+            String engineCacheDir, RowLimits limits, String pngDir, MetricSet metrics) {
+        this(modelDir, sampler, batchSize, seed, intraOpThreads, engineCacheDir, limits, pngDir, metrics,
+                NumericPath.Request.AUTO, BatchBudget.cpuDefault());
+    }
 
     /** With the default metrics, PSNR and SSIM. */
     public DecodeSettings(String modelDir, SamplerConfig sampler, int batchSize, long seed, int intraOpThreads,
             String engineCacheDir, RowLimits limits, String pngDir) {
         this(modelDir, sampler, batchSize, seed, intraOpThreads, engineCacheDir, limits, pngDir, MetricSet.DEFAULT);
+    }
+
+    public DecodeSettings withIntraOpThreads(int threads) {
+        return new DecodeSettings(modelDir, sampler, batchSize, seed, threads, engineCacheDir, limits, pngDir, metrics,
+                numerics, budget);
+    }
+
+    /** The fixed batch size, or the budget's choice for images of h x w in {@code model}. */
+    public int batchFor(DecoderModel model, int h, int w) {
+        return batchSize > 0 ? batchSize : budget.batchFor(model.bytesPerImage(h, w));
     }
 }

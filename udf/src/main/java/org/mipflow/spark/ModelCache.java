@@ -5,9 +5,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.mipflow.model.DecoderModel;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.Models;
-import org.mipflow.sampling.VelocityModel;
 
 /**
  * One loaded decoder per executor JVM and model directory, shared by all concurrent tasks:
@@ -15,33 +15,35 @@ import org.mipflow.sampling.VelocityModel;
  * synchronised part; decoding through the model is thread-safe.
  */
 public final class ModelCache {
-    private static final Map<String, VelocityModel> MODELS = new ConcurrentHashMap<>();
+    private static final Map<String, DecoderModel> MODELS = new ConcurrentHashMap<>();
     private static final Map<String, AtomicInteger> LOADS = new ConcurrentHashMap<>();
 
     private ModelCache() {}
 
-    public static VelocityModel get(DecodeSettings s) {
+    public static DecoderModel get(DecodeSettings s) {
         return get(s, note -> {});
     }
 
     /**
      * The model on this task's device (the GPU Spark assigned to it, else the CPU), loaded once
-     * per JVM and device; {@code onLoad} gets the device note, only in the call that loaded it.
+     * per JVM, device and numeric request; {@code onLoad} gets the device and numerics note, only
+     * in the call that loaded it.
      */
-    public static VelocityModel get(DecodeSettings s, Consumer<String> onLoad) {
+    public static DecoderModel get(DecodeSettings s, Consumer<String> onLoad) {
         configureEngine(s);
         TaskDevice.Choice device = TaskDevice.forCurrentTask();
-        return MODELS.computeIfAbsent(s.modelDir() + "@" + device.device(), key -> {
+        String key = s.modelDir() + "@" + device.device() + "#" + s.numerics();
+        return MODELS.computeIfAbsent(key, k -> {
             LOADS.computeIfAbsent(s.modelDir(), d -> new AtomicInteger()).incrementAndGet();
-            VelocityModel m = Models.load(Path.of(s.modelDir()), device.device());
-            onLoad.accept(device.note());
+            DecoderModel m = Models.load(Path.of(s.modelDir()), device.device(), s.numerics());
+            onLoad.accept(device.note() + ", " + m.numericsLabel());
             return m;
         });
     }
 
     /** The native model (encode needs its encoder). */
     public static MipflowModel getNative(DecodeSettings s) {
-        VelocityModel m = get(s);
+        DecoderModel m = get(s);
         if (!(m instanceof MipflowModel nm)) {
             throw new IllegalArgumentException(
                     "model " + s.modelDir() + " has no encoder; encode needs a native Mipflow model");
