@@ -1,5 +1,6 @@
 package org.mipflow.jobs;
 
+import ai.djl.Device;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -19,8 +20,12 @@ import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.ImageMetrics;
+import org.mipflow.metrics.MetricSet;
+import org.mipflow.model.BatchBudget;
+import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.MipflowModel;
+import org.mipflow.model.NumericPath;
 import org.mipflow.model.TorchScriptManifest;
 import org.mipflow.sampling.RowNoise;
 import org.mipflow.sampling.Sampler;
@@ -54,7 +59,12 @@ public final class BenchCommand implements Command {
         List<Options.Spec> specs = new ArrayList<>(DevImages.options());
         specs.add(Options.Spec.value("images", "N", "6", "how many photos of the list"));
         specs.add(Options.Spec.value("rounds", "N", "2", "interleaved rounds; the median time is reported"));
-        specs.add(Options.Spec.value("batch-size", "N", "6", "images decoded together"));
+        specs.add(Options.Spec.value("batch-size", "N", "auto",
+                "images decoded together; auto: per numeric path, as many as fit --memory-budget"));
+        specs.add(Options.Spec.value("memory-budget", "MIB", Long.toString(BatchBudget.CPU_DEFAULT_BYTES >> 20),
+                "working set of one forward pass that auto batches stay within"));
+        specs.add(Options.Spec.value("numerics", "LIST", "fp32/nhwc,bf16/nhwc",
+                "precision/layout paths benchmarked next to fp32/nchw (the native network, always run)"));
         specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
         specs.add(Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
         specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
@@ -62,39 +72,75 @@ public final class BenchCommand implements Command {
         return specs;
     }
 
-    private record ModeRun(String name, SamplerConfig cfg, int passes, List<Double> seconds, long[] peakMb, float[][] out) {}
+    /**
+     * One benchmarked combination: a sampling mode (cfg null = one plain forward pass) on the model
+     * loaded in one numeric path, with each round's output kept to check that rounds repeat exactly.
+     */
+    private record ModeRun(String mode, NumericPath numerics, SamplerConfig cfg, int passes, int batch,
+            List<Double> seconds, long[] peakMb, List<float[]> outs) {
+        String name() {
+            return numerics.isNative() ? mode : mode + " " + numerics.label();
+        }
+
+        float[] out() {
+            return outs.get(outs.size() - 1);
+        }
+
+        /** Every round's 8-bit image equal to the first round's: the PNG bytes repeat run to run. */
+        boolean repeats() {
+            float[] first = ImageOps.quantize(outs.get(0));
+            for (float[] o : outs) {
+                if (!Arrays.equals(first, ImageOps.quantize(o))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
 
     @Override
     public int run(Options o) throws Exception {
+        List<NumericPath> paths = numerics(o.get("numerics"));
         if (TorchScriptManifest.FORMAT.equals(DecoderFacts.read(o.path("model")).format())) {
             return TorchScriptBench.run(o, o.path("model"));
         }
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
-        int batch = o.getInt("batch-size", 1, 256);
+        int fixedBatch = DecodeCommand.fixedBatch(o);
+        BatchBudget budget = DecodeCommand.budget(o);
         int rounds = o.getInt("rounds", 1, 100);
         DevImages dev = DevImages.load(o.path("photos"), o.path("list"), size, o.getInt("images", 1, 10_000));
         Path outDir = o.path("out");
         Files.createDirectories(outDir);
         MipflowModel.configureThreads(threads);
         int n = dev.count();
-        int px = 3 * size * size;
         Map<String, ModeRun> runs = new LinkedHashMap<>();
+        Map<NumericPath, MipflowModel> models = new LinkedHashMap<>();
         float[] z;
         int zs;
         int per;
-        try (MipflowModel model = MipflowModel.load(o.path("model"))) {
-            int k = model.schedule().stages();
-            zs = size / model.downsample();
-            per = model.latentChannels() * zs * zs;
-            z = model.encode(dev.batch(), n, size, size);
-            SamplerConfig multi = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "multiscale"), k);
-            add(runs, "full", DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "full"), k), k, rounds);
-            add(runs, "multiscale", multi, k, rounds);
-            if (model.hasStudent()) {
-                add(runs, "onestep", new SamplerConfig(SamplingMode.ONESTEP, 1, multi.stageSteps()), k, rounds);
+        try {
+            for (NumericPath p : paths) {
+                models.put(p, MipflowModel.load(o.path("model"), Device.cpu(), p));
             }
-            runs.put("forward", new ModeRun("forward", null, 1, new ArrayList<>(), new long[1], new float[1][]));
+            MipflowModel base = models.get(NumericPath.NATIVE);
+            int k = base.schedule().stages();
+            zs = size / base.downsample();
+            per = base.latentChannels() * zs * zs;
+            z = base.encode(dev.batch(), n, size, size);
+            SamplerConfig multi = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "multiscale"), k);
+            SamplerConfig one = new SamplerConfig(SamplingMode.ONESTEP, 1, multi.stageSteps());
+            for (NumericPath p : paths) {
+                int batch = fixedBatch > 0 ? fixedBatch : budget.batchFor(models.get(p).bytesPerImage(size, size));
+                if (p.isNative()) {
+                    add(runs, "full", p, DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "full"), k), k, batch);
+                    add(runs, "multiscale", p, multi, k, batch);
+                }
+                if (base.hasStudent()) {
+                    add(runs, "onestep", p, one, k, batch);
+                }
+                add(runs, "forward", p, null, k, batch);
+            }
             List<String> order = new ArrayList<>(runs.keySet());
             for (int r = 0; r < rounds; r++) {
                 for (int i = 0; i < order.size(); i++) {
@@ -102,66 +148,32 @@ public final class BenchCommand implements Command {
                     long t0 = System.nanoTime();
                     float[] img;
                     try (RssSampler rss = new RssSampler()) {
-                        img = decodeAll(model, m, z, n, zs, per, batch, size);
+                        img = decodeAll(models.get(m.numerics()), m, z, n, zs, per, size);
                         m.peakMb()[0] = Math.max(m.peakMb()[0], rss.peakMb());
                     }
                     m.seconds().add((System.nanoTime() - t0) / 1e9);
-                    m.out()[0] = img;
-                    System.out.printf(Locale.ROOT, "round %d %-10s %.2f s%n", r + 1, m.name(), m.seconds().get(r));
+                    m.outs().add(img);
+                    System.out.printf(Locale.ROOT, "round %d %-22s %.2f s%n", r + 1, m.name(), m.seconds().get(r));
                 }
             }
+        } finally {
+            models.values().forEach(MipflowModel::close);
         }
         JsonObject json = new JsonObject();
         json.addProperty("images", n);
         json.addProperty("size", size);
         json.addProperty("threads", threads);
-        json.addProperty("batch", batch);
+        json.addProperty("batch", fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto");
+        json.addProperty("memory_budget_bytes", budget.bytes());
         json.addProperty("rounds", rounds);
-        double fullIps = n / median(runs.get("full").seconds());
-        float[] fullOut = runs.get("full").out()[0];
         StringBuilder md = new StringBuilder();
-        md.append(String.format(Locale.ROOT, "# bench: %d images at %dx%d, batch %d, %d libtorch threads, %d rounds (median)%n%n",
-                n, size, size, batch, threads, rounds));
-        md.append("| mode | images/s | ms/image | forward passes | peak RSS MB | PSNR | SSIM | PSNR vs full | SSIM vs full | speedup vs full |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
-        JsonArray modes = new JsonArray();
-        for (ModeRun m : runs.values()) {
-            double ips = n / median(m.seconds());
-            double[] orig = scores(m.out()[0], dev, size, null);
-            double[] vsFull = scores(m.out()[0], dev, size, fullOut);
-            md.append(String.format(Locale.ROOT, "| %s | %.3f | %.0f | %d | %d | %.3f | %.4f | %s | %s | %.1fx |%n", m.name(),
-                    ips, 1000 / ips, m.passes(), m.peakMb()[0], orig[0], orig[1],
-                    m.name().equals("full") ? "-" : String.format(Locale.ROOT, "%.3f", vsFull[0]),
-                    m.name().equals("full") ? "-" : String.format(Locale.ROOT, "%.4f", vsFull[1]), ips / fullIps));
-            JsonObject j = new JsonObject();
-            j.addProperty("mode", m.name());
-            j.addProperty("images_per_second", ips);
-            j.addProperty("ms_per_image", 1000 / ips);
-            j.addProperty("forward_passes", m.passes());
-            j.addProperty("peak_rss_mb", m.peakMb()[0]);
-            j.addProperty("psnr", orig[0]);
-            j.addProperty("ssim", orig[1]);
-            j.addProperty("psnr_vs_full", vsFull[0]);
-            j.addProperty("ssim_vs_full", vsFull[1]);
-            j.addProperty("speedup_vs_full", ips / fullIps);
-            j.add("seconds", new GsonBuilder().create().toJsonTree(m.seconds()));
-            modes.add(j);
-        }
-        json.add("modes", modes);
+        md.append(String.format(Locale.ROOT, "# bench: %d images at %dx%d, %d libtorch threads, %d rounds (median), "
+                + "batch %s%n%n", n, size, size, threads, rounds,
+                fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto (" + (budget.bytes() >> 20) + " MiB working set)"));
+        md.append(modesTable(runs, dev, size, json));
+        md.append(numericsTable(runs, dev, size, json));
         if (!o.flag("no-spark")) {
-            String mode = runs.containsKey("onestep") ? "onestep" : "multiscale";
-            ModeRun raw = runs.get(mode);
-            double sparkIps = sparkDecode(o, raw.cfg(), dev, z, zs, per, batch, threads, outDir);
-            double rawIps = n / median(raw.seconds());
-            md.append(String.format(Locale.ROOT, "%nSpark decode (%s, local[1], %d threads, batch %d, PNG + metrics + Parquet "
-                    + "included): %.3f images/s = %.0f%% of the raw decoder's %.3f images/s%n",
-                    mode, threads, batch, sparkIps, 100 * sparkIps / rawIps, rawIps));
-            JsonObject s = new JsonObject();
-            s.addProperty("mode", mode);
-            s.addProperty("spark_images_per_second", sparkIps);
-            s.addProperty("raw_images_per_second", rawIps);
-            s.addProperty("ratio", sparkIps / rawIps);
-            json.add("spark", s);
+            sparkRow(o, runs, dev, z, zs, per, fixedBatch, budget, threads, outDir, md, json);
         }
         Files.writeString(outDir.resolve("bench.md"), md.toString());
         Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n");
@@ -170,15 +182,164 @@ public final class BenchCommand implements Command {
         return 0;
     }
 
-    private static void add(Map<String, ModeRun> runs, String name, SamplerConfig cfg, int k, int rounds) {
-        runs.put(name, new ModeRun(name, cfg, cfg.forwardPasses(k), new ArrayList<>(), new long[1], new float[1][]));
+    /** "fp32/nchw,bf16/nhwc": the native path always comes first (the reference of every delta). */
+    static List<NumericPath> numerics(String spec) throws UsageException {
+        List<NumericPath> out = new ArrayList<>(List.of(NumericPath.NATIVE));
+        for (String item : spec.split(",")) {
+            String[] pl = item.trim().split("/");
+            if (item.isBlank()) {
+                continue;
+            }
+            if (pl.length != 2 || pl[0].equals("auto") || pl[1].equals("auto")) {
+                throw new UsageException("--numerics takes PRECISION/LAYOUT items such as bf16/nhwc, not '" + item + "'");
+            }
+            NumericPath p;
+            try {
+                p = new NumericPath.Request(pl[0], pl[1]).resolve(false);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--numerics: " + e.getMessage());
+            }
+            if (!out.contains(p)) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
-    private static float[] decodeAll(MipflowModel model, ModeRun m, float[] z, int n, int zs, int per, int batch, int size) {
+    /** The native model's modes side by side (the table earlier stops printed). */
+    private static String modesTable(Map<String, ModeRun> runs, DevImages dev, int size, JsonObject json) {
+        int n = dev.count();
+        double fullIps = n / median(runs.get("full").seconds());
+        float[] fullOut = runs.get("full").out();
+        StringBuilder md = new StringBuilder();
+        md.append("| mode | images/s | ms/image | forward passes | batch | peak RSS MB | PSNR | SSIM | PSNR vs full "
+                + "| SSIM vs full | speedup vs full |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        JsonArray modes = new JsonArray();
+        for (ModeRun m : runs.values()) {
+            if (!m.numerics().isNative()) {
+                continue;
+            }
+            double ips = n / median(m.seconds());
+            double[] orig = scores(m.out(), dev, size, null);
+            double[] vsFull = scores(m.out(), dev, size, fullOut);
+            boolean full = m.mode().equals("full");
+            md.append(String.format(Locale.ROOT, "| %s | %.3f | %.0f | %d | %d | %d | %.3f | %.4f | %s | %s | %.1fx |%n",
+                    m.name(), ips, 1000 / ips, m.passes(), m.batch(), m.peakMb()[0], orig[0], orig[1],
+                    full ? "-" : String.format(Locale.ROOT, "%.3f", vsFull[0]),
+                    full ? "-" : String.format(Locale.ROOT, "%.4f", vsFull[1]), ips / fullIps));
+            JsonObject j = runJson(m, ips, orig);
+            j.addProperty("psnr_vs_full", vsFull[0]);
+            j.addProperty("ssim_vs_full", vsFull[1]);
+            j.addProperty("speedup_vs_full", ips / fullIps);
+            modes.add(j);
+        }
+        json.add("modes", modes);
+        return md.toString();
+    }
+
+    /**
+     * Each numeric path's forward pass and one-step decode against the same mode in fp32/nchw: speed,
+     * the change of PSNR/SSIM against the originals, how close the images are to the fp32 ones, and
+     * whether the 8-bit output repeated exactly over the rounds.
+     */
+    private static String numericsTable(Map<String, ModeRun> runs, DevImages dev, int size, JsonObject json) {
+        int n = dev.count();
+        StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "%nPrecision and layout (same weights; deltas "
+                + "against the same mode in fp32/nchw):%n%n"));
+        md.append("| mode | numerics | batch | images/s | speedup | peak RSS MB | PSNR | SSIM | PSNR change | SSIM change "
+                + "| PSNR vs fp32 output | same bytes every round |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        JsonArray rows = new JsonArray();
+        for (String mode : List.of("forward", "onestep")) {
+            ModeRun ref = runs.get(mode);
+            if (ref == null) {
+                continue;
+            }
+            double refIps = n / median(ref.seconds());
+            double[] refScores = scores(ref.out(), dev, size, null);
+            for (ModeRun m : runs.values()) {
+                if (!m.mode().equals(mode)) {
+                    continue;
+                }
+                double ips = n / median(m.seconds());
+                double[] orig = scores(m.out(), dev, size, null);
+                double[] vsRef = scores(m.out(), dev, size, ref.out());
+                boolean isRef = m == ref;
+                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.3f | %.2fx | %d | %.3f | %.4f | %s | %s | %s | %s |%n",
+                        mode, m.numerics().label(), m.batch(), ips, ips / refIps, m.peakMb()[0], orig[0], orig[1],
+                        isRef ? "-" : String.format(Locale.ROOT, "%+.4f dB", orig[0] - refScores[0]),
+                        isRef ? "-" : String.format(Locale.ROOT, "%+.5f", orig[1] - refScores[1]),
+                        isRef ? "-" : String.format(Locale.ROOT, "%.2f dB", vsRef[0]),
+                        m.outs().size() < 2 ? "(1 round)" : m.repeats() ? "yes" : "NO"));
+                JsonObject j = runJson(m, ips, orig);
+                j.addProperty("speedup_vs_fp32_nchw", ips / refIps);
+                j.addProperty("psnr_change", orig[0] - refScores[0]);
+                j.addProperty("ssim_change", orig[1] - refScores[1]);
+                j.addProperty("psnr_vs_fp32_output", vsRef[0]);
+                j.addProperty("repeats_every_round", m.repeats());
+                rows.add(j);
+            }
+        }
+        json.add("numerics", rows);
+        return md.toString();
+    }
+
+    private static JsonObject runJson(ModeRun m, double ips, double[] orig) {
+        JsonObject j = new JsonObject();
+        j.addProperty("mode", m.mode());
+        j.addProperty("numerics", m.numerics().label());
+        j.addProperty("batch", m.batch());
+        j.addProperty("images_per_second", ips);
+        j.addProperty("ms_per_image", 1000 / ips);
+        j.addProperty("forward_passes", m.passes());
+        j.addProperty("peak_rss_mb", m.peakMb()[0]);
+        j.addProperty("psnr", orig[0]);
+        j.addProperty("ssim", orig[1]);
+        j.add("seconds", new GsonBuilder().create().toJsonTree(m.seconds()));
+        return j;
+    }
+
+    /**
+     * The Spark decode of the same latents with the numerics "auto" picks on this machine, against the
+     * raw decoder's images/s in that path and mode from the table above.
+     */
+    private static void sparkRow(Options o, Map<String, ModeRun> runs, DevImages dev, float[] z, int zs, int per,
+            int fixedBatch, BatchBudget budget, int threads, Path outDir, StringBuilder md, JsonObject json)
+            throws Exception {
+        NumericPath auto = NumericPath.Request.AUTO.resolve(Bf16Support.of(Device.cpu()).supported());
+        String mode = runs.containsKey("onestep") ? "onestep" : "multiscale";
+        ModeRun raw = runs.get(auto.isNative() ? mode : mode + " " + auto.label());
+        if (raw == null) {
+            md.append("\nSpark decode skipped: --numerics has no " + auto.label() + ", the path decode would use here\n");
+            return;
+        }
+        int n = dev.count();
+        double sparkIps = sparkDecode(o, raw.cfg(), dev, z, zs, per, fixedBatch, budget, threads, outDir);
+        double rawIps = n / median(raw.seconds());
+        md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, local[1], %d threads, batch %s, PNG + metrics + "
+                + "Parquet included): %.3f images/s = %.0f%% of the raw decoder's %.3f images/s%n", mode, auto.label(),
+                threads, fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto", sparkIps, 100 * sparkIps / rawIps, rawIps));
+        JsonObject s = new JsonObject();
+        s.addProperty("mode", mode);
+        s.addProperty("numerics", auto.label());
+        s.addProperty("spark_images_per_second", sparkIps);
+        s.addProperty("raw_images_per_second", rawIps);
+        s.addProperty("ratio", sparkIps / rawIps);
+        json.add("spark", s);
+    }
+
+    private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k, int batch) {
+        ModeRun m = new ModeRun(mode, p, cfg, cfg == null ? 1 : cfg.forwardPasses(k), batch, new ArrayList<>(),
+                new long[1], new ArrayList<>());
+        runs.put(m.name(), m);
+    }
+
+    private static float[] decodeAll(MipflowModel model, ModeRun m, float[] z, int n, int zs, int per, int size) {
         int px = 3 * size * size;
         float[] out = new float[n * px];
-        for (int s = 0; s < n; s += batch) {
-            int b = Math.min(batch, n - s);
+        for (int s = 0; s < n; s += m.batch()) {
+            int b = Math.min(m.batch(), n - s);
             float[] zb = Arrays.copyOfRange(z, s * per, (s + b) * per);
             float[] img;
             if (m.cfg() == null) {
@@ -215,8 +376,8 @@ public final class BenchCommand implements Command {
     }
 
     /** Decodes the same latents with the Spark job (one task using all threads); returns its steady images/s. */
-    private static double sparkDecode(Options o, SamplerConfig cfg, DevImages dev, float[] z, int zs, int per, int batch,
-            int threads, Path outDir) throws Exception {
+    private static double sparkDecode(Options o, SamplerConfig cfg, DevImages dev, float[] z, int zs, int per,
+            int fixedBatch, BatchBudget budget, int threads, Path outDir) throws Exception {
         SparkSession spark = SparkSupport.session("mipflow bench", "local[1]");
         try {
             List<Row> rows = new ArrayList<>();
@@ -229,8 +390,8 @@ public final class BenchCommand implements Command {
             String latents = outDir.resolve("latents").toString();
             spark.createDataFrame(rows, EncodePartition.OUTPUT).drop("error").coalesce(1).write().mode("overwrite")
                     .parquet(latents);
-            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, batch, 0, threads,
-                    null, RowLimits.DEFAULT, null);
+            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, fixedBatch, 0,
+                    threads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO, budget);
             // The first run pays for the executor's model load and JIT warm-up; report the second.
             DecodeJob.run(spark, List.of(latents), outDir.resolve("spark-decode").toString(), s);
             return DecodeJob.run(spark, List.of(latents), outDir.resolve("spark-decode").toString(), s).imagesPerSecond();

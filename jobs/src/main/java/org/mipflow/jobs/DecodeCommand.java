@@ -49,7 +49,7 @@ public final class DecodeCommand implements Command {
                         "working set of one task's forward pass that auto batches stay within (CPU: cache-sized)"),
                 Options.Spec.value("precision", "P", "auto",
                         "fp32 | bf16 | auto (bf16 where the executor's CPU or GPU computes it natively)"),
-                Options.Spec.value("layout", "L", "auto", "nchw | nhwc (channels-last) | auto (nhwc with bf16)"),
+                Options.Spec.value("layout", "L", "auto", "nchw | nhwc (channels-last) | auto (nhwc with bf16, which runs channels-last only)"),
                 Options.Spec.value("seed", "N", "0", "global noise seed; each image's noise comes from (seed, id)"),
                 Options.Spec.value("png-dir", "DIR", null, "also write one PNG file per image here"),
                 Options.Spec.value("master", "URL", null, "Spark master for embedded runs (default local[*])"),
@@ -67,9 +67,8 @@ public final class DecodeCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
-        int batch = "auto".equals(o.get("batch-size")) ? 0 : o.getInt("batch-size", 1, 1024);
-        BatchBudget budget = new BatchBudget((long) o.getInt("memory-budget", 1, 1 << 20) << 20,
-                BatchBudget.DEFAULT_MAX_BATCH);
+        int batch = fixedBatch(o);
+        BatchBudget budget = budget(o);
         NumericPath.Request numerics = numerics(o);
         long seed = o.getLong("seed");
         int maxSide = o.getInt("max-latent-side", 1, 4096);
@@ -138,9 +137,22 @@ public final class DecodeCommand implements Command {
         }
     }
 
+    /** --batch-size: a number, or 0 for "auto" (sized by the budget). */
+    static int fixedBatch(Options o) throws UsageException {
+        return "auto".equals(o.get("batch-size")) ? 0 : o.getInt("batch-size", 1, 1024);
+    }
+
+    static BatchBudget budget(Options o) throws UsageException {
+        return new BatchBudget((long) o.getInt("memory-budget", 1, 1 << 20) << 20, BatchBudget.DEFAULT_MAX_BATCH);
+    }
+
     static NumericPath.Request numerics(Options o) throws UsageException {
         try {
-            return new NumericPath.Request(o.get("precision"), o.get("layout"));
+            NumericPath.Request r = new NumericPath.Request(o.get("precision"), o.get("layout"));
+            // Executors resolve "auto" for their own device; refuse what no device could run now.
+            r.resolve(true);
+            r.resolve(false);
+            return r;
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

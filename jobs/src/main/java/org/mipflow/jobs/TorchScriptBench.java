@@ -38,7 +38,7 @@ final class TorchScriptBench {
     static int run(Options o, Path model) throws Exception {
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
-        int batch = o.getInt("batch-size", 1, 256);
+        int fixedBatch = DecodeCommand.fixedBatch(o);
         int rounds = o.getInt("rounds", 1, 100);
         int n = o.getInt("images", 1, 10_000);
         Path python = o.path("python");
@@ -47,10 +47,12 @@ final class TorchScriptBench {
         MipflowModel.configureThreads(threads);
         Map<String, SamplerConfig> modes = new LinkedHashMap<>();
         Map<String, Side> times = new LinkedHashMap<>();
+        int batch;
         try (TorchScriptModel m = TorchScriptModel.load(model)) {
             int k = m.schedule().stages();
             int zs = size / m.downsample();
             int per = m.latentChannels() * zs * zs;
+            batch = fixedBatch > 0 ? fixedBatch : DecodeCommand.budget(o).batchFor(m.bytesPerImage(size, size));
             SamplerConfig multi = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "multiscale"), k);
             modes.put("full", DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "full"), k));
             modes.put("multiscale", multi);

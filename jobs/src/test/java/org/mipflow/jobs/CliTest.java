@@ -40,6 +40,10 @@ class CliTest {
         assertOneLineError(run("decode", "--nope"), "unknown option --nope");
         assertOneLineError(run("decode", "--batch-size"), "needs a value");
         assertOneLineError(run("decode", "--batch-size", "x"), "needs an integer");
+        assertOneLineError(run("decode", "--precision", "fp16"), "precision 'fp16' is not one of auto, fp32, bf16");
+        assertOneLineError(run("decode", "--precision", "bf16", "--layout", "nchw"), "bf16 runs channels-last only");
+        assertOneLineError(run("bench", "--numerics", "bf16/nchw"), "bf16 runs channels-last only");
+        assertOneLineError(run("bench", "--numerics", "auto/nhwc"), "--numerics takes PRECISION/LAYOUT items");
     }
 
     @Test

@@ -76,6 +76,19 @@ class FlowUNetTwinTest {
         }
     }
 
+    /**
+     * Why NumericPath refuses bf16/nchw. When this fails, the libtorch on the class path computes
+     * bf16 NCHW convolutions right: allow the combination again.
+     */
+    @Test
+    void libtorchStillGetsBf16NchwWrong() {
+        NumericPath p = new NumericPath(NumericPath.Precision.BF16, NumericPath.Layout.NCHW);
+        try (MipflowModel twin = MipflowModel.load(MODEL, Device.cpu(), p)) {
+            double e = relError(velocity(reference, 3, false), velocity(twin, 3, false));
+            assertTrue(e > 0.1, "bf16/nchw relative error " + e + ": libtorch fixed it, see NumericPath.Request.resolve");
+        }
+    }
+
     @Test
     void bf16IsCloseToFp32AndRepeatsExactly() {
         NumericPath p = new NumericPath(NumericPath.Precision.BF16, NumericPath.Layout.NHWC);
@@ -84,8 +97,14 @@ class FlowUNetTwinTest {
             float[] a = velocity(twin, 3, false);
             double e = relError(ref, a);
             // bfloat16 keeps 8 significant bits: a few percent at the worst pixel, not more.
-            assertTrue(e > 0 && e < 0.1, "bf16 relative error " + e);
+            assertTrue(e > 0 && e < 0.05, "bf16 relative error " + e);
             assertArrayEquals(a, velocity(twin, 3, false), "bf16 forward differs between two identical calls");
+            // Decode batches vary with partitioning and the memory budget: a row must not depend on them.
+            int px = 3 * SIDE * SIDE;
+            int zpx = twin.latentChannels() * (SIDE / 8) * (SIDE / 8);
+            float[] second = twin.velocity(java.util.Arrays.copyOfRange(x, px, 2 * px), 1, SIDE, SIDE,
+                    java.util.Arrays.copyOfRange(z, zpx, 2 * zpx), SIDE / 8, SIDE / 8, 0.4, 3, false);
+            assertArrayEquals(java.util.Arrays.copyOfRange(a, px, 2 * px), second, "row 2 alone differs from row 2 in a batch of 2");
         }
     }
 }
