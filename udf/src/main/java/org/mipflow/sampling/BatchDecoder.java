@@ -1,6 +1,7 @@
 package org.mipflow.sampling;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.random.RandomGenerator;
@@ -10,9 +11,9 @@ import org.mipflow.io.LatentRow;
 import org.mipflow.metrics.MetricSet;
 
 /**
- * Decodes validated rows of one latent shape as one batch: sampling, PNG encoding and metrics
- * against the (already validated) reference. A failure of the batch is retried row by row so that one bad row
- * cannot take its neighbours into the errors output.
+ * Decodes validated rows of one latent shape as one batch: sampling, then PNG encoding and
+ * metrics against the (already validated) reference. The two halves are separate calls so that a
+ * caller can overlap one batch's PNG and metrics with the next batch's sampling.
  */
 public final class BatchDecoder {
     private final Sampler sampler;
@@ -31,25 +32,36 @@ public final class BatchDecoder {
         this.metrics = metrics;
     }
 
+    /** One row after sampling: its image as floats [3,h,w], or why sampling failed. */
+    public record Sampled(LatentRow row, float[] image, int height, int width, double decodeMs, String error) {}
+
     public List<DecodedImage> decode(List<LatentRow> rows) {
+        return finish(sample(rows));
+    }
+
+    /**
+     * The sampling half of {@link #decode}: the libtorch work, on the caller's thread. A failure of
+     * the batch is retried row by row so that one bad row cannot take its neighbours along.
+     */
+    public List<Sampled> sample(List<LatentRow> rows) {
         if (rows.isEmpty()) {
             return List.of();
         }
         try {
-            return decodeBatch(rows);
+            return sampleBatch(rows);
         } catch (RuntimeException e) {
             if (rows.size() == 1) {
-                return List.of(DecodedImage.failed(rows.get(0).id(), "decoder failed: " + e));
+                return List.of(new Sampled(rows.get(0), null, 0, 0, 0, "decoder failed: " + e));
             }
-            List<DecodedImage> out = new ArrayList<>();
+            List<Sampled> out = new ArrayList<>();
             for (LatentRow r : rows) {
-                out.addAll(decode(List.of(r)));
+                out.addAll(sample(List.of(r)));
             }
             return out;
         }
     }
 
-    private List<DecodedImage> decodeBatch(List<LatentRow> rows) {
+    private List<Sampled> sampleBatch(List<LatentRow> rows) {
         LatentRow first = rows.get(0);
         int n = rows.size();
         int c = first.channels();
@@ -72,19 +84,36 @@ public final class BatchDecoder {
         int h = zh * model.downsample();
         int w = zw * model.downsample();
         int px = 3 * h * w;
-        List<DecodedImage> out = new ArrayList<>(n);
+        List<Sampled> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            LatentRow r = rows.get(i);
-            for (int j = i * px; j < (i + 1) * px; j++) {
-                if (!Float.isFinite(img[j])) {
-                    throw new IllegalStateException("decoder produced a non-finite value for row " + r.id());
-                }
-            }
-            byte[] png = ImageCodec.png(ImageOps.fromPlanar(img, i * px, h, w));
-            Map<String, Double> scores =
-                    r.reference() == null ? Map.of() : metrics.score(img, i * px, r.reference(), h, w);
-            out.add(new DecodedImage(r.id(), png, w, h, sampler.forwardPasses(), ms, scores, null));
+            out.add(new Sampled(rows.get(i), Arrays.copyOfRange(img, i * px, (i + 1) * px), h, w, ms, null));
         }
         return out;
+    }
+
+    /**
+     * The CPU half of {@link #decode}: PNG encoding and metrics, pure Java, so it can run on another
+     * thread while the next batch samples. Each row fails alone.
+     */
+    public List<DecodedImage> finish(List<Sampled> sampled) {
+        List<DecodedImage> out = new ArrayList<>(sampled.size());
+        for (Sampled s : sampled) {
+            out.add(s.error() != null ? DecodedImage.failed(s.row().id(), s.error()) : finish(s));
+        }
+        return out;
+    }
+
+    private DecodedImage finish(Sampled s) {
+        LatentRow r = s.row();
+        float[] img = s.image();
+        for (float v : img) {
+            if (!Float.isFinite(v)) {
+                return DecodedImage.failed(r.id(), "decoder failed: decoder produced a non-finite value for row " + r.id());
+            }
+        }
+        byte[] png = ImageCodec.png(ImageOps.fromPlanar(img, 0, s.height(), s.width()));
+        Map<String, Double> scores =
+                r.reference() == null ? Map.of() : metrics.score(img, 0, r.reference(), s.height(), s.width());
+        return new DecodedImage(r.id(), png, s.width(), s.height(), sampler.forwardPasses(), s.decodeMs(), scores, null);
     }
 }
