@@ -302,33 +302,80 @@ public final class BenchCommand implements Command {
     }
 
     /**
-     * The Spark decode of the same latents with the numerics "auto" picks on this machine, against the
-     * raw decoder's images/s in that path and mode from the table above.
+     * The Spark decode with the numerics "auto" picks on this machine against the raw decoder in the
+     * same path, on the same rows (the dev latents repeated under new ids, enough that the per-shard
+     * jobs and commit weigh what they weigh in a real run), alternated over --rounds so that machine
+     * noise hits both alike; medians compared.
      */
     private static void sparkRow(Options o, Map<String, ModeRun> runs, DevImages dev, float[] z, int zs, int per,
             int fixedBatch, BatchBudget budget, int threads, Path outDir, StringBuilder md, JsonObject json)
             throws Exception {
         NumericPath auto = NumericPath.Request.AUTO.resolve(Bf16Support.of(Device.cpu()).supported());
         String mode = runs.containsKey("onestep") ? "onestep" : "multiscale";
-        ModeRun raw = runs.get(auto.isNative() ? mode : mode + " " + auto.label());
-        if (raw == null) {
-            md.append("\nSpark decode skipped: --numerics has no " + auto.label() + ", the path decode would use here\n");
-            return;
+        SamplerConfig cfg = runs.get(mode).cfg();
+        int rows = o.getInt("spark-rows", 1, 1_000_000);
+        int rounds = o.getInt("rounds", 1, 100);
+        float[] zs2 = new float[rows * per];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(z, (r % dev.count()) * per, zs2, r * per, per);
         }
-        int n = dev.count();
-        double sparkIps = sparkDecode(o, raw.cfg(), dev, z, zs, per, fixedBatch, budget, threads, outDir);
-        double rawIps = n / median(raw.seconds());
-        md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, local[1], %d threads, batch %s, PNG + metrics + "
-                + "Parquet included, %d rows): %.3f images/s = %.0f%% of the raw decoder's %.3f images/s%n", mode,
-                auto.label(), threads, fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto", o.getInt("spark-rows", 1, 1_000_000), sparkIps,
-                100 * sparkIps / rawIps, rawIps));
-        JsonObject s = new JsonObject();
-        s.addProperty("mode", mode);
-        s.addProperty("numerics", auto.label());
-        s.addProperty("spark_images_per_second", sparkIps);
-        s.addProperty("raw_images_per_second", rawIps);
-        s.addProperty("ratio", sparkIps / rawIps);
-        json.add("spark", s);
+        List<Double> raw = new ArrayList<>();
+        List<Double> spark = new ArrayList<>();
+        SparkSession session = SparkSupport.session("mipflow bench", "local[1]");
+        try (MipflowModel model = MipflowModel.load(o.path("model"), Device.cpu(), auto)) {
+            String latents = writeLatents(session, dev, zs2, rows, zs, per, outDir);
+            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, fixedBatch, 0,
+                    threads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO, budget);
+            int batch = fixedBatch > 0 ? fixedBatch : budget.batchFor(model.bytesPerImage(dev.size(), dev.size()));
+            ModeRun rawRun = new ModeRun(mode, auto, cfg, 0, batch, new ArrayList<>(), new long[1], new ArrayList<>());
+            String out = outDir.resolve("spark-decode").toString();
+            DecodeJob.run(session, List.of(latents), out, s); // the executor's model load and JIT warm-up
+            decodeAll(model, rawRun, zs2, rows, zs, per, dev.size());
+            for (int r = 0; r < rounds; r++) {
+                long t0 = System.nanoTime();
+                decodeAll(model, rawRun, zs2, rows, zs, per, dev.size());
+                raw.add(rows / ((System.nanoTime() - t0) / 1e9));
+                spark.add(DecodeJob.run(session, List.of(latents), out, s).imagesPerSecond());
+                System.out.printf(Locale.ROOT, "round %d raw %.3f images/s, spark %.3f images/s%n", r + 1,
+                        raw.get(r), spark.get(r));
+            }
+        } finally {
+            session.stop();
+        }
+        double rawIps = median(raw);
+        double sparkIps = median(spark);
+        md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, local[1], %d threads, batch %s, %d rows, PNG + metrics "
+                + "+ Parquet + shard commit included) against the raw decoder on the same rows, alternated over %d rounds "
+                + "(median): %.3f vs %.3f images/s = %.0f%%%n", mode, auto.label(), threads,
+                fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto", rows, rounds, sparkIps, rawIps,
+                100 * sparkIps / rawIps));
+        JsonObject j = new JsonObject();
+        j.addProperty("mode", mode);
+        j.addProperty("numerics", auto.label());
+        j.addProperty("rows", rows);
+        j.addProperty("spark_images_per_second", sparkIps);
+        j.addProperty("raw_images_per_second", rawIps);
+        j.addProperty("ratio", sparkIps / rawIps);
+        j.add("spark_rounds", new GsonBuilder().create().toJsonTree(spark));
+        j.add("raw_rounds", new GsonBuilder().create().toJsonTree(raw));
+        json.add("spark", j);
+    }
+
+    /** Rows "bench-R" (latent R mod the dev count, the reference PNG) as one Parquet shard. */
+    private static String writeLatents(SparkSession spark, DevImages dev, float[] z, int rows, int zs, int per,
+            Path outDir) {
+        int size = dev.size();
+        List<Row> out = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            int i = r % dev.count();
+            byte[] ref = ImageCodec.png(ImageOps.fromPlanar(dev.pixels().get(i), 0, size, size));
+            out.add(RowFactory.create("bench-" + r, Arrays.copyOfRange(z, r * per, (r + 1) * per), per / (zs * zs), zs, zs,
+                    ref, null));
+        }
+        String latents = outDir.resolve("latents").toString();
+        spark.createDataFrame(out, EncodePartition.OUTPUT).drop("error").coalesce(1).write().mode("overwrite")
+                .parquet(latents);
+        return latents;
     }
 
     private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k, int batch) {
@@ -375,34 +422,5 @@ public final class BenchCommand implements Command {
     static double median(List<Double> v) {
         double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
-    }
-
-    /** Decodes the same latents with the Spark job (one task using all threads); returns its steady images/s. */
-    private static double sparkDecode(Options o, SamplerConfig cfg, DevImages dev, float[] z, int zs, int per,
-            int fixedBatch, BatchBudget budget, int threads, Path outDir) throws Exception {
-        SparkSession spark = SparkSupport.session("mipflow bench", "local[1]");
-        try {
-            List<Row> rows = new ArrayList<>();
-            int size = dev.size();
-            // The dev latents repeated under new ids (so new noise): a shard large enough that the
-            // per-shard jobs and commit weigh what they weigh in a real run, not in a 6-row toy.
-            int rowsWanted = o.getInt("spark-rows", 1, 1_000_000);
-            for (int r = 0; r < rowsWanted; r++) {
-                int i = r % dev.count();
-                byte[] ref = ImageCodec.png(ImageOps.fromPlanar(dev.pixels().get(i), 0, size, size));
-                rows.add(RowFactory.create("bench-" + r, Arrays.copyOfRange(z, i * per, (i + 1) * per), per / (zs * zs),
-                        zs, zs, ref, null));
-            }
-            String latents = outDir.resolve("latents").toString();
-            spark.createDataFrame(rows, EncodePartition.OUTPUT).drop("error").coalesce(1).write().mode("overwrite")
-                    .parquet(latents);
-            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, fixedBatch, 0,
-                    threads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO, budget);
-            // The first run pays for the executor's model load and JIT warm-up; report the second.
-            DecodeJob.run(spark, List.of(latents), outDir.resolve("spark-decode").toString(), s);
-            return DecodeJob.run(spark, List.of(latents), outDir.resolve("spark-decode").toString(), s).imagesPerSecond();
-        } finally {
-            spark.stop();
-        }
     }
 }

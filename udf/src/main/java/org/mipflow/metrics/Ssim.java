@@ -84,23 +84,43 @@ public final class Ssim {
         return sum / count;
     }
 
+    /**
+     * Separable Gaussian blur with reflected borders. Interior pixels skip the reflection; every
+     * pixel sums its taps in the same order either way, so the result does not depend on the split.
+     */
     static double[] blur(double[] src, int h, int w) {
         double[] tmp = new double[h * w];
         for (int r = 0; r < h; r++) {
+            int row = r * w;
             for (int c = 0; c < w; c++) {
                 double acc = 0;
-                for (int k = -RADIUS; k <= RADIUS; k++) {
-                    acc += KERNEL[k + RADIUS] * src[r * w + reflect(c + k, w)];
+                if (c >= RADIUS && c < w - RADIUS) {
+                    int base = row + c - RADIUS;
+                    for (int k = 0; k <= 2 * RADIUS; k++) {
+                        acc += KERNEL[k] * src[base + k];
+                    }
+                } else {
+                    for (int k = -RADIUS; k <= RADIUS; k++) {
+                        acc += KERNEL[k + RADIUS] * src[row + reflect(c + k, w)];
+                    }
                 }
-                tmp[r * w + c] = acc;
+                tmp[row + c] = acc;
             }
         }
         double[] out = new double[h * w];
         for (int r = 0; r < h; r++) {
+            boolean interior = r >= RADIUS && r < h - RADIUS;
             for (int c = 0; c < w; c++) {
                 double acc = 0;
-                for (int k = -RADIUS; k <= RADIUS; k++) {
-                    acc += KERNEL[k + RADIUS] * tmp[reflect(r + k, h) * w + c];
+                if (interior) {
+                    int base = (r - RADIUS) * w + c;
+                    for (int k = 0; k <= 2 * RADIUS; k++) {
+                        acc += KERNEL[k] * tmp[base + k * w];
+                    }
+                } else {
+                    for (int k = -RADIUS; k <= RADIUS; k++) {
+                        acc += KERNEL[k + RADIUS] * tmp[reflect(r + k, h) * w + c];
+                    }
                 }
                 out[r * w + c] = acc;
             }
