@@ -6,10 +6,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -70,11 +66,6 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed(), settings.metrics());
         int sideMultiple = model.latentSideMultiple();
         boolean injectFault = injectedFault();
-        Finisher finisher = new Finisher(decoder);
-        TaskContext tc = TaskContext.get();
-        if (tc != null) {
-            tc.addTaskCompletionListener((TaskContext ctx) -> finisher.close());
-        }
         return new Iterator<>() {
             private final ArrayDeque<Row> ready = new ArrayDeque<>();
             private int batches;
@@ -83,11 +74,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
 
             @Override
             public boolean hasNext() {
-                while (ready.isEmpty() && (rows.hasNext() || carried != null || finisher.busy())) {
+                while (ready.isEmpty() && (rows.hasNext() || carried != null)) {
                     fill();
-                }
-                if (ready.isEmpty()) {
-                    finisher.close();
                 }
                 return !ready.isEmpty();
             }
@@ -100,16 +88,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 return ready.poll();
             }
 
-            /**
-             * Samples the next batch while the previous one's PNG encoding and metrics run on the
-             * finisher thread, then hands this batch to the finisher. Once the input is used up,
-             * collects the last batch.
-             */
             private void fill() {
-                if (!rows.hasNext() && carried == null) {
-                    emit(finisher.collect());
-                    return;
-                }
                 if (injectFault && ++batches == 2) {
                     throw new IllegalStateException("injected task fault (spark.mipflow.test.taskFaultRate)");
                 }
@@ -146,108 +125,24 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                     batchRows.add(r);
                     batch.add(lr);
                 }
-                List<BatchDecoder.Sampled> sampled = decoder.sample(batch);
-                emit(finisher.collect());
-                finisher.start(batchRows, sampled);
-            }
-
-            private void emit(Finisher.Done done) {
-                if (done == null) {
-                    return;
-                }
-                for (int i = 0; i < done.images().size(); i++) {
-                    DecodedImage d = done.images().get(i);
-                    Row src = done.rows().get(i);
-                    String pngError = done.pngErrors().get(i);
-                    if (pngError != null) {
-                        ready.add(error(src, pngError));
-                        count(false);
-                        continue;
+                List<DecodedImage> out = decoder.decode(batch);
+                for (int i = 0; i < out.size(); i++) {
+                    DecodedImage d = out.get(i);
+                    Row src = batchRows.get(i);
+                    if (d.ok() && settings.pngDir() != null) {
+                        try {
+                            PngFiles.write(settings.pngDir(), d.id(), d.png());
+                        } catch (java.io.IOException e) {
+                            ready.add(error(src, "could not write PNG file: " + e.getMessage()));
+                            count(false);
+                            continue;
+                        }
                     }
                     ready.add(d.ok() ? image(src, d) : error(src, d.error()));
                     count(d.ok());
                 }
             }
         };
-    }
-
-    /**
-     * One helper thread per task that finishes a sampled batch (PNG, metrics, optional PNG file)
-     * while the task thread samples the next: libtorch leaves gaps in the cores between and
-     * inside forward passes that this pure-Java work fills. At most one batch is in flight, and
-     * batches come back in order.
-     */
-    private final class Finisher implements AutoCloseable {
-        record Done(List<Row> rows, List<DecodedImage> images, List<String> pngErrors) {}
-
-        private final BatchDecoder decoder;
-        private ExecutorService pool;
-        private Future<Done> inFlight;
-
-        Finisher(BatchDecoder decoder) {
-            this.decoder = decoder;
-        }
-
-        boolean busy() {
-            return inFlight != null;
-        }
-
-        void start(List<Row> rows, List<BatchDecoder.Sampled> sampled) {
-            if (pool == null) {
-                pool = Executors.newSingleThreadExecutor(r -> {
-                    Thread t = new Thread(r, "mipflow-finisher");
-                    t.setDaemon(true);
-                    return t;
-                });
-            }
-            inFlight = pool.submit(() -> {
-                List<DecodedImage> images = decoder.finish(sampled);
-                List<String> pngErrors = new ArrayList<>();
-                for (DecodedImage d : images) {
-                    pngErrors.add(writePngFile(d));
-                }
-                return new Done(rows, images, pngErrors);
-            });
-        }
-
-        /** The batch in flight, once finished; null when none is. */
-        Done collect() {
-            if (inFlight == null) {
-                return null;
-            }
-            try {
-                return inFlight.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while finishing a batch", e);
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IllegalStateException(e.getCause());
-            } finally {
-                inFlight = null;
-            }
-        }
-
-        private String writePngFile(DecodedImage d) {
-            if (!d.ok() || settings.pngDir() == null) {
-                return null;
-            }
-            try {
-                PngFiles.write(settings.pngDir(), d.id(), d.png());
-                return null;
-            } catch (java.io.IOException e) {
-                return "could not write PNG file: " + e.getMessage();
-            }
-        }
-
-        @Override
-        public void close() {
-            if (pool != null) {
-                pool.shutdownNow();
-            }
-        }
     }
 
     private void count(boolean ok) {
