@@ -1,7 +1,6 @@
 package org.mipflow.sampling;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.random.RandomGenerator;
@@ -12,8 +11,7 @@ import org.mipflow.metrics.MetricSet;
 
 /**
  * Decodes validated rows of one latent shape as one batch: sampling, then PNG encoding and
- * metrics against the (already validated) reference. The two halves are separate calls so that a
- * caller can overlap one batch's PNG and metrics with the next batch's sampling.
+ * metrics against the (already validated) reference.
  */
 public final class BatchDecoder {
     private final Sampler sampler;
@@ -32,18 +30,19 @@ public final class BatchDecoder {
         this.metrics = metrics;
     }
 
-    /** One row after sampling: its image as floats [3,h,w], or why sampling failed. */
-    public record Sampled(LatentRow row, float[] image, int height, int width, double decodeMs, String error) {}
+    /** One row after sampling: its image, floats [3,h,w] at {@code offset} of the batch's array, or why it failed. */
+    private record Sampled(LatentRow row, float[] images, int offset, int height, int width, double decodeMs,
+            String error) {}
 
     public List<DecodedImage> decode(List<LatentRow> rows) {
         return finish(sample(rows));
     }
 
     /**
-     * The sampling half of {@link #decode}: the libtorch work, on the caller's thread. A failure of
-     * the batch is retried row by row so that one bad row cannot take its neighbours along.
+     * The libtorch half. A failure of the batch is retried row by row so that one bad row cannot
+     * take its neighbours along.
      */
-    public List<Sampled> sample(List<LatentRow> rows) {
+    private List<Sampled> sample(List<LatentRow> rows) {
         if (rows.isEmpty()) {
             return List.of();
         }
@@ -51,7 +50,7 @@ public final class BatchDecoder {
             return sampleBatch(rows);
         } catch (RuntimeException e) {
             if (rows.size() == 1) {
-                return List.of(new Sampled(rows.get(0), null, 0, 0, 0, "decoder failed: " + e));
+                return List.of(new Sampled(rows.get(0), null, 0, 0, 0, 0, "decoder failed: " + e));
             }
             List<Sampled> out = new ArrayList<>();
             for (LatentRow r : rows) {
@@ -86,16 +85,16 @@ public final class BatchDecoder {
         int px = 3 * h * w;
         List<Sampled> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            out.add(new Sampled(rows.get(i), Arrays.copyOfRange(img, i * px, (i + 1) * px), h, w, ms, null));
+            out.add(new Sampled(rows.get(i), img, i * px, h, w, ms, null));
         }
         return out;
     }
 
     /**
-     * The CPU half of {@link #decode}: PNG encoding and metrics, pure Java, so it can run on another
-     * thread while the next batch samples. Each row fails alone.
+     * The Java half: PNG encoding and metrics, each row failing alone. (Running it on a second thread
+     * while the next batch samples was measured slower on 2 cores: it takes the cores libtorch uses.)
      */
-    public List<DecodedImage> finish(List<Sampled> sampled) {
+    private List<DecodedImage> finish(List<Sampled> sampled) {
         List<DecodedImage> out = new ArrayList<>(sampled.size());
         for (Sampled s : sampled) {
             out.add(s.error() != null ? DecodedImage.failed(s.row().id(), s.error()) : finish(s));
@@ -105,15 +104,16 @@ public final class BatchDecoder {
 
     private DecodedImage finish(Sampled s) {
         LatentRow r = s.row();
-        float[] img = s.image();
-        for (float v : img) {
-            if (!Float.isFinite(v)) {
+        float[] img = s.images();
+        int px = 3 * s.height() * s.width();
+        for (int j = s.offset(); j < s.offset() + px; j++) {
+            if (!Float.isFinite(img[j])) {
                 return DecodedImage.failed(r.id(), "decoder failed: decoder produced a non-finite value for row " + r.id());
             }
         }
-        byte[] png = ImageCodec.png(ImageOps.fromPlanar(img, 0, s.height(), s.width()));
+        byte[] png = ImageCodec.png(ImageOps.fromPlanar(img, s.offset(), s.height(), s.width()));
         Map<String, Double> scores =
-                r.reference() == null ? Map.of() : metrics.score(img, 0, r.reference(), s.height(), s.width());
+                r.reference() == null ? Map.of() : metrics.score(img, s.offset(), r.reference(), s.height(), s.width());
         return new DecodedImage(r.id(), png, s.width(), s.height(), sampler.forwardPasses(), s.decodeMs(), scores, null);
     }
 }
