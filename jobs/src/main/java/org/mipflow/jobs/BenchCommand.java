@@ -49,7 +49,9 @@ public final class BenchCommand implements Command {
         return "Native models: benchmarks full (the baseline), multiscale, onestep and one plain full-resolution forward pass\n"
                 + "(the cost floor) on the same dev images and seeds, interleaved over --rounds; prints\n"
                 + "images/s, ms/image, forward passes, peak RSS, PSNR/SSIM against the originals and against\n"
-                + "full, speedup over full; then decodes the same latents through Spark. TorchScript models\n"
+                + "full, speedup over full; then forward and onestep per precision/layout (--numerics) with\n"
+                + "speedup, PSNR/SSIM change against fp32/nchw and a run-to-run byte check; then the Spark decode\n"
+                + "against the raw decoder on the same --spark-rows rows, alternated. TorchScript models\n"
                 + "(--model with format torchscript): Mipflow's images/s per mode next to the plain PyTorch loop\n"
                 + "(scripts/torch/bench_loop.py, same threads and batch), interleaved. Writes bench.md/json.";
     }
