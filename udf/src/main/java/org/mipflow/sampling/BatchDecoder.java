@@ -97,7 +97,15 @@ public final class BatchDecoder {
     private List<DecodedImage> finish(List<Sampled> sampled) {
         List<DecodedImage> out = new ArrayList<>(sampled.size());
         for (Sampled s : sampled) {
-            out.add(s.error() != null ? DecodedImage.failed(s.row().id(), s.error()) : finish(s));
+            if (s.error() != null) {
+                out.add(DecodedImage.failed(s.row().id(), s.error()));
+                continue;
+            }
+            try {
+                out.add(finish(s));
+            } catch (RuntimeException e) {
+                out.add(DecodedImage.failed(s.row().id(), "could not encode or score the decoded image: " + e));
+            }
         }
         return out;
     }
