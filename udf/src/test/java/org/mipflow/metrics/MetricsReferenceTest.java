@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.awt.image.BufferedImage;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import javax.imageio.ImageIO;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -20,21 +18,7 @@ import org.junit.jupiter.api.Test;
 class MetricsReferenceTest {
 
     private static float[] load(String name) throws Exception {
-        try (InputStream in = MetricsReferenceTest.class.getResourceAsStream("/metrics/" + name + ".png")) {
-            BufferedImage img = ImageIO.read(in);
-            int w = img.getWidth();
-            int h = img.getHeight();
-            float[] out = new float[3 * h * w];
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    int p = img.getRGB(x, y);
-                    out[y * w + x] = (p >> 16) & 255;
-                    out[h * w + y * w + x] = (p >> 8) & 255;
-                    out[2 * h * w + y * w + x] = p & 255;
-                }
-            }
-            return out;
-        }
+        return MsSsimReferenceTest.loadPng(name + ".png");
     }
 
     private static JsonObject reference() throws Exception {

@@ -242,14 +242,26 @@ class MsSsimReferenceTest {
 
     @Test
     void moreNoiseScoresLower() {
+        assertFallsWithNoise((ref, distorted) -> MsSsim.compute(ref, distorted, 3, 256, 256, 255));
+    }
+
+    /**
+     * Scores a 256 x 256 image against itself with Gaussian noise of sigma 2, 5, 10, 20, 40 added;
+     * asserts that each score is below the previous one (and below 1); returns them.
+     */
+    static double[] assertFallsWithNoise(java.util.function.ToDoubleBiFunction<float[], float[]> metric) {
         int[] base = base(256, 256);
         float[] ref = toFloat(base);
+        int[] sigmas = {2, 5, 10, 20, 40};
+        double[] scores = new double[sigmas.length];
         double previous = 1.0;
-        for (int sigma : new int[] {2, 5, 10, 20, 40}) {
-            double v = MsSsim.compute(ref, toFloat(noisy(base, 9, sigma)), 3, 256, 256, 255);
-            assertTrue(v < previous, "sigma " + sigma + ": " + v + " not below " + previous);
+        for (int i = 0; i < sigmas.length; i++) {
+            double v = metric.applyAsDouble(ref, toFloat(noisy(base, 9, sigmas[i])));
+            assertTrue(v < previous, "sigma " + sigmas[i] + ": " + v + " not below " + previous);
+            scores[i] = v;
             previous = v;
         }
+        return scores;
     }
 
     @Test
