@@ -91,7 +91,7 @@ public final class DecodeJob {
         }
         System.out.printf("decode: %d shard(s), %d partition(s), %d libtorch thread(s) per executor JVM%n",
                 scan.good().size(), partitions, settings.intraOpThreads());
-        printPlan(all, settings);
+        printPlan(all, settings, facts);
         long pendingRows = pending.isEmpty() ? 0 : spark.read().parquet(pending.toArray(String[]::new)).count();
 
         LongAccumulator decodedAcc = spark.sparkContext().longAccumulator("mipflow decoded rows");
@@ -166,8 +166,7 @@ public final class DecodeJob {
      * What the executors will compute in and how they will batch, as this driver's machine would
      * decide it (executors decide for their own device; their choice is in summary.json).
      */
-    private static void printPlan(Dataset<Row> all, DecodeSettings settings) {
-        DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
+    private static void printPlan(Dataset<Row> all, DecodeSettings settings, DecoderFacts facts) {
         Bf16Support.Verdict cpu = Bf16Support.of(Device.cpu());
         NumericPath here = settings.numerics().resolve(cpu.supported());
         System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",
