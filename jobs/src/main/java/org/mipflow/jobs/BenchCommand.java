@@ -16,6 +16,7 @@ import java.util.random.RandomGenerator;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.RowLimits;

@@ -5,7 +5,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
+import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.RowLimits;
+import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.BatchBudget;
 import org.mipflow.model.DecoderFacts;
@@ -13,6 +15,7 @@ import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.LatentColumns;
 
 /** {@code mipflow decode}: the main job. */
 public final class DecodeCommand implements Command {
@@ -60,6 +63,14 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"),
                 Options.Spec.value("metrics", "LIST", "psnr,ssim",
                         "per-image metrics against the reference, any of " + MetricSet.ALL),
+                Options.Spec.value("latent-dtype", "T", null,
+                        "encoding of BINARY latents without a latent_dtype column: float16 | bfloat16 | float32"),
+                Options.Spec.value("wave-rows", "N", Long.toString(DecodeJob.Request.DEFAULT_WAVE_ROWS),
+                        "shards are decoded and committed in waves (one Spark job each) of about this many rows"),
+                Options.Spec.value("wave-shards", "N", Integer.toString(DecodeJob.Request.DEFAULT_WAVE_SHARDS),
+                        "and of at most this many shards"),
+                Options.Spec.flag("dry-run", "list, scan and plan only (shards, rows, duplicate ids, waves, "
+                        + "partitions, batch plan); decode and write nothing"),
                 Options.Spec.flag("fail-fast", "stop at the first bad shard or row instead of reporting it"),
                 Options.Spec.flag("resume", "keep the shards a killed or failed run over the same --out committed; "
                         + "decode only the rest"));
@@ -97,7 +108,7 @@ public final class DecodeCommand implements Command {
             int threads = 0;
             if (o.has("threads")) {
                 threads = o.getInt("threads", 1, 1024);
-                int fair = SparkSupport.intraOpThreads(spark);
+                int fair = Math.max(1, Runtime.getRuntime().availableProcessors() / SparkSupport.taskSlots(spark));
                 if (threads > fair && spark.sparkContext().master().startsWith("local")) {
                     System.out.printf("decode: --threads %d x %d tasks would exceed the %d cores; using %d%n", threads,
                             SparkSupport.taskSlots(spark), Runtime.getRuntime().availableProcessors(), fair);
@@ -111,9 +122,27 @@ public final class DecodeCommand implements Command {
                     o.getOr("png-dir", null), metrics, numerics, budget);
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, %d task slot(s)%n",
                     sampler.mode().label(), sampler.forwardPasses(stages), SparkSupport.taskSlots(spark));
+            LatentColumns cols = LatentColumns.DEFAULT;
+            if (o.has("latent-dtype")) {
+                try {
+                    cols = cols.withDefaultEncoding(LatentEncoding.parse(o.get("latent-dtype")));
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(e.getMessage());
+                }
+            }
+            DecodeJob.Request req = DecodeJob.Request.of(inputs, out, s).withColumns(cols)
+                    .withFlags(o.flag("fail-fast"), o.flag("resume"), o.flag("dry-run"))
+                    .withWaves(o.getLong("wave-rows"), o.getInt("wave-shards", 1, 1_000_000));
+            if (req.waveRows() < 1) {
+                throw new UsageException("--wave-rows must be at least 1");
+            }
+            if (req.dryRun()) {
+                printPlan(DecodeJob.dryRun(spark, req), out);
+                return 0;
+            }
             DecodeJob.Summary sm;
             try {
-                sm = DecodeJob.run(spark, inputs, out, s, o.flag("fail-fast"), o.flag("resume"));
+                sm = DecodeJob.run(spark, req);
             } catch (RuntimeException e) {
                 String m = failFastMessage(e);
                 if (m == null) {
@@ -135,6 +164,20 @@ public final class DecodeCommand implements Command {
         } finally {
             spark.stop();
         }
+    }
+
+    private static void printPlan(DecodeJob.Plan p, String out) {
+        System.out.printf(Locale.ROOT, "dry run: %d shard(s) (%d good, %d bad), %d row(s)%n", p.shards(),
+                p.shards() - p.badShards(), p.badShards(), p.rows());
+        System.out.printf(Locale.ROOT, "dry run: %d duplicated id(s) on %d row(s), which would go to errors%n",
+                p.duplicateIds(), p.duplicateRows());
+        System.out.printf(Locale.ROOT, "dry run: %d shard(s) with %d row(s) already committed under %s%n",
+                p.committedShards(), p.committedRows(), out);
+        System.out.printf(Locale.ROOT, "dry run: to decode: %d shard(s), %d row(s) in %d wave(s), %d partition(s), "
+                + "%d libtorch thread(s) per task%n", p.pendingShards(), p.pendingRows(), p.waves(), p.partitions(),
+                p.threads());
+        System.out.printf(Locale.ROOT, "dry run: work: %d forward passes of the network; nothing was decoded or "
+                + "written%n", p.forwardPasses());
     }
 
     /** --batch-size: a number, or 0 for "auto" (sized by the budget). */
@@ -180,28 +223,11 @@ public final class DecodeCommand implements Command {
     }
 
     static SamplerConfig samplerConfig(Options o, int stages, String defaultMode) throws UsageException {
-        SamplingMode mode;
         try {
-            mode = SamplingMode.parse(o.has("mode") ? o.get("mode") : defaultMode);
+            return SamplerConfig.parse(o.has("mode") ? o.get("mode") : defaultMode, o.getInt("steps", 1, 1000),
+                    o.get("stage-steps"), stages);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        String[] parts = o.get("stage-steps").split(",");
-        int[] steps = new int[stages];
-        for (int i = 0; i < stages; i++) {
-            String p = parts.length == 1 ? parts[0] : i < parts.length ? parts[i] : null;
-            if (p == null || parts.length != 1 && parts.length != stages) {
-                throw new UsageException("--stage-steps needs 1 or " + stages + " values, got " + parts.length);
-            }
-            try {
-                steps[i] = Integer.parseInt(p.trim());
-            } catch (NumberFormatException e) {
-                throw new UsageException("--stage-steps needs integers, got '" + p + "'");
-            }
-            if (steps[i] < 1 || steps[i] > 1000) {
-                throw new UsageException("--stage-steps values must be in 1..1000");
-            }
-        }
-        return new SamplerConfig(mode, o.getInt("steps", 1, 1000), steps);
     }
 }

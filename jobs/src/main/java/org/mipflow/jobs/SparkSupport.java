@@ -3,8 +3,8 @@ package org.mipflow.jobs;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.spark.SparkConf;
 import org.mipflow.spark.HadoopConf;
+import org.mipflow.spark.TaskSlots;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -36,44 +36,14 @@ final class SparkSupport {
         return s;
     }
 
-    /** Concurrent tasks per executor JVM, from the session's master and configuration. */
+    /** Concurrent tasks per executor JVM (see {@link TaskSlots}). */
     static int taskSlots(SparkSession s) {
-        String master = s.sparkContext().master();
-        int cores = Runtime.getRuntime().availableProcessors();
-        if (master.startsWith("local")) {
-            String inner = master.replaceFirst("^local\\[?", "").replaceFirst("[,\\]].*$", "");
-            if (inner.isEmpty()) {
-                return 1;
-            }
-            if (inner.equals("*")) {
-                return cores;
-            }
-            try {
-                return Math.max(1, Integer.parseInt(inner));
-            } catch (NumberFormatException e) {
-                return cores;
-            }
-        }
-        int execCores = s.sparkContext().getConf().getInt("spark.executor.cores", 1);
-        int taskCpus = s.sparkContext().getConf().getInt("spark.task.cpus", 1);
-        return Math.max(1, execCores / taskCpus);
+        return TaskSlots.of(s);
     }
 
-    /**
-     * libtorch intra-op threads so that threads x concurrent tasks = cores (DESIGN.md section 4, f):
-     * in local mode the machine's cores over the task slots, on a cluster spark.task.cpus.
-     */
+    /** libtorch intra-op threads per task (see {@link TaskSlots}). */
     static int intraOpThreads(SparkSession s) {
-        return intraOpThreads(s, Integer.MAX_VALUE);
-    }
-
-    /** As above, when only {@code partitions} tasks can run at once (fewer partitions than slots). */
-    static int intraOpThreads(SparkSession s, int partitions) {
-        if (s.sparkContext().master().startsWith("local")) {
-            int concurrent = Math.max(1, Math.min(taskSlots(s), partitions));
-            return Math.max(1, Runtime.getRuntime().availableProcessors() / concurrent);
-        }
-        return Math.max(1, s.sparkContext().getConf().getInt("spark.task.cpus", 1));
+        return TaskSlots.intraOpThreads(s);
     }
 
     /** Expands comma-separated paths and globs; fails with one line when one matches nothing. */

@@ -1,5 +1,6 @@
 package org.mipflow.jobs;
 
+import org.mipflow.jobs.decode.DecodeJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -30,6 +30,36 @@ public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) 
         return new SamplerConfig(mode, DEFAULT_FULL_STEPS, steps);
     }
 
+    /**
+     * From the command line's or the Transformer's words: {@code stageSteps} is one count for
+     * every stage or one per stage, comma-separated.
+     *
+     * @throws IllegalArgumentException with the reason, worded for the user
+     */
+    public static SamplerConfig parse(String mode, int fullSteps, String stageSteps, int stages) {
+        SamplingMode m = SamplingMode.parse(mode);
+        String[] parts = stageSteps.split(",");
+        if (parts.length != 1 && parts.length != stages) {
+            throw new IllegalArgumentException("--stage-steps needs 1 or " + stages + " values, got " + parts.length);
+        }
+        int[] steps = new int[stages];
+        for (int i = 0; i < stages; i++) {
+            String p = parts.length == 1 ? parts[0] : parts[i];
+            try {
+                steps[i] = Integer.parseInt(p.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--stage-steps needs integers, got '" + p + "'");
+            }
+            if (steps[i] < 1 || steps[i] > 1000) {
+                throw new IllegalArgumentException("--stage-steps values must be in 1..1000");
+            }
+        }
+        if (fullSteps < 1 || fullSteps > 1000) {
+            throw new IllegalArgumentException("--steps must be in 1..1000");
+        }
+        return new SamplerConfig(m, fullSteps, steps);
+    }
+
     @Override
     public int[] stageSteps() {
         return stageSteps.clone();

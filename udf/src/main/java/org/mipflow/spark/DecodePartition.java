@@ -2,7 +2,6 @@ package org.mipflow.spark;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -20,36 +19,36 @@ import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 
 /**
- * Decodes one partition: validates each row, batches consecutive good rows of one latent shape,
- * and emits one output row per input row, either an image or an error (never neither, never
- * both), lazily, batch by batch.
+ * Decodes one partition, the one path rows take whoever asks (the decode command, the
+ * {@link LatentDecoder} Transformer, bench): validates each row, batches consecutive good rows of
+ * one latent shape, and emits each input row once, with the {@link DecodeSchemas#OUTPUT} columns
+ * appended: an image, or {@code error} set (never neither, never both), lazily, batch by batch.
  */
 public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     private final DecodeSettings settings;
-    private final StructType input;
-    private final int[] passIdx;
-    private final HashMap<String, Long> duplicates;
+    private final LatentColumns cols;
+    private final StructType output;
+    private final int inputWidth;
     private final boolean failFast;
     private LongAccumulator decodedCount;
     private LongAccumulator failedCount;
     private CollectionAccumulator<String> loads;
 
     /**
-     * @param duplicates ids that occur more than once in the whole input, with their counts: all
-     *     their rows go to errors, since no row of them can be told to be the right one
+     * @param input the schema of the rows this function gets (checked by {@link DecodeSchemas#problems})
      * @param failFast throw at the first bad row instead of reporting it
      */
-    public DecodePartition(DecodeSettings settings, StructType input, HashMap<String, Long> duplicates,
-            boolean failFast) {
+    public DecodePartition(DecodeSettings settings, StructType input, LatentColumns cols, boolean failFast) {
         this.settings = settings;
-        this.input = input;
-        this.duplicates = duplicates;
+        this.cols = cols;
+        this.output = DecodeSchemas.decoded(input);
+        this.inputWidth = input.length();
         this.failFast = failFast;
-        List<Integer> idx = new ArrayList<>();
-        for (var f : DecodeSchemas.passThrough(input)) {
-            idx.add(input.fieldIndex(f.name()));
-        }
-        this.passIdx = idx.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The schema of the rows this function emits. */
+    public StructType outputSchema() {
+        return output;
     }
 
     private int batchFor(DecoderModel model, LatentRow first) {
@@ -102,19 +101,17 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 // A batch holds one latent shape, so its first row decides its size.
                 while ((batch.isEmpty() || batch.size() < batchFor(model, batch.get(0))) && rows.hasNext()) {
                     Row r = rows.next();
+                    String rejected = rejection(r);
+                    if (rejected != null) {
+                        ready.add(error(r, rejected));
+                        continue;
+                    }
                     LatentRow lr;
                     try {
-                        lr = LatentRows.parse(r, settings.limits(), model.latentChannels(), sideMultiple,
+                        lr = LatentRows.parse(r, cols, settings.limits(), model.latentChannels(), sideMultiple,
                                 model.downsample());
                     } catch (LatentRows.BadRow e) {
                         ready.add(error(r, e.getMessage()));
-                        count(false);
-                        continue;
-                    }
-                    Long copies = duplicates.get(lr.id());
-                    if (copies != null) {
-                        ready.add(error(r, "id occurs " + copies + " times in the input"));
-                        count(false);
                         continue;
                     }
                     if (!batch.isEmpty() && !sameShape(batch.get(0), lr)) {
@@ -134,15 +131,18 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                             PngFiles.write(settings.pngDir(), d.id(), d.png());
                         } catch (java.io.IOException e) {
                             ready.add(error(src, "could not write PNG file: " + e.getMessage()));
-                            count(false);
                             continue;
                         }
                     }
                     ready.add(d.ok() ? image(src, d) : error(src, d.error()));
-                    count(d.ok());
                 }
             }
         };
+    }
+
+    private static String rejection(Row r) {
+        int i = DecodeSchemas.has(r.schema(), DecodeSchemas.REJECT) ? r.fieldIndex(DecodeSchemas.REJECT) : -1;
+        return i < 0 || r.isNullAt(i) ? null : r.getString(i);
     }
 
     private void count(boolean ok) {
@@ -187,44 +187,43 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         return a.channels() == b.channels() && a.height() == b.height() && a.width() == b.width();
     }
 
-    private Object[] pass(Row r, int extra) {
-        Object[] v = new Object[passIdx.length + extra];
-        for (int i = 0; i < passIdx.length; i++) {
-            v[i] = r.get(passIdx[i]);
+    /** The input row's values, then room for the outputs, which are filled by name. */
+    private Object[] values(Row src) {
+        Object[] v = new Object[output.length()];
+        for (int i = 0; i < inputWidth; i++) {
+            v[i] = src.get(i);
         }
         return v;
     }
 
+    private void set(Object[] v, String column, Object value) {
+        v[output.fieldIndex(column)] = value;
+    }
+
     private Row image(Row src, DecodedImage d) {
-        Object[] v = pass(src, 13);
-        int k = passIdx.length;
-        v[k] = d.id();
-        v[k + 1] = d.png();
-        v[k + 2] = d.width();
-        v[k + 3] = d.height();
-        v[k + 4] = settings.sampler().mode().label();
-        v[k + 5] = d.forwardPasses();
-        v[k + 6] = d.decodeMs();
-        v[k + 7] = d.metric("psnr");
-        v[k + 8] = d.metric("ssim");
-        v[k + 9] = d.metric("ms_ssim");
-        v[k + 10] = d.metric("haarpsi");
-        v[k + 11] = src.getAs(DecodeSchemas.SOURCE_FILE);
-        v[k + 12] = null;
+        Object[] v = values(src);
+        set(v, "image", d.png());
+        set(v, "width", d.width());
+        set(v, "height", d.height());
+        set(v, "mode", settings.sampler().mode().label());
+        set(v, "forward_passes", d.forwardPasses());
+        set(v, "decode_ms", d.decodeMs());
+        for (String metric : List.of("psnr", "ssim", "ms_ssim", "haarpsi")) {
+            set(v, metric, d.metric(metric));
+        }
+        count(true);
         return RowFactory.create(v);
     }
 
     private Row error(Row src, String message) {
         if (failFast) {
-            throw new IllegalStateException("--fail-fast: row " + src.get(input.fieldIndex(DecodeSchemas.ID)) + " of "
-                    + src.getAs(DecodeSchemas.SOURCE_FILE) + ": " + message);
+            Object source = DecodeSchemas.has(src.schema(), DecodeSchemas.SOURCE_FILE)
+                    ? " of " + src.getAs(DecodeSchemas.SOURCE_FILE) : "";
+            throw new IllegalStateException("--fail-fast: row " + src.getAs(cols.id()) + source + ": " + message);
         }
-        Object[] v = pass(src, 13);
-        int k = passIdx.length;
-        Object id = src.get(input.fieldIndex(DecodeSchemas.ID));
-        v[k] = id;
-        v[k + 11] = src.getAs(DecodeSchemas.SOURCE_FILE);
-        v[k + 12] = message;
+        Object[] v = values(src);
+        set(v, DecodeSchemas.ERROR, message);
+        count(false);
         return RowFactory.create(v);
     }
 }

@@ -1,14 +1,20 @@
 package org.mipflow.spark;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
-/** The input and output column contracts of decode (README, "Input contract"). */
+/**
+ * The column contracts of decoding (README, "Input contract" and "Output contract"), defined once:
+ * the input check, the columns every decoded row gains, and the decode command's two outputs.
+ */
 public final class DecodeSchemas {
     public static final String ID = "id";
     public static final String LATENT = "latent";
@@ -16,24 +22,67 @@ public final class DecodeSchemas {
     public static final String H = "latent_h";
     public static final String W = "latent_w";
     public static final String REFERENCE = "reference";
+    public static final String DTYPE = "latent_dtype";
     public static final String SOURCE_FILE = "source_file";
     public static final String ERROR = "error";
-    /** Input columns that are consumed, not passed through. */
-    public static final Set<String> CONSUMED = Set.of(ID, LATENT, C, H, W, REFERENCE, SOURCE_FILE);
+    /**
+     * Optional input column set by the decode command (duplicate ids): a row with a non-null
+     * value goes to errors with it as the reason, undecoded.
+     */
+    public static final String REJECT = "_mipflow_reject";
+
+    /** The columns decoding appends to every row, in order, with their types. */
+    public static final Map<String, DataType> OUTPUT = outputs();
+
+    /** Input columns the decode command does not copy into images/. */
+    public static final Set<String> CONSUMED = Set.of(ID, LATENT, C, H, W, REFERENCE, DTYPE, SOURCE_FILE, REJECT);
 
     private DecodeSchemas() {}
 
-    /** Checks the required columns; returns a description of every problem, or null. */
+    private static Map<String, DataType> outputs() {
+        Map<String, DataType> m = new LinkedHashMap<>();
+        m.put("image", DataTypes.BinaryType);
+        m.put("width", DataTypes.IntegerType);
+        m.put("height", DataTypes.IntegerType);
+        m.put("mode", DataTypes.StringType);
+        m.put("forward_passes", DataTypes.IntegerType);
+        m.put("decode_ms", DataTypes.DoubleType);
+        m.put("psnr", DataTypes.DoubleType);
+        m.put("ssim", DataTypes.DoubleType);
+        m.put("ms_ssim", DataTypes.DoubleType);
+        m.put("haarpsi", DataTypes.DoubleType);
+        m.put(ERROR, DataTypes.StringType);
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** Checks the required columns of the default names; every problem, or null. */
     public static String problems(StructType in) {
+        return problems(in, LatentColumns.DEFAULT);
+    }
+
+    /** Checks the required columns; returns a description of every problem, or null. */
+    public static String problems(StructType in, LatentColumns cols) {
         List<String> p = new ArrayList<>();
-        require(in, ID, DataTypes.StringType, p);
-        require(in, LATENT, DataTypes.createArrayType(DataTypes.FloatType), p);
-        require(in, C, DataTypes.IntegerType, p);
-        require(in, H, DataTypes.IntegerType, p);
-        require(in, W, DataTypes.IntegerType, p);
-        if (has(in, REFERENCE) && !in.apply(REFERENCE).dataType().equals(DataTypes.BinaryType)) {
-            p.add("column reference must be BINARY, is " + in.apply(REFERENCE).dataType().simpleString());
+        require(in, cols.id(), DataTypes.StringType, p);
+        if (!has(in, cols.latent())) {
+            p.add("required column '" + cols.latent() + "' (array<float> or binary) is missing");
+        } else {
+            DataType t = in.apply(cols.latent()).dataType();
+            boolean array = t instanceof ArrayType a && a.elementType().equals(DataTypes.FloatType);
+            boolean binary = t.equals(DataTypes.BinaryType);
+            if (!array && !binary) {
+                p.add("column '" + cols.latent() + "' must be array<float> or binary, is " + t.simpleString());
+            }
+            if (binary && !has(in, cols.dtype()) && cols.defaultEncoding() == null) {
+                p.add("column '" + cols.latent() + "' is binary, so its values' encoding must be given: a '"
+                        + cols.dtype() + "' column (float16, bfloat16 or float32) or a default latent dtype");
+            }
         }
+        require(in, cols.channels(), DataTypes.IntegerType, p);
+        require(in, cols.height(), DataTypes.IntegerType, p);
+        require(in, cols.width(), DataTypes.IntegerType, p);
+        optional(in, cols.reference(), DataTypes.BinaryType, p);
+        optional(in, cols.dtype(), DataTypes.StringType, p);
         return p.isEmpty() ? null : String.join("; ", p);
     }
 
@@ -41,53 +90,44 @@ public final class DecodeSchemas {
         if (!has(in, name)) {
             p.add("required column '" + name + "' (" + type.simpleString() + ") is missing");
         } else {
-            DataType actual = in.apply(name).dataType();
-            boolean ok = actual.equals(type)
-                    || (type instanceof org.apache.spark.sql.types.ArrayType at && actual instanceof org.apache.spark.sql.types.ArrayType aa
-                            && aa.elementType().equals(at.elementType()));
-            if (!ok) {
-                p.add("column '" + name + "' must be " + type.simpleString() + ", is " + actual.simpleString());
-            }
+            optional(in, name, type, p);
+        }
+    }
+
+    private static void optional(StructType in, String name, DataType type, List<String> p) {
+        if (has(in, name) && !in.apply(name).dataType().equals(type)) {
+            p.add("column '" + name + "' must be " + type.simpleString() + ", is "
+                    + in.apply(name).dataType().simpleString());
         }
     }
 
     static boolean has(StructType s, String name) {
-        for (String f : s.fieldNames()) {
-            if (f.equals(name)) {
-                return true;
-            }
-        }
-        return false;
+        return name != null && List.of(s.fieldNames()).contains(name);
     }
 
-    /** Pass-through columns of the input, in input order. */
-    public static List<StructField> passThrough(StructType in) {
-        List<StructField> out = new ArrayList<>();
+    /** The input's columns followed by {@link #OUTPUT}: what decoding a DataFrame gives. */
+    public static StructType decoded(StructType in) {
+        List<StructField> f = new ArrayList<>(List.of(in.fields()));
+        OUTPUT.forEach((name, type) -> f.add(DataTypes.createStructField(name, type, true)));
+        return DataTypes.createStructType(f);
+    }
+
+    /** Output names that the input already uses (decoding would shadow them). */
+    public static List<String> clashes(StructType in) {
+        return OUTPUT.keySet().stream().filter(n -> has(in, n)).toList();
+    }
+
+    /** Columns of the decode command's images/: pass-through, id, then the outputs but error. */
+    public static List<String> imageColumns(StructType in) {
+        List<String> c = new ArrayList<>();
         for (StructField f : in.fields()) {
             if (!CONSUMED.contains(f.name())) {
-                out.add(f);
+                c.add(f.name());
             }
         }
-        return out;
-    }
-
-    /** Rows the partition function emits: pass-through, image columns, then the error columns. */
-    public static StructType combined(StructType in) {
-        List<StructField> f = new ArrayList<>(passThrough(in));
-        f.add(DataTypes.createStructField(ID, DataTypes.StringType, true));
-        f.add(DataTypes.createStructField("image", DataTypes.BinaryType, true));
-        f.add(DataTypes.createStructField("width", DataTypes.IntegerType, true));
-        f.add(DataTypes.createStructField("height", DataTypes.IntegerType, true));
-        f.add(DataTypes.createStructField("mode", DataTypes.StringType, true));
-        f.add(DataTypes.createStructField("forward_passes", DataTypes.IntegerType, true));
-        f.add(DataTypes.createStructField("decode_ms", DataTypes.DoubleType, true));
-        f.add(DataTypes.createStructField("psnr", DataTypes.DoubleType, true));
-        f.add(DataTypes.createStructField("ssim", DataTypes.DoubleType, true));
-        f.add(DataTypes.createStructField("ms_ssim", DataTypes.DoubleType, true));
-        f.add(DataTypes.createStructField("haarpsi", DataTypes.DoubleType, true));
-        f.add(DataTypes.createStructField(SOURCE_FILE, DataTypes.StringType, true));
-        f.add(DataTypes.createStructField(ERROR, DataTypes.StringType, true));
-        return DataTypes.createStructType(f);
+        c.add(ID);
+        OUTPUT.keySet().stream().filter(n -> !n.equals(ERROR)).forEach(c::add);
+        return c;
     }
 
     /** The errors output: the row's id (null for a whole unreadable shard), its shard and the reason. */

@@ -2,6 +2,7 @@ package org.mipflow.spark;
 
 import java.util.List;
 import org.apache.spark.sql.Row;
+import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.LatentRow;
 import org.mipflow.io.RowLimits;
 import org.mipflow.io.RowValidator;
@@ -20,25 +21,75 @@ public final class LatentRows {
 
     private LatentRows() {}
 
+    /** With the default column names. */
+    public static LatentRow parse(Row r, RowLimits limits, int channels, int sideMultiple, int downsample)
+            throws BadRow {
+        return parse(r, LatentColumns.DEFAULT, limits, channels, sideMultiple, downsample);
+    }
+
     /**
      * @param r a row with its schema (as Spark hands them to partition functions and collects)
      * @param channels latent channels the model takes
      * @param sideMultiple the latent side must be a multiple of this
      * @param downsample image side / latent side, for the reference's expected size
      */
-    public static LatentRow parse(Row r, RowLimits limits, int channels, int sideMultiple, int downsample)
-            throws BadRow {
-        String id = r.getAs(DecodeSchemas.ID);
-        int latentIdx = r.fieldIndex(DecodeSchemas.LATENT);
-        List<Float> latent = r.isNullAt(latentIdx) ? null : r.getList(latentIdx);
-        Integer c = r.getAs(DecodeSchemas.C);
-        Integer h = r.getAs(DecodeSchemas.H);
-        Integer w = r.getAs(DecodeSchemas.W);
-        String p = RowValidator.problem(id, latent, c, h, w, latent == null ? 0 : latent.size(), limits, channels,
-                sideMultiple);
+    public static LatentRow parse(Row r, LatentColumns cols, RowLimits limits, int channels, int sideMultiple,
+            int downsample) throws BadRow {
+        String id = r.getAs(cols.id());
+        int latentIdx = r.fieldIndex(cols.latent());
+        Object latent = r.isNullAt(latentIdx) ? null : r.get(latentIdx);
+        Integer c = r.getAs(cols.channels());
+        Integer h = r.getAs(cols.height());
+        Integer w = r.getAs(cols.width());
+        float[] z = null;
+        int length = 0;
+        if (latent instanceof byte[] bytes) {
+            try {
+                z = encoding(r, cols).decode(bytes);
+            } catch (IllegalArgumentException e) {
+                throw new BadRow(e.getMessage());
+            }
+            length = z.length;
+        } else if (latent != null) {
+            length = ((scala.collection.Seq<?>) latent).length();
+        }
+        String p = RowValidator.problem(id, latent, c, h, w, length, limits, channels, sideMultiple);
         if (p != null) {
             throw new BadRow(p);
         }
+        if (z == null) {
+            z = floats(r.getList(latentIdx));
+        }
+        String nf = RowValidator.nonFinite(z);
+        if (nf != null) {
+            throw new BadRow(nf);
+        }
+        float[] ref = null;
+        if (DecodeSchemas.has(r.schema(), cols.reference()) && !r.isNullAt(r.fieldIndex(cols.reference()))) {
+            try {
+                ref = RowValidator.reference(r.getAs(cols.reference()), h * downsample, w * downsample, limits);
+            } catch (IllegalArgumentException e) {
+                throw new BadRow(e.getMessage());
+            }
+        }
+        return new LatentRow(id, z, c, h, w, ref);
+    }
+
+    private static LatentEncoding encoding(Row r, LatentColumns cols) throws BadRow {
+        if (DecodeSchemas.has(r.schema(), cols.dtype()) && !r.isNullAt(r.fieldIndex(cols.dtype()))) {
+            try {
+                return LatentEncoding.parse(r.getAs(cols.dtype()));
+            } catch (IllegalArgumentException e) {
+                throw new BadRow(e.getMessage() + " (column " + cols.dtype() + ")");
+            }
+        }
+        if (cols.defaultEncoding() == null) {
+            throw new BadRow("latent is binary but " + cols.dtype() + " is null and no default latent dtype is set");
+        }
+        return cols.defaultEncoding();
+    }
+
+    private static float[] floats(List<Float> latent) throws BadRow {
         float[] z = new float[latent.size()];
         for (int i = 0; i < z.length; i++) {
             Float v = latent.get(i);
@@ -47,18 +98,6 @@ public final class LatentRows {
             }
             z[i] = v;
         }
-        String nf = RowValidator.nonFinite(z);
-        if (nf != null) {
-            throw new BadRow(nf);
-        }
-        float[] ref = null;
-        if (DecodeSchemas.has(r.schema(), DecodeSchemas.REFERENCE) && !r.isNullAt(r.fieldIndex(DecodeSchemas.REFERENCE))) {
-            try {
-                ref = RowValidator.reference(r.getAs(DecodeSchemas.REFERENCE), h * downsample, w * downsample, limits);
-            } catch (IllegalArgumentException e) {
-                throw new BadRow(e.getMessage());
-            }
-        }
-        return new LatentRow(id, z, c, h, w, ref);
+        return z;
     }
 }

@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.decode;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,0 +1,312 @@
+package org.mipflow.jobs.decode;
+
+import ai.djl.Device;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.mipflow.jobs.UsageException;
+import org.mipflow.model.Bf16Support;
+import org.mipflow.model.DecoderFacts;
+import org.mipflow.model.NumericPath;
+import org.mipflow.spark.DecodeSchemas;
+import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.LatentColumns;
+import org.mipflow.spark.TaskSlots;
+
+/**
+ * The decode job: Parquet latents in, images + errors + summary.json out, every input row in
+ * exactly one of images/ and errors/. Scan ({@link ShardScan}), plan ({@link WavePlan}), decode
+ * and commit wave by wave ({@link WaveDecoder}, {@link WaveCommits}), then the summary pooled
+ * from the commit records.
+ */
+public final class DecodeJob {
+
+    /**
+     * One run's request.
+     *
+     * @param failFast stop at the first bad shard or row instead of reporting it and going on
+     * @param resume keep the shards an earlier run over the same output committed; decode the rest
+     * @param dryRun list, scan and plan only: nothing decoded, nothing written
+     * @param waveRows a wave closes at this many rows; @param waveShards and at this many shards
+     */
+    public record Request(List<String> inputs, String out, DecodeSettings settings, LatentColumns columns,
+            boolean failFast, boolean resume, boolean dryRun, long waveRows, int waveShards) {
+        public static final long DEFAULT_WAVE_ROWS = 20_000;
+        public static final int DEFAULT_WAVE_SHARDS = 5_000;
+
+        public static Request of(List<String> inputs, String out, DecodeSettings settings) {
+            return new Request(inputs, out, settings, LatentColumns.DEFAULT, false, false, false, DEFAULT_WAVE_ROWS,
+                    DEFAULT_WAVE_SHARDS);
+        }
+
+        public Request withFlags(boolean failFast, boolean resume, boolean dryRun) {
+            return new Request(inputs, out, settings, columns, failFast, resume, dryRun, waveRows, waveShards);
+        }
+
+        public Request withWaves(long rows, int shards) {
+            return new Request(inputs, out, settings, columns, failFast, resume, dryRun, rows, shards);
+        }
+
+        public Request withColumns(LatentColumns c) {
+            return new Request(inputs, out, settings, c, failFast, resume, dryRun, waveRows, waveShards);
+        }
+    }
+
+    /** What a run did; also written as summary.json. */
+    public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
+            Double psnrMean, Double ssimMean, String mode, int forwardPasses, JsonObject perShard,
+            int resumedShards, List<String> modelLoads) {}
+
+    /** What a dry run found and would do. */
+    public record Plan(int shards, int badShards, long rows, long duplicateIds, long duplicateRows,
+            int committedShards, long committedRows, int pendingShards, long pendingRows, int waves, int partitions,
+            int threads, long forwardPasses) {}
+
+    private DecodeJob() {}
+
+    public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings)
+            throws UsageException, IOException {
+        return run(spark, Request.of(inputs, out, settings));
+    }
+
+    public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings,
+            boolean failFast, boolean resume) throws UsageException, IOException {
+        return run(spark, Request.of(inputs, out, settings).withFlags(failFast, resume, false));
+    }
+
+    public static Summary run(SparkSession spark, Request req) throws UsageException, IOException {
+        DecodeSettings settings = withThreads(spark, req.settings());
+        DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
+        ShardScan.Result scan = scan(spark, req);
+        try (WaveCommits commits = new WaveCommits(req.out(), spark.sparkContext().hadoopConfiguration())) {
+            Map<String, WaveCommits.Record> done = new HashMap<>();
+            if (req.resume()) {
+                done.putAll(commits.recover());
+            } else {
+                commits.startFresh();
+            }
+            List<ShardScan.Shard> pending = pending(scan, done);
+            if (req.resume()) {
+                System.out.printf("resume: %d shard(s) already committed, %d to decode%n",
+                        scan.good().size() - pending.size(), pending.size());
+            }
+            String run = "run-" + UUID.randomUUID().toString().substring(0, 8);
+            Duplicates dups = Duplicates.find(spark, paths(scan.good()), req.columns().id(),
+                    commits.staging(run, "duplicate-ids"));
+            if (dups.counts().ids() > 0) {
+                System.out.printf("decode: %d id(s) occur more than once (%d rows); those rows go to errors%n",
+                        dups.counts().ids(), dups.counts().rows());
+            }
+            List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(), req.waveShards(), run);
+            int slots = TaskSlots.of(spark);
+            long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
+            System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
+                    + "%d task slot(s)%n", pending.size(), pendingRows, waves.size(), settings.intraOpThreads(), slots);
+            printPlan(scan, settings, facts);
+            WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.failFast(), slots);
+            long t0 = System.nanoTime();
+            try (Progress p = new Progress(spark, pendingRows, 10_000)) {
+                for (WavePlan.Wave w : waves) {
+                    for (WaveCommits.Record r : decoder.decode(w)) {
+                        done.put(ShardKey.of(r.shard()), r);
+                    }
+                }
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            commits.dropStaging();
+            System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
+            writeBadFiles(spark, commits, scan.bad());
+            java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
+            Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
+                    facts.schedule().stages(), decoder.modelLoads());
+            writeSummary(req.out(), sm, settings, scan.bad().size(), spark.sparkContext().hadoopConfiguration());
+            return sm;
+        }
+    }
+
+    /** Lists, scans and plans without decoding or writing anything. */
+    public static Plan dryRun(SparkSession spark, Request req) throws UsageException, IOException {
+        DecodeSettings settings = withThreads(spark, req.settings());
+        DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
+        ShardScan.Result scan = scan(spark, req);
+        Map<String, WaveCommits.Record> done = req.resume() ? committed(spark, req.out()) : Map.of();
+        List<ShardScan.Shard> pending = pending(scan, done);
+        Duplicates.Counts dups = Duplicates.count(spark, paths(scan.good()), req.columns().id());
+        List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(), req.waveShards(), "dry-run");
+        int slots = TaskSlots.of(spark);
+        int partitions = 0;
+        for (WavePlan.Wave w : waves) {
+            int files = spark.read().schema((org.apache.spark.sql.types.StructType)
+                    org.apache.spark.sql.types.DataType.fromJson(w.schema())).parquet(w.paths().toArray(String[]::new))
+                    .rdd().getNumPartitions();
+            partitions += w.rows() > 1 ? Math.max(files, (int) Math.min(slots, w.rows())) : files;
+        }
+        long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
+        long committedRows = scan.rows() - pendingRows;
+        printPlan(scan, settings, facts);
+        return new Plan(scan.good().size() + scan.bad().size(), scan.bad().size(), scan.rows(), dups.ids(), dups.rows(),
+                scan.good().size() - pending.size(), committedRows, pending.size(), pendingRows, waves.size(),
+                partitions, settings.intraOpThreads(),
+                pendingRows * settings.sampler().forwardPasses(facts.schedule().stages()));
+    }
+
+    private static ShardScan.Result scan(SparkSession spark, Request req) throws UsageException {
+        ShardScan.Result scan = ShardScan.scan(spark, req.inputs(), req.columns());
+        if (req.failFast() && !scan.bad().isEmpty()) {
+            var first = scan.bad().entrySet().iterator().next();
+            throw new UsageException("--fail-fast: shard " + first.getKey() + " " + first.getValue());
+        }
+        int shown = 0;
+        for (var e : scan.bad().entrySet()) {
+            if (shown++ == 20) {
+                System.out.printf("... and %d more bad shard(s), all listed in errors/ and summary.json%n",
+                        scan.bad().size() - 20);
+                break;
+            }
+            System.out.println("skipping shard " + e.getKey() + ": " + e.getValue());
+        }
+        return scan;
+    }
+
+    /** Commit records already under {@code out}, read without changing anything (dry run). */
+    private static Map<String, WaveCommits.Record> committed(SparkSession spark, String out) throws IOException {
+        Map<String, WaveCommits.Record> done = new HashMap<>();
+        try (WaveCommits c = new WaveCommits(out, spark.sparkContext().hadoopConfiguration())) {
+            done.putAll(c.records());
+        }
+        return done;
+    }
+
+    private static List<ShardScan.Shard> pending(ShardScan.Result scan, Map<String, WaveCommits.Record> done) {
+        return scan.good().stream().filter(s -> !done.containsKey(ShardKey.of(s.path()))).toList();
+    }
+
+    private static List<String> paths(List<ShardScan.Shard> shards) {
+        return shards.stream().map(ShardScan.Shard::path).toList();
+    }
+
+    /**
+     * Threads per task from the session's task slots (never from the data: see {@link TaskSlots}),
+     * unless --threads asked for a number.
+     */
+    private static DecodeSettings withThreads(SparkSession spark, DecodeSettings s) {
+        return s.intraOpThreads() > 0 ? s : s.withIntraOpThreads(TaskSlots.intraOpThreads(spark));
+    }
+
+    /** Pools the commit records of every good shard, this run's and earlier runs', into the summary. */
+    private static Summary summary(ShardScan.Result scan, Map<String, WaveCommits.Record> done,
+            java.util.Set<String> decodedNow, double seconds, long imagesNow, DecodeSettings settings, int stages,
+            List<String> modelLoads) {
+        long input = 0;
+        long decoded = 0;
+        double psnr = 0;
+        long psnrRows = 0;
+        double ssim = 0;
+        long ssimRows = 0;
+        JsonObject shards = new JsonObject();
+        for (ShardScan.Shard s : scan.good()) {
+            WaveCommits.Record r = done.get(ShardKey.of(s.path()));
+            input += r.input();
+            decoded += r.decoded();
+            psnr += r.psnrSum();
+            psnrRows += r.psnrRows();
+            ssim += r.ssimSum();
+            ssimRows += r.ssimRows();
+            JsonObject o = new JsonObject();
+            o.addProperty("input", r.input());
+            o.addProperty("decoded", r.decoded());
+            o.addProperty("errors", r.errors());
+            o.addProperty("resumed", !decodedNow.contains(s.path()));
+            shards.add(s.path(), o);
+        }
+        scan.bad().forEach((f, why) -> {
+            JsonObject b = new JsonObject();
+            b.addProperty("error", why);
+            shards.add(f, b);
+        });
+        return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
+                psnrRows == 0 ? null : psnr / psnrRows, ssimRows == 0 ? null : ssim / ssimRows,
+                settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
+                scan.good().size() - decodedNow.size(), modelLoads);
+    }
+
+    /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
+    private static void writeBadFiles(SparkSession spark, WaveCommits commits, Map<String, String> bad) {
+        String dir = commits.partitionPath(WaveCommits.ERRORS, WaveCommits.BAD_FILES_KEY);
+        List<Row> rows = new ArrayList<>();
+        bad.forEach((f, why) -> rows.add(RowFactory.create(null, f, "bad shard: " + why)));
+        if (!rows.isEmpty()) {
+            spark.sparkContext().setJobDescription("mipflow write bad-shard errors");
+            spark.createDataFrame(rows, DecodeSchemas.errors()).coalesce(1).write().mode(SaveMode.Overwrite).parquet(dir);
+        }
+    }
+
+    /**
+     * What the executors will compute in and how they will batch, as this driver's machine would
+     * decide it (executors decide for their own device; their choice is in summary.json).
+     */
+    private static void printPlan(ShardScan.Result scan, DecodeSettings settings, DecoderFacts facts) {
+        Bf16Support.Verdict cpu = Bf16Support.of(Device.cpu());
+        NumericPath here = settings.numerics().resolve(cpu.supported());
+        System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",
+                settings.numerics().precision(), settings.numerics().layout(), here.label(), cpu.reason());
+        if (settings.batchSize() > 0) {
+            System.out.printf("decode: batch size %d (fixed)%n", settings.batchSize());
+            return;
+        }
+        System.out.printf(Locale.ROOT, "decode: batch size auto: %d MiB working set per task; a 256x256 image needs "
+                + "%.1f MiB here; each batch is sized from its own rows, and the network sees one row at a time%n",
+                settings.budget().bytes() >> 20, facts.bytesPerImage(here, 256, 256) / 1048576.0);
+    }
+
+    static void writeSummary(String out, Summary s, DecodeSettings settings, int badShards, Configuration conf)
+            throws IOException {
+        JsonObject o = new JsonObject();
+        o.addProperty("bad_shards", badShards);
+        o.addProperty("resumed_shards", s.resumedShards());
+        o.addProperty("model_loads", s.modelLoads().size());
+        o.add("model_devices", new com.google.gson.Gson().toJsonTree(s.modelLoads()));
+        o.addProperty("input_rows", s.inputRows());
+        o.addProperty("decoded", s.decoded());
+        o.addProperty("errors", s.errors());
+        o.addProperty("mode", s.mode());
+        o.addProperty("forward_passes", s.forwardPasses());
+        o.addProperty("decode_seconds", s.seconds());
+        o.addProperty("images_per_second", s.imagesPerSecond());
+        o.addProperty("psnr_mean", s.psnrMean());
+        o.addProperty("ssim_mean", s.ssimMean());
+        o.addProperty("model", settings.modelDir());
+        if (settings.batchSize() > 0) {
+            o.addProperty("batch_size", settings.batchSize());
+        } else {
+            o.addProperty("batch_size", "auto");
+        }
+        o.addProperty("memory_budget_bytes", settings.budget().bytes());
+        o.addProperty("precision", settings.numerics().precision());
+        o.addProperty("layout", settings.numerics().layout());
+        o.addProperty("threads_per_task", settings.intraOpThreads());
+        o.addProperty("seed", settings.seed());
+        o.add("per_shard", s.perShard());
+        String json = new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o) + "\n";
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(out, "summary.json");
+        FileSystem fs = p.getFileSystem(conf);
+        try (OutputStream os = fs.create(p, true)) {
+            os.write(json.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+}

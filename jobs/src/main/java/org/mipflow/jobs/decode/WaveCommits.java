@@ -1,0 +1,209 @@
+package org.mipflow.jobs.decode;
+
+import com.google.gson.Gson;
+import com.google.gson.reflect.TypeToken;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * The commit protocol of the decode output, which makes {@code --resume} and task retries safe
+ * while many shards share one Spark job.
+ *
+ * <pre>
+ * OUT/images/shard=KEY/        decoded rows of one input shard
+ * OUT/errors/shard=KEY/        its failed rows
+ * OUT/_staging/WAVE/           a wave being written (never read)
+ * OUT/_commits/WAVE.json       the wave's commit record: one entry per shard, written last
+ * </pre>
+ *
+ * A wave (a set of whole shards, decoded by one Spark job) is written into staging with Spark's
+ * own job commit, so a retried or speculative task leaves no trace; then each shard's two
+ * directories are renamed into place (in parallel), and then the wave's record is written. A run
+ * killed at any point leaves either a complete record or none; on resume, staging and every
+ * {@code shard=} directory without a record are deleted and those shards are decoded again, so
+ * each id is written exactly once. Spark reads OUT/images as one table (with a {@code shard}
+ * partition column) and skips the underscore directories.
+ */
+final class WaveCommits implements AutoCloseable {
+    static final String IMAGES = "images";
+    static final String ERRORS = "errors";
+    /** The errors partition that holds the shards that could not be read at all. */
+    static final String BAD_FILES_KEY = "bad-files";
+    private static final String COMMITS = "_commits";
+    private static final String STAGING = "_staging";
+
+    /** What one committed shard contributed; metric sums so that means can be pooled across runs. */
+    record Record(String shard, long input, long decoded, long errors, double psnrSum, long psnrRows, double ssimSum,
+            long ssimRows) {}
+
+    private static final Gson GSON = new Gson();
+    private final Path out;
+    private final FileSystem fs;
+    /** Renames, deletes and record reads: storage round trips, many at once, never one per shard in a row. */
+    private final ExecutorService io;
+
+    WaveCommits(String out, Configuration conf) throws IOException {
+        this.out = new Path(out);
+        this.fs = this.out.getFileSystem(conf);
+        this.io = Executors.newFixedThreadPool(16, r -> {
+            Thread t = new Thread(r, "mipflow-commit-io");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Without --resume: removes everything an earlier run wrote here (and nothing else). */
+    void startFresh() throws IOException {
+        for (String d : List.of(IMAGES, ERRORS, STAGING, COMMITS, "summary.json")) {
+            fs.delete(new Path(out, d), true);
+        }
+    }
+
+    /**
+     * With --resume: the records of every shard already committed, by shard key; whatever a killed
+     * run left half-written (staging, shard directories without a record) is deleted.
+     */
+    Map<String, Record> recover() throws IOException {
+        Map<String, Record> done = records();
+        fs.delete(new Path(out, STAGING), true);
+        List<Callable<Boolean>> deletes = new ArrayList<>();
+        for (String what : List.of(IMAGES, ERRORS)) {
+            Path dir = new Path(out, what);
+            if (!fs.exists(dir)) {
+                continue;
+            }
+            for (FileStatus st : fs.listStatus(dir)) {
+                String name = st.getPath().getName();
+                String key = name.startsWith("shard=") ? name.substring("shard=".length()) : null;
+                if (key != null && !done.containsKey(key) && !key.equals(BAD_FILES_KEY)) {
+                    deletes.add(() -> fs.delete(st.getPath(), true));
+                }
+            }
+        }
+        all(deletes);
+        return done;
+    }
+
+    /** The records of every committed shard, by shard key; changes nothing. */
+    Map<String, Record> records() throws IOException {
+        Map<String, Record> done = new HashMap<>();
+        Path commits = new Path(out, COMMITS);
+        if (fs.exists(commits)) {
+            List<Callable<List<Record>>> reads = new ArrayList<>();
+            for (FileStatus st : fs.listStatus(commits)) {
+                if (st.getPath().getName().endsWith(".json")) {
+                    reads.add(() -> readRecord(st.getPath()));
+                }
+            }
+            for (List<Record> wave : all(reads)) {
+                for (Record r : wave) {
+                    done.put(ShardKey.of(r.shard()), r);
+                }
+            }
+        }
+        return done;
+    }
+
+    private List<Record> readRecord(Path p) throws IOException {
+        try (InputStream in = fs.open(p)) {
+            return GSON.fromJson(new String(in.readAllBytes(), StandardCharsets.UTF_8),
+                    new TypeToken<List<Record>>() {}.getType());
+        }
+    }
+
+    /** Where a wave's Spark job writes {@code what} (images or errors), partitioned by shard. */
+    String staging(String wave, String what) {
+        return new Path(new Path(new Path(out, STAGING), wave), what).toString();
+    }
+
+    String partitionPath(String what, String key) {
+        return partition(what, key).toString();
+    }
+
+    /**
+     * Moves the wave's staged shard directories into place, then writes its record: the commit
+     * point. {@code records} lists every shard of the wave, also those with no rows.
+     */
+    void commit(String wave, List<Record> records) throws IOException {
+        for (String what : List.of(IMAGES, ERRORS)) {
+            fs.mkdirs(new Path(out, what));
+            Path staged = new Path(staging(wave, what));
+            if (!fs.exists(staged)) {
+                continue;
+            }
+            List<Callable<Boolean>> moves = new ArrayList<>();
+            for (FileStatus st : fs.listStatus(staged)) {
+                String name = st.getPath().getName();
+                if (name.startsWith("shard=")) {
+                    Path dst = new Path(new Path(out, what), name);
+                    moves.add(() -> {
+                        if (!fs.rename(st.getPath(), dst)) {
+                            throw new IOException("could not move " + st.getPath() + " to " + dst);
+                        }
+                        return true;
+                    });
+                }
+            }
+            all(moves);
+        }
+        Path commits = new Path(out, COMMITS);
+        fs.mkdirs(commits);
+        Path tmp = new Path(commits, "." + wave + ".json.tmp");
+        try (OutputStream os = fs.create(tmp, true)) {
+            os.write(GSON.toJson(records).getBytes(StandardCharsets.UTF_8));
+        }
+        Path dst = new Path(commits, wave + ".json");
+        if (!fs.rename(tmp, dst)) {
+            throw new IOException("could not write commit record " + dst);
+        }
+        fs.delete(new Path(new Path(out, STAGING), wave), true);
+    }
+
+    /** After a run in which every wave committed. */
+    void dropStaging() throws IOException {
+        fs.delete(new Path(out, STAGING), true);
+    }
+
+    private Path partition(String what, String key) {
+        return new Path(new Path(out, what), "shard=" + key);
+    }
+
+    private <T> List<T> all(List<Callable<T>> calls) throws IOException {
+        List<Future<T>> fs = new ArrayList<>();
+        for (Callable<T> c : calls) {
+            fs.add(io.submit(c));
+        }
+        List<T> out = new ArrayList<>();
+        try {
+            for (Future<T> f : fs) {
+                out.add(f.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        io.shutdownNow();
+    }
+}

@@ -1,0 +1,164 @@
+package org.mipflow.jobs.decode;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.udf;
+import static org.apache.spark.sql.functions.when;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.CollectionAccumulator;
+import org.apache.spark.util.LongAccumulator;
+import org.mipflow.spark.DecodePartition;
+import org.mipflow.spark.DecodeSchemas;
+import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.LatentColumns;
+
+/**
+ * Decodes one wave (whole shards of one schema) as one Spark job and commits it through
+ * {@link WaveCommits}: rows through {@link DecodePartition} (the path every caller decodes
+ * through), images and errors written partitioned by shard into staging, per-shard counts and
+ * metric sums aggregated from the same cached result.
+ */
+final class WaveDecoder {
+    static final String SHARD = "shard";
+    private static final UserDefinedFunction SOURCE = udf(
+            (UDF1<String, String>) ShardKey::fromFilePath, DataTypes.StringType);
+    private static final UserDefinedFunction KEY = udf((UDF1<String, String>) ShardKey::of, DataTypes.StringType);
+
+    private final SparkSession spark;
+    private final WaveCommits commits;
+    private final DecodeSettings settings;
+    private final LatentColumns cols;
+    private final Duplicates duplicates;
+    private final boolean failFast;
+    private final int slots;
+    private final LongAccumulator decodedAcc;
+    private final LongAccumulator failedAcc;
+    private final CollectionAccumulator<String> loadsAcc;
+
+    WaveDecoder(SparkSession spark, WaveCommits commits, DecodeSettings settings, LatentColumns cols,
+            Duplicates duplicates, boolean failFast, int slots) {
+        this.spark = spark;
+        this.commits = commits;
+        this.settings = settings;
+        this.cols = cols;
+        this.duplicates = duplicates;
+        this.failFast = failFast;
+        this.slots = slots;
+        this.decodedAcc = spark.sparkContext().longAccumulator(Progress.DECODED);
+        this.failedAcc = spark.sparkContext().longAccumulator(Progress.FAILED);
+        this.loadsAcc = spark.sparkContext().collectionAccumulator("mipflow model loads");
+    }
+
+    /** The device of each model load in an executor JVM during this run (at most one per JVM and device). */
+    List<String> modelLoads() {
+        return List.copyOf(loadsAcc.value());
+    }
+
+    long decodedRows() {
+        return decodedAcc.value();
+    }
+
+    long failedRows() {
+        return failedAcc.value();
+    }
+
+    /**
+     * The wave's rows as the partition function gets them: the shard's columns, its source file
+     * and the duplicate mark, spread over at least the task slots (by id, so a retried task gets
+     * the same rows) when the files alone give fewer partitions.
+     */
+    Dataset<Row> rows(WavePlan.Wave wave) {
+        StructType schema = (StructType) DataType.fromJson(wave.schema());
+        Dataset<Row> df = spark.read().schema(schema).parquet(wave.paths().toArray(String[]::new))
+                .withColumn(DecodeSchemas.SOURCE_FILE, SOURCE.apply(col("_metadata.file_path")));
+        df = duplicates.mark(df, cols.id());
+        long rows = wave.rows();
+        if (df.rdd().getNumPartitions() < slots && rows > 1) {
+            df = df.repartition((int) Math.min(slots, rows), col(cols.id()));
+        }
+        return df;
+    }
+
+    /** Decodes and commits the wave; its records, one per shard (shards without rows too). */
+    List<WaveCommits.Record> decode(WavePlan.Wave wave) throws IOException {
+        long t0 = System.nanoTime();
+        spark.sparkContext().setJobDescription(String.format(Locale.ROOT, "mipflow decode (%s) wave %s: %d shard(s), "
+                + "%d row(s)", settings.sampler().mode().label(), wave.name(), wave.shards().size(), wave.rows()));
+        Dataset<Row> in = rows(wave);
+        DecodePartition fn = new DecodePartition(settings, in.schema(), cols, failFast)
+                .withProgress(decodedAcc, failedAcc).withLoadRecord(loadsAcc);
+        List<Column> kept = new ArrayList<>();
+        for (String c : DecodeSchemas.imageColumns(in.schema())) {
+            kept.add(col(c));
+        }
+        kept.add(col(DecodeSchemas.SOURCE_FILE));
+        kept.add(col(DecodeSchemas.ERROR));
+        kept.add(KEY.apply(col(DecodeSchemas.SOURCE_FILE)).as(SHARD));
+        // The latents are dropped in the same stage, so the cache holds images, not inputs.
+        Dataset<Row> result = in.mapPartitions(fn, Encoders.row(fn.outputSchema()))
+                .select(kept.toArray(Column[]::new))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        try {
+            List<String> imageCols = new ArrayList<>(DecodeSchemas.imageColumns(in.schema()));
+            imageCols.add(SHARD);
+            result.filter(col(DecodeSchemas.ERROR).isNull())
+                    .select(imageCols.stream().map(org.apache.spark.sql.functions::col).toArray(Column[]::new))
+                    .write().mode(SaveMode.Overwrite).partitionBy(SHARD)
+                    .parquet(commits.staging(wave.name(), WaveCommits.IMAGES));
+            result.filter(col(DecodeSchemas.ERROR).isNotNull())
+                    .select(col(DecodeSchemas.ID), col(DecodeSchemas.SOURCE_FILE), col(DecodeSchemas.ERROR), col(SHARD))
+                    .write().mode(SaveMode.Overwrite).partitionBy(SHARD)
+                    .parquet(commits.staging(wave.name(), WaveCommits.ERRORS));
+            Map<String, Row> stats = new HashMap<>();
+            for (Row r : result.groupBy(DecodeSchemas.SOURCE_FILE).agg(count(lit(1)),
+                    sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)), sum(col("psnr")), count(col("psnr")),
+                    sum(col("ssim")), count(col("ssim"))).collectAsList()) {
+                stats.put(r.getString(0), r);
+            }
+            List<WaveCommits.Record> records = new ArrayList<>();
+            long decoded = 0;
+            long input = 0;
+            for (ShardScan.Shard s : wave.shards()) {
+                Row a = stats.get(s.path());
+                WaveCommits.Record r = a == null ? new WaveCommits.Record(s.path(), 0, 0, 0, 0, 0, 0, 0)
+                        : new WaveCommits.Record(s.path(), a.getLong(1), a.getLong(2), a.getLong(1) - a.getLong(2),
+                                a.isNullAt(3) ? 0 : a.getDouble(3), a.getLong(4), a.isNullAt(5) ? 0 : a.getDouble(5),
+                                a.getLong(6));
+                records.add(r);
+                input += r.input();
+                decoded += r.decoded();
+            }
+            if (stats.size() > records.stream().filter(r -> r.input() > 0).count()) {
+                throw new IllegalStateException("wave " + wave.name() + " produced rows of a file outside the wave: "
+                        + stats.keySet());
+            }
+            commits.commit(wave.name(), records);
+            System.out.printf(Locale.ROOT, "committed wave %s: %d shard(s), %d rows (%d decoded, %d errors) in %.1f s%n",
+                    wave.name(), wave.shards().size(), input, decoded, input - decoded, (System.nanoTime() - t0) / 1e9);
+            return records;
+        } finally {
+            result.unpersist();
+            spark.sparkContext().setJobDescription(null);
+        }
+    }
+}
