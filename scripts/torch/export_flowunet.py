@@ -11,7 +11,8 @@ weights.
 
 Why TorchScript: DJL 0.33 cannot create bfloat16 tensors on the CPU (the JVM aborts) and has no
 memory-format setting, but a TorchScript module that converts inside its own code reaches
-libtorch's bf16 and channels-last kernels while DJL only ever sees float32 (DESIGN.md section 4).
+libtorch's bf16 and channels-last kernels while DJL only ever sees float32 (docs/METHOD.md
+sections 7 and 8.3).
 
 Contract (all positional; NDArray names from Java select the dict input, see FastFlowUNet):
     set_weights(w: Dict[str, Tensor] float32, mode: Tensor[2] int64 (bf16, channels_last)) -> Tensor[1]

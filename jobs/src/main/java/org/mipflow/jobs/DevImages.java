@@ -41,7 +41,7 @@ record DevImages(List<String> names, List<float[]> pixels, int size) {
         return List.of(
                 Options.Spec.value("model", "DIR", "models/default", "model directory"),
                 Options.Spec.value("photos", "DIR", "data/photos", "directory filled by scripts/fetch-photos.sh"),
-                Options.Spec.value("list", "FILE", "../shared/data/photos-dev.lst", "photo list"),
+                Options.Spec.value("list", "FILE", "data/lists/photos-dev.lst", "photo list"),
                 Options.Spec.value("size", "PX", "256", "image side"),
                 Options.Spec.value("steps", "N", "50", "Euler steps of mode full"),
                 Options.Spec.value("stage-steps", "N[,N...]", "10", "Euler steps per stage of mode multiscale"),

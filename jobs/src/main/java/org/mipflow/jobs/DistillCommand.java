@@ -23,7 +23,7 @@ public final class DistillCommand implements Command {
     public List<Options.Spec> options() {
         return List.of(
                 Options.Spec.value("photos", "DIR", "data/photos", "directory filled by scripts/fetch-photos.sh"),
-                Options.Spec.value("list", "FILE", "../shared/data/photos-train.lst", "training photo list"),
+                Options.Spec.value("list", "FILE", "data/lists/photos-train.lst", "training photo list"),
                 Options.Spec.value("teacher", "DIR", "models/default", "model with the trained teacher"),
                 Options.Spec.value("out", "DIR", "models/default", "model directory to write"),
                 Options.Spec.value("steps", "N", "150", "optimizer steps"),

@@ -16,15 +16,15 @@ public final class TrainCommand implements Command {
     @Override
     public String summary() {
         return "Trains the encoder and the flow-matching teacher decoder jointly on the training photos\n"
-                + "(shared/data/photos-train.lst, fetched by scripts/fetch-photos.sh). Writes checkpoints every\n"
-                + "--checkpoint-every steps to OUT/checkpoint; --resume continues from there.";
+                + "(list data/lists/photos-train.lst, photos fetched by scripts/fetch-photos.sh). Writes checkpoints\n"
+                + "every --checkpoint-every steps to OUT/checkpoint; --resume continues from there.";
     }
 
     @Override
     public List<Options.Spec> options() {
         return List.of(
                 Options.Spec.value("photos", "DIR", "data/photos", "directory filled by scripts/fetch-photos.sh"),
-                Options.Spec.value("list", "FILE", "../shared/data/photos-train.lst", "training photo list"),
+                Options.Spec.value("list", "FILE", "data/lists/photos-train.lst", "training photo list"),
                 Options.Spec.value("out", "DIR", null, "model directory to write"),
                 Options.Spec.value("steps", "N", "2400", "optimizer steps"),
                 Options.Spec.value("batch", "N", "16", "crops per step (each is used in every stage)"),

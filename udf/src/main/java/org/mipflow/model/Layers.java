@@ -10,7 +10,7 @@ import ai.djl.nn.norm.LayerNorm;
 
 /**
  * Layers as plain objects that register their parameters on a {@link NetBlock}. No scalar
- * arithmetic appears on the gradient path (DESIGN.md section 4, pitfall a).
+ * arithmetic appears on the gradient path (docs/METHOD.md section 8.1, pitfall a).
  */
 final class Layers {
     private Layers() {}
@@ -61,8 +61,8 @@ final class Layers {
 
     /**
      * Layer norm over the channels of each pixel. Unlike GroupNorm its statistics do not depend on
-     * the image size, so a network trained on crops behaves the same on whole images (DESIGN.md
-     * section 4 saw GroupNorm stall at about 24 dB for that reason).
+     * the image size, so a network trained on crops behaves the same on whole images (docs/METHOD.md
+     * section 8.4: GroupNorm stalled at about 24 dB for that reason).
      */
     static final class ChannelNorm {
         final Parameter gamma;

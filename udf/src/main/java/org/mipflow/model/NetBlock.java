@@ -51,7 +51,7 @@ public abstract class NetBlock extends AbstractBlock {
     }
 
     /**
-     * Runs {@code f} so that its intermediates are freed when it returns (DESIGN.md section 4,
+     * Runs {@code f} so that its intermediates are freed when it returns (docs/METHOD.md section 8.1,
      * pitfall b). Only outside training: there autograd needs them until backward.
      */
     static NDArray scoped(NDArray x, boolean training, UnaryOperator<NDArray> f) {

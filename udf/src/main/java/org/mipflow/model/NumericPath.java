@@ -9,7 +9,7 @@ import java.util.Locale;
  *
  * <p>fp32/nchw is the native DJL network; every other combination runs the same weights through
  * the TorchScript twin ({@link FlowUNetTwin}), because DJL can create neither bfloat16 tensors nor
- * channels-last ones (DESIGN.md section 4).
+ * channels-last ones (docs/METHOD.md sections 7 and 8.3).
  */
 public record NumericPath(Precision precision, Layout layout) implements Serializable {
     public enum Precision {

@@ -6,7 +6,7 @@ import org.mipflow.schedule.Resample;
 import org.mipflow.schedule.StageSchedule;
 
 /**
- * The three decoders of DESIGN.md section 2 written once against {@link VelocityModel}: plain
+ * The three decoders of docs/METHOD.md section 6 written once against {@link VelocityModel}: plain
  * Euler integration of the flow from noise (t = 1) to image (t = 0), either in one
  * full-resolution stage or through the stage pyramid with a renoising jump between stages.
  *

@@ -1,7 +1,7 @@
 package org.mipflow.schedule;
 
 /**
- * The pyramidal flow-matching schedule of DESIGN.md section 2: K stages, each at twice the
+ * The pyramidal flow-matching schedule of docs/METHOD.md section 3: K stages, each at twice the
  * resolution of the one before, and the noise levels and jump coefficients that connect them.
  *
  * <p>Flow time t runs from 1 (pure noise) to 0 (clean image); inside a stage the sampler

@@ -7,8 +7,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The renoised start of a stage must have the statistics of a training stage start: per-pixel
- * noise variance s_k^2 and no correlation inside 2x2 blocks (DESIGN.md asks to check the sign
- * of the block-noise correlation numerically).
+ * noise variance s_k^2 and no correlation inside 2x2 blocks (docs/METHOD.md section 3.4: the sign
+ * of the block-noise correlation is checked numerically, not taken on trust).
  */
 class BlockNoiseTest {
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 
-/** Stage windows and jump coefficients for K = 3, gamma = 1/3 (the table in DESIGN.md section 2). */
+/** Stage windows and jump coefficients for K = 3, gamma = 1/3 (the table in docs/METHOD.md section 3.5). */
 class StageScheduleTest {
     private final StageSchedule s = StageSchedule.DEFAULT;
 

@@ -7,7 +7,7 @@ import org.mipflow.schedule.Resample;
 import org.mipflow.schedule.StageSchedule;
 
 /**
- * One training batch for the multi-stage flow-matching objective (DESIGN.md section 2): the
+ * One training batch for the multi-stage flow-matching objective (docs/METHOD.md section 4): the
  * clean crops, and for every stage type (K pyramid stages plus the full-resolution flow) the
  * interpolated state x_u, its target velocity and the time features of each row.
  *

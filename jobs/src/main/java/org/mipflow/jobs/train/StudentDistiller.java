@@ -22,7 +22,7 @@ import org.mipflow.model.TimeFeatures;
 import org.mipflow.schedule.StageSchedule;
 
 /**
- * One-step distillation per scale (DESIGN.md section 2): the student, initialised from the
+ * One-step distillation per scale (docs/METHOD.md section 5): the student, initialised from the
  * teacher, must take each stage's start to the end the teacher reaches with several Euler steps
  * from the same start and noise. Loss: sum over stages of MSE(student end, teacher end), plus,
  * on the last stage, a weighted MSE to the clean image (a weight-free term that pulls the
