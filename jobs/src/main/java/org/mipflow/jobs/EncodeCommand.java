@@ -3,6 +3,7 @@ package org.mipflow.jobs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.mipflow.io.LatentEncoding;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.RowLimits;
 import org.mipflow.model.ModelManifest;
@@ -35,6 +36,8 @@ public final class EncodeCommand implements Command {
                 Options.Spec.value("size", "PX", "256", "output side, a multiple of 32"),
                 Options.Spec.value("batch-size", "N", "8", "images encoded together"),
                 Options.Spec.value("partitions", "N", "0", "repartition the input into N (0: keep)"),
+                Options.Spec.value("latent-dtype", "T", "array", "how latents are stored: array (ARRAY<FLOAT>), "
+                        + "or BINARY little-endian float16 | bfloat16 | float32 with a latent_dtype column"),
                 Options.Spec.value("master", "URL", null, "Spark master for embedded runs (default local[*])"),
                 Options.Spec.value("threads", "N", null, "libtorch threads per executor JVM"));
     }
@@ -51,6 +54,14 @@ public final class EncodeCommand implements Command {
         if (size % multiple != 0) {
             throw new UsageException("--size must be a multiple of " + multiple + " for this model, got " + size);
         }
+        LatentEncoding encoding = null;
+        if (!"array".equals(o.get("latent-dtype"))) {
+            try {
+                encoding = LatentEncoding.parse(o.get("latent-dtype"));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage() + " (or array)");
+            }
+        }
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         String out = o.get("out");
         SparkSession spark = SparkSupport.session("mipflow encode", o.getOr("master", null));
@@ -60,7 +71,8 @@ public final class EncodeCommand implements Command {
             DecodeSettings s = new DecodeSettings(model.toAbsolutePath().toString(),
                     SamplerConfig.of(SamplingMode.MULTISCALE, m.config().schedule().stages()),
                     o.getInt("batch-size", 1, 1024), 0, threads, null, RowLimits.DEFAULT, null);
-            EncodeJob.Result r = EncodeJob.run(spark, inputs, out, s, size, o.getInt("partitions", 0, 100000));
+            EncodeJob.Result r = EncodeJob.run(spark, inputs, out, s, size, o.getInt("partitions", 0, 100000),
+                    encoding);
             System.out.println("encoded " + r.encoded() + " images, " + r.errors() + " unreadable; latents: " + out);
             return r.encoded() == 0 && r.errors() > 0 ? 1 : 0;
         } finally {

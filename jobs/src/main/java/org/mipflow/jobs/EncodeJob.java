@@ -1,6 +1,8 @@
 package org.mipflow.jobs;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.regexp_extract;
 
 import java.util.List;
@@ -12,6 +14,11 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.mipflow.spark.DecodeSettings;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.DataTypes;
+import org.mipflow.io.LatentEncoding;
+import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.EncodePartition;
 
 /** The encode job: images (a directory, or Parquet with id + image) to a latents Parquet. */
@@ -22,6 +29,15 @@ public final class EncodeJob {
 
     public static Result run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings, int size,
             int partitions) throws UsageException {
+        return run(spark, inputs, out, settings, size, partitions, null);
+    }
+
+    /**
+     * @param encoding write each latent as BINARY in this encoding, with a {@code latent_dtype}
+     *     column naming it; null keeps ARRAY&lt;FLOAT&gt;
+     */
+    public static Result run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings, int size,
+            int partitions, LatentEncoding encoding) throws UsageException {
         Dataset<Row> images = readImages(spark, inputs);
         if (partitions > 0) {
             images = images.repartition(partitions);
@@ -31,6 +47,10 @@ public final class EncodeJob {
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> ok = result.filter(col("error").isNull()).drop("error");
+            if (encoding != null) {
+                ok = ok.withColumn(DecodeSchemas.LATENT, asBytes(encoding).apply(col(DecodeSchemas.LATENT)))
+                        .withColumn(DecodeSchemas.DTYPE, lit(encoding.label()));
+            }
             ok.write().mode(SaveMode.Overwrite).parquet(out);
             Dataset<Row> bad = result.filter(col("error").isNotNull()).select("id", "error");
             long errors = bad.count();
@@ -44,6 +64,17 @@ public final class EncodeJob {
         } finally {
             result.unpersist();
         }
+    }
+
+    /** ARRAY&lt;FLOAT&gt; to the little-endian bytes of {@code e}. */
+    private static UserDefinedFunction asBytes(LatentEncoding e) {
+        return udf((UDF1<scala.collection.Seq<Object>, byte[]>) seq -> {
+            float[] f = new float[seq.length()];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = ((Number) seq.apply(i)).floatValue();
+            }
+            return e.encode(f);
+        }, DataTypes.BinaryType);
     }
 
     /** (id, bytes) rows from a directory of PNG/JPEG files or a Parquet with id and image columns. */

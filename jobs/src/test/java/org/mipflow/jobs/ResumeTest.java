@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,13 +28,14 @@ import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 
 /**
- * A decode killed with SIGKILL midway, then rerun with --resume over the same output: committed
- * shards are skipped, and the output holds every id exactly once with the bytes of an
- * uninterrupted run.
+ * A decode over 240 shards, committed in waves of 20 shards, killed with SIGKILL midway, then
+ * rerun with --resume over the same output: committed shards are skipped, and the output holds
+ * every id exactly once with the bytes of an uninterrupted run.
  */
 class ResumeTest {
-    static final int SHARDS = 4;
+    static final int SHARDS = 240;
     static final int ROWS_PER_SHARD = 2;
+    static final int SHARDS_PER_WAVE = 20;
     static final int STEPS = 8;
 
     @Test
@@ -51,11 +51,13 @@ class ResumeTest {
             DecodeJob.run(spark, List.of(input.toString()), clean, s);
 
             Path out = tmp.resolve("killed");
-            int committed = runAndKillAfterFirstCommit(input, out, model);
+            int waves = runAndKillAfterFirstCommit(input, out, model);
+            int committed = waves * SHARDS_PER_WAVE;
             assertTrue(committed >= 1 && committed < SHARDS, "kill landed midway: " + committed + " committed");
 
             DecodeJob.Summary sm = DecodeJob.run(spark, List.of(input.toString()), out.toString(), s, false, true);
             assertEquals(committed, sm.resumedShards(), "committed shards are skipped");
+            assertEquals(SHARDS, sm.perShard().size());
             assertEquals(SHARDS * ROWS_PER_SHARD, sm.inputRows());
             assertEquals(SHARDS * ROWS_PER_SHARD, sm.decoded());
             assertFalse(Files.exists(out.resolve("_staging")), "staging left behind");
@@ -71,13 +73,14 @@ class ResumeTest {
         }
     }
 
-    /** Runs {@code mipflow decode} in its own JVM and SIGKILLs it once a shard is committed. */
+    /** Runs {@code mipflow decode} in its own JVM and SIGKILLs it once a wave is committed; the waves committed. */
     private static int runAndKillAfterFirstCommit(Path input, Path out, Path model) throws Exception {
         List<String> cmd = ChildJvm.java("2g", ChildJvm.testClassPath());
         cmd.addAll(List.of(Main.class.getName(), "decode",
                 "--input", input.toString(), "--out", out.toString(), "--model", model.toString(),
                 "--mode", "full", "--steps", Integer.toString(STEPS), "--batch-size", "2", "--seed", "7",
-                "--threads", "1", "--master", "local[1]"));
+                "--threads", "1", "--master", "local[1]",
+                "--wave-rows", Integer.toString(SHARDS_PER_WAVE * ROWS_PER_SHARD)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(out.resolveSibling("child.log").toFile()).start();
         Path commits = out.resolve("_commits");
@@ -106,7 +109,7 @@ class ResumeTest {
         }
     }
 
-    /** SHARDS one-file shards of random 8x8 latents for the tiny test model (4 channels). */
+    /** SHARDS one-file shards of ROWS_PER_SHARD random 8x8 latents for the tiny test model (4 channels). */
     private static Path writeShards(SparkSession spark, Path tmp) throws Exception {
         StructType schema = DataTypes.createStructType(List.of(
                 DataTypes.createStructField("id", DataTypes.StringType, false),
@@ -115,24 +118,17 @@ class ResumeTest {
                 DataTypes.createStructField("latent_h", DataTypes.IntegerType, false),
                 DataTypes.createStructField("latent_w", DataTypes.IntegerType, false)));
         Path input = tmp.resolve("input");
-        Files.createDirectories(input);
         SplittableRandom rnd = new SplittableRandom(3);
-        for (int s = 0; s < SHARDS; s++) {
-            List<Row> rows = new ArrayList<>();
-            for (int r = 0; r < ROWS_PER_SHARD; r++) {
-                float[] z = new float[4 * 8 * 8];
-                for (int i = 0; i < z.length; i++) {
-                    z[i] = (float) rnd.nextGaussian();
-                }
-                rows.add(RowFactory.create("img-" + s + "-" + r, z, 4, 8, 8));
+        List<Row> rows = new ArrayList<>();
+        for (int r = 0; r < SHARDS * ROWS_PER_SHARD; r++) {
+            float[] z = new float[4 * 8 * 8];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = (float) rnd.nextGaussian();
             }
-            Path d = tmp.resolve("shard-" + s);
-            spark.createDataFrame(rows, schema).coalesce(1).write().parquet(d.toString());
-            try (var st = Files.list(d)) {
-                File f = st.filter(p -> p.toString().endsWith(".parquet")).findFirst().orElseThrow().toFile();
-                Files.copy(f.toPath(), input.resolve("shard-" + s + ".parquet"));
-            }
+            rows.add(RowFactory.create("img-" + r, z, 4, 8, 8));
         }
+        // Round-robin: exactly ROWS_PER_SHARD rows in each of SHARDS files, written by one job.
+        spark.createDataFrame(rows, schema).repartition(SHARDS).write().parquet(input.toString());
         return input;
     }
 

@@ -7,12 +7,12 @@ import org.mipflow.model.ModelConfig;
 import org.mipflow.schedule.StageSchedule;
 
 /** A small, randomly initialised model with a student: real engine, fast enough for Spark tests. */
-final class TestModels {
+public final class TestModels {
     static final ModelConfig TINY = new ModelConfig(4, 8, 8, new int[] {8, 16, 32}, 4, 16, StageSchedule.DEFAULT);
 
     private TestModels() {}
 
-    static Path tiny(Path dir) throws Exception {
+    public static Path tiny(Path dir) throws Exception {
         try (MipflowModel m = MipflowModel.create(TINY, 42)) {
             m.initStudentFromTeacher();
             JsonObject t = new JsonObject();

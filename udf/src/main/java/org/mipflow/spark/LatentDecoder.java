@@ -35,44 +35,64 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
     private static final long serialVersionUID = 1L;
     private final String uid;
 
-    private final Param<String> modelDir = new Param<>(this, "modelDir",
-            "model directory, readable at the same local path on the driver and every executor");
-    private final Param<String> mode = new Param<>(this, "mode",
-            "full | multiscale | onestep | auto (onestep if the model has a student, else multiscale)");
-    private final IntParam steps = new IntParam(this, "steps", "Euler steps of mode full");
-    private final Param<String> stageSteps = new Param<>(this, "stageSteps",
-            "Euler steps per stage of mode multiscale: one count, or one per stage, comma-separated");
-    private final LongParam seed = new LongParam(this, "seed", "noise seed; an image's noise comes from (seed, id)");
-    private final IntParam batchSize = new IntParam(this, "batchSize",
-            "rows per sampler call; 0 = as many as fit memoryBudgetMiB");
-    private final IntParam memoryBudgetMiB = new IntParam(this, "memoryBudgetMiB",
-            "working set per task that automatic batches stay within");
-    private final Param<String> precision = new Param<>(this, "precision", "fp32 | bf16 | auto");
-    private final Param<String> layout = new Param<>(this, "layout", "nchw | nhwc | auto");
-    private final Param<String> metrics = new Param<>(this, "metrics",
-            "per-image metrics against the reference column, any of " + MetricSet.ALL);
-    private final IntParam threads = new IntParam(this, "threads",
-            "libtorch threads per task; 0 = cores / concurrent tasks (local) or spark.task.cpus");
-    private final IntParam maxLatentSide = new IntParam(this, "maxLatentSide", "largest latent height or width");
-    private final Param<String> idCol = new Param<>(this, "idCol", "id column (STRING), seeds each image's noise");
-    private final Param<String> latentCol = new Param<>(this, "latentCol",
-            "latent column: ARRAY<FLOAT>, or BINARY of little-endian float16/bfloat16/float32 values");
-    private final Param<String> latentDtypeCol = new Param<>(this, "latentDtypeCol",
-            "column naming each BINARY latent's encoding (float16, bfloat16, float32), used when present");
-    private final Param<String> latentDtype = new Param<>(this, "latentDtype",
-            "encoding of BINARY latents when there is no latentDtypeCol column; empty = required per row");
-    private final Param<String> channelsCol = new Param<>(this, "channelsCol", "latent channels column (INT)");
-    private final Param<String> heightCol = new Param<>(this, "heightCol", "latent height column (INT)");
-    private final Param<String> widthCol = new Param<>(this, "widthCol", "latent width column (INT)");
-    private final Param<String> referenceCol = new Param<>(this, "referenceCol",
-            "optional original image (PNG/JPEG BINARY) to score against; ignored when absent");
+    private final Param<String> modelDir;
+    private final Param<String> mode;
+    private final IntParam steps;
+    private final Param<String> stageSteps;
+    private final LongParam seed;
+    private final IntParam batchSize;
+    private final IntParam memoryBudgetMiB;
+    private final Param<String> precision;
+    private final Param<String> layout;
+    private final Param<String> metrics;
+    private final IntParam threads;
+    private final IntParam maxLatentSide;
+    private final Param<String> idCol;
+    private final Param<String> latentCol;
+    private final Param<String> latentDtypeCol;
+    private final Param<String> latentDtype;
+    private final Param<String> channelsCol;
+    private final Param<String> heightCol;
+    private final Param<String> widthCol;
+    private final Param<String> referenceCol;
 
     public LatentDecoder() {
         this(Identifiable.randomUID("latentDecoder"));
     }
 
     public LatentDecoder(String uid) {
+        // Params name their parent by uid when they are made, so the uid comes first.
         this.uid = uid;
+        modelDir = new Param<>(this, "modelDir",
+                "model directory, readable at the same local path on the driver and every executor");
+        mode = new Param<>(this, "mode",
+                "full | multiscale | onestep | auto (onestep if the model has a student, else multiscale)");
+        steps = new IntParam(this, "steps", "Euler steps of mode full");
+        stageSteps = new Param<>(this, "stageSteps",
+                "Euler steps per stage of mode multiscale: one count, or one per stage, comma-separated");
+        memoryBudgetMiB = new IntParam(this, "memoryBudgetMiB",
+                "working set per task that automatic batches stay within");
+        precision = new Param<>(this, "precision", "fp32 | bf16 | auto");
+        layout = new Param<>(this, "layout", "nchw | nhwc | auto");
+        metrics = new Param<>(this, "metrics",
+                "per-image metrics against the reference column, any of " + MetricSet.ALL);
+        maxLatentSide = new IntParam(this, "maxLatentSide", "largest latent height or width");
+        idCol = new Param<>(this, "idCol", "id column (STRING), seeds each image's noise");
+        latentCol = new Param<>(this, "latentCol",
+                "latent column: ARRAY<FLOAT>, or BINARY of little-endian float16/bfloat16/float32 values");
+        latentDtypeCol = new Param<>(this, "latentDtypeCol",
+                "column naming each BINARY latent's encoding (float16, bfloat16, float32), used when present");
+        channelsCol = new Param<>(this, "channelsCol", "latent channels column (INT)");
+        heightCol = new Param<>(this, "heightCol", "latent height column (INT)");
+        widthCol = new Param<>(this, "widthCol", "latent width column (INT)");
+        seed = new LongParam(this, "seed", "noise seed; an image's noise comes from (seed, id)");
+        batchSize = new IntParam(this, "batchSize", "rows per sampler call; 0 = as many as fit memoryBudgetMiB");
+        threads = new IntParam(this, "threads",
+                "libtorch threads per task; 0 = cores / concurrent tasks (local) or spark.task.cpus");
+        latentDtype = new Param<>(this, "latentDtype",
+                "encoding of BINARY latents when there is no latentDtypeCol column; empty = required per row");
+        referenceCol = new Param<>(this, "referenceCol",
+                "optional original image (PNG/JPEG BINARY) to score against; ignored when absent");
         setDefault(modelDir, "models/default");
         setDefault(mode, "auto");
         setDefault(steps, SamplerConfig.DEFAULT_FULL_STEPS);

@@ -12,6 +12,7 @@ import org.mipflow.schedule.StageSchedule;
 class OracleVelocity implements VelocityModel {
     private final StageSchedule schedule;
     int calls;
+    int largestBatch;
 
     OracleVelocity(StageSchedule schedule) {
         this.schedule = schedule;
@@ -33,6 +34,7 @@ class OracleVelocity implements VelocityModel {
     public float[] velocity(float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType,
             boolean student) {
         calls++;
+        largestBatch = Math.max(largestBatch, n);
         float[] full = target(z, n, zh, zw);
         int fh = zh * 8;
         int fw = zw * 8;

@@ -40,7 +40,9 @@ class SamplerTest {
         for (int i = 0; i < out.length; i++) {
             assertEquals(target[i], out[i], 2e-4, "sample " + i);
         }
-        assertEquals(cfg.forwardPasses(schedule.stages()), oracle.calls);
+        // The network sees one row per call, so a row's velocity cannot depend on its batch.
+        assertEquals(cfg.forwardPasses(schedule.stages()) * N, oracle.calls);
+        assertEquals(1, oracle.largestBatch);
     }
 
     @Test

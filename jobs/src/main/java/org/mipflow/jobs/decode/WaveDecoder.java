@@ -54,6 +54,8 @@ final class WaveDecoder {
     private final LongAccumulator decodedAcc;
     private final LongAccumulator failedAcc;
     private final CollectionAccumulator<String> loadsAcc;
+    /** Outputs (images, errors) that already hold a file with their schema. */
+    private final java.util.Set<String> hasSchema = new java.util.HashSet<>();
 
     WaveDecoder(SparkSession spark, WaveCommits commits, DecodeSettings settings, LatentColumns cols,
             Duplicates duplicates, boolean failFast, int slots) {
@@ -99,6 +101,23 @@ final class WaveDecoder {
         return df;
     }
 
+    /**
+     * Writes one output of the wave into staging, partitioned by shard. A wave with no row of this
+     * kind writes nothing, unless the output has no file yet: then an empty file with the schema
+     * goes under the wave's first shard, so that images/ and errors/ are always readable.
+     */
+    private void write(Dataset<Row> rows, WavePlan.Wave wave, String what, boolean none) {
+        String dir = commits.staging(wave.name(), what);
+        if (!none) {
+            rows.write().mode(SaveMode.Overwrite).partitionBy(SHARD).parquet(dir);
+            hasSchema.add(what);
+        } else if (!hasSchema.contains(what)) {
+            rows.drop(SHARD).limit(0).coalesce(1).write().mode(SaveMode.Overwrite)
+                    .parquet(dir + "/" + SHARD + "=" + ShardKey.of(wave.shards().get(0).path()));
+            hasSchema.add(what);
+        }
+    }
+
     /** Decodes and commits the wave; its records, one per shard (shards without rows too). */
     List<WaveCommits.Record> decode(WavePlan.Wave wave) throws IOException {
         long t0 = System.nanoTime();
@@ -119,22 +138,24 @@ final class WaveDecoder {
                 .select(kept.toArray(Column[]::new))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            List<String> imageCols = new ArrayList<>(DecodeSchemas.imageColumns(in.schema()));
-            imageCols.add(SHARD);
-            result.filter(col(DecodeSchemas.ERROR).isNull())
-                    .select(imageCols.stream().map(org.apache.spark.sql.functions::col).toArray(Column[]::new))
-                    .write().mode(SaveMode.Overwrite).partitionBy(SHARD)
-                    .parquet(commits.staging(wave.name(), WaveCommits.IMAGES));
-            result.filter(col(DecodeSchemas.ERROR).isNotNull())
-                    .select(col(DecodeSchemas.ID), col(DecodeSchemas.SOURCE_FILE), col(DecodeSchemas.ERROR), col(SHARD))
-                    .write().mode(SaveMode.Overwrite).partitionBy(SHARD)
-                    .parquet(commits.staging(wave.name(), WaveCommits.ERRORS));
             Map<String, Row> stats = new HashMap<>();
+            long waveDecoded = 0;
+            long waveRows = 0;
             for (Row r : result.groupBy(DecodeSchemas.SOURCE_FILE).agg(count(lit(1)),
                     sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)), sum(col("psnr")), count(col("psnr")),
                     sum(col("ssim")), count(col("ssim"))).collectAsList()) {
                 stats.put(r.getString(0), r);
+                waveRows += r.getLong(1);
+                waveDecoded += r.getLong(2);
             }
+            List<Column> imageCols = new ArrayList<>();
+            DecodeSchemas.imageColumns(in.schema()).forEach(c -> imageCols.add(col(c)));
+            imageCols.add(col(SHARD));
+            write(result.filter(col(DecodeSchemas.ERROR).isNull()).select(imageCols.toArray(Column[]::new)),
+                    wave, WaveCommits.IMAGES, waveDecoded == 0);
+            write(result.filter(col(DecodeSchemas.ERROR).isNotNull())
+                    .select(col(DecodeSchemas.ID), col(DecodeSchemas.SOURCE_FILE), col(DecodeSchemas.ERROR), col(SHARD)),
+                    wave, WaveCommits.ERRORS, waveRows == waveDecoded);
             List<WaveCommits.Record> records = new ArrayList<>();
             long decoded = 0;
             long input = 0;
