@@ -13,7 +13,7 @@ public final class Main {
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
-        for (Command c : List.<Command>of(new DecodeCommand(), new EncodeCommand(), new TrainCommand(), new DistillCommand(), new EvalCommand(), new BenchCommand(),
+        for (Command c : List.<Command>of(new DecodeCommand(), new EncodeCommand(), new TrainCommand(), new DistillCommand(), new EvalCommand(), new BenchCommand(), new ScaleBenchCommand(),
                 new AuditCommand())) {
             m.put(c.name(), c);
         }

@@ -28,15 +28,14 @@ import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 
 /**
- * A decode over 240 shards, committed in waves of 20 shards, killed with SIGKILL midway, then
+ * A decode over 200 one-row shards, committed in waves of 20 shards, killed with SIGKILL midway, then
  * rerun with --resume over the same output: committed shards are skipped, and the output holds
  * every id exactly once with the bytes of an uninterrupted run.
  */
 class ResumeTest {
-    static final int SHARDS = 240;
-    static final int ROWS_PER_SHARD = 2;
+    static final int SHARDS = 200;
+    static final int ROWS_PER_SHARD = 1;
     static final int SHARDS_PER_WAVE = 20;
-    static final int STEPS = 8;
 
     @Test
     void killedRunResumesWithEveryIdOnce(@TempDir Path tmp) throws Exception {
@@ -45,8 +44,8 @@ class ResumeTest {
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
         try {
             Path input = writeShards(spark, tmp);
-            DecodeSettings s = new DecodeSettings(model.toString(), new SamplerConfig(SamplingMode.FULL, STEPS,
-                    new int[] {2, 2, 2}), 2, 7, 1, null, RowLimits.DEFAULT, null);
+            DecodeSettings s = new DecodeSettings(model.toString(), SamplerConfig.of(SamplingMode.ONESTEP, 3), 2, 7, 1,
+                    null, RowLimits.DEFAULT, null);
             String clean = tmp.resolve("clean").toString();
             DecodeJob.run(spark, List.of(input.toString()), clean, s);
 
@@ -78,7 +77,7 @@ class ResumeTest {
         List<String> cmd = ChildJvm.java("2g", ChildJvm.testClassPath());
         cmd.addAll(List.of(Main.class.getName(), "decode",
                 "--input", input.toString(), "--out", out.toString(), "--model", model.toString(),
-                "--mode", "full", "--steps", Integer.toString(STEPS), "--batch-size", "2", "--seed", "7",
+                "--mode", "onestep", "--batch-size", "2", "--seed", "7",
                 "--threads", "1", "--master", "local[1]",
                 "--wave-rows", Integer.toString(SHARDS_PER_WAVE * ROWS_PER_SHARD)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)

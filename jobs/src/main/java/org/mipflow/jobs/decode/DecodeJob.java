@@ -106,8 +106,8 @@ public final class DecodeJob {
                         scan.good().size() - pending.size(), pending.size());
             }
             String run = "run-" + UUID.randomUUID().toString().substring(0, 8);
-            Duplicates dups = Duplicates.find(spark, paths(scan.good()), req.columns().id(),
-                    commits.staging(run, "duplicate-ids"));
+            Duplicates dups = Duplicates.find(spark, scan.ids(), commits.staging(run, "duplicate-ids"));
+            scan.release().run();
             if (dups.counts().ids() > 0) {
                 System.out.printf("decode: %d id(s) occur more than once (%d rows); those rows go to errors%n",
                         dups.counts().ids(), dups.counts().rows());
@@ -146,7 +146,11 @@ public final class DecodeJob {
         ShardScan.Result scan = scan(spark, req);
         Map<String, WaveCommits.Record> done = req.resume() ? committed(spark, req.out()) : Map.of();
         List<ShardScan.Shard> pending = pending(scan, done);
-        Duplicates.Counts dups = Duplicates.count(spark, paths(scan.good()), req.columns().id());
+        long t0 = System.nanoTime();
+        Duplicates.Counts dups = Duplicates.count(spark, scan.ids());
+        scan.release().run();
+        System.out.printf(Locale.ROOT, "decode: counted duplicate ids in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+        t0 = System.nanoTime();
         List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(), req.waveShards(), "dry-run");
         int slots = TaskSlots.of(spark);
         int partitions = 0;
@@ -156,6 +160,8 @@ public final class DecodeJob {
                     .rdd().getNumPartitions();
             partitions += w.rows() > 1 ? Math.max(files, (int) Math.min(slots, w.rows())) : files;
         }
+        System.out.printf(Locale.ROOT, "decode: planned %d wave(s) in %.1f s%n", waves.size(),
+                (System.nanoTime() - t0) / 1e9);
         long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
         long committedRows = scan.rows() - pendingRows;
         printPlan(scan, settings, facts);
@@ -166,7 +172,14 @@ public final class DecodeJob {
     }
 
     private static ShardScan.Result scan(SparkSession spark, Request req) throws UsageException {
+        // Spark lists explicit file paths with one task per path (up to 10,000 by default): for
+        // many tiny shards that is task overhead, not listing. A few tasks per core list as fast.
+        spark.conf().set("spark.sql.sources.parallelPartitionDiscovery.parallelism",
+                Integer.toString(Math.max(8, 4 * spark.sparkContext().defaultParallelism())));
+        long t0 = System.nanoTime();
         ShardScan.Result scan = ShardScan.scan(spark, req.inputs(), req.columns());
+        System.out.printf(Locale.ROOT, "decode: scanned %d shard(s) (%d bad), %d row(s), in %.1f s%n",
+                scan.good().size() + scan.bad().size(), scan.bad().size(), scan.rows(), (System.nanoTime() - t0) / 1e9);
         if (req.failFast() && !scan.bad().isEmpty()) {
             var first = scan.bad().entrySet().iterator().next();
             throw new UsageException("--fail-fast: shard " + first.getKey() + " " + first.getValue());
@@ -247,12 +260,13 @@ public final class DecodeJob {
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
     private static void writeBadFiles(SparkSession spark, WaveCommits commits, Map<String, String> bad) {
-        String dir = commits.partitionPath(WaveCommits.ERRORS, WaveCommits.BAD_FILES_KEY);
+        String dir = commits.partitionPath(WaveCommits.ERRORS, WaveCommits.BAD_FILES);
         List<Row> rows = new ArrayList<>();
-        bad.forEach((f, why) -> rows.add(RowFactory.create(null, f, "bad shard: " + why)));
+        bad.forEach((f, why) -> rows.add(RowFactory.create(null, f, "bad shard: " + why, ShardKey.of(f))));
         if (!rows.isEmpty()) {
             spark.sparkContext().setJobDescription("mipflow write bad-shard errors");
-            spark.createDataFrame(rows, DecodeSchemas.errors()).coalesce(1).write().mode(SaveMode.Overwrite).parquet(dir);
+            spark.createDataFrame(rows, DecodeSchemas.errors().add(WaveDecoder.SHARD, "string"))
+                    .coalesce(1).write().mode(SaveMode.Overwrite).parquet(dir);
         }
     }
 

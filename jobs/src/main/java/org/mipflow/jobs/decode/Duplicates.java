@@ -6,7 +6,6 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
-import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -16,8 +15,8 @@ import org.mipflow.spark.DecodeSchemas;
 
 /**
  * Ids that occur more than once in the whole input: every row of them goes to errors, since no
- * row can be told to be the right one. Found by one aggregation over the id column of every good
- * shard (committed ones included, so a resumed run decides as the first did), kept in storage,
+ * row can be told to be the right one. Found by one aggregation over the ids of every good shard
+ * (read by the scan; committed shards included, so a resumed run decides as the first did), kept in storage,
  * and joined onto each wave; the driver never holds them (Spark broadcasts them to the join when
  * they are few, and shuffles when they are many).
  */
@@ -36,9 +35,8 @@ final class Duplicates {
         this.counts = counts;
     }
 
-    private static Dataset<Row> grouped(SparkSession spark, List<String> shards, String idColumn) {
-        return spark.read().parquet(shards.toArray(String[]::new)).select(col(idColumn).as(DUP_ID))
-                .groupBy(DUP_ID).agg(functions.count(lit(1)).as(DUP_COUNT)).filter(col(DUP_COUNT).gt(1))
+    private static Dataset<Row> grouped(Dataset<Row> ids) {
+        return ids.select(col("id").as(DUP_ID)).groupBy(DUP_ID).agg(functions.count(lit(1)).as(DUP_COUNT)).filter(col(DUP_COUNT).gt(1))
                 .filter(col(DUP_ID).isNotNull());
     }
 
@@ -48,15 +46,15 @@ final class Duplicates {
     }
 
     /** Only counts them (dry run): nothing is written. */
-    static Counts count(SparkSession spark, List<String> shards, String idColumn) {
+    static Counts count(SparkSession spark, Dataset<Row> ids) {
         spark.sparkContext().setJobDescription("mipflow count duplicate ids");
-        return counts(grouped(spark, shards, idColumn));
+        return counts(grouped(ids));
     }
 
     /** Finds them and stores them under {@code dir} for the waves' joins. */
-    static Duplicates find(SparkSession spark, List<String> shards, String idColumn, String dir) {
+    static Duplicates find(SparkSession spark, Dataset<Row> ids, String dir) {
         spark.sparkContext().setJobDescription("mipflow find duplicate ids");
-        grouped(spark, shards, idColumn).write().mode(SaveMode.Overwrite).parquet(dir);
+        grouped(ids).write().mode(SaveMode.Overwrite).parquet(dir);
         Dataset<Row> stored = spark.read().parquet(dir);
         return new Duplicates(stored, counts(stored));
     }

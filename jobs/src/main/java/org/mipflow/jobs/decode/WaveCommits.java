@@ -9,7 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -25,25 +27,25 @@ import org.apache.hadoop.fs.Path;
  * while many shards share one Spark job.
  *
  * <pre>
- * OUT/images/shard=KEY/        decoded rows of one input shard
- * OUT/errors/shard=KEY/        its failed rows
+ * OUT/images/wave=WAVE/        decoded rows of one wave's shards (each row names its shard)
+ * OUT/errors/wave=WAVE/        their failed rows
  * OUT/_staging/WAVE/           a wave being written (never read)
  * OUT/_commits/WAVE.json       the wave's commit record: one entry per shard, written last
  * </pre>
  *
  * A wave (a set of whole shards, decoded by one Spark job) is written into staging with Spark's
- * own job commit, so a retried or speculative task leaves no trace; then each shard's two
- * directories are renamed into place (in parallel), and then the wave's record is written. A run
- * killed at any point leaves either a complete record or none; on resume, staging and every
- * {@code shard=} directory without a record are deleted and those shards are decoded again, so
- * each id is written exactly once. Spark reads OUT/images as one table (with a {@code shard}
- * partition column) and skips the underscore directories.
+ * own job commit, so a retried or speculative task leaves no trace; then its two directories are
+ * renamed into place (two renames per wave, whatever its number of shards), and then the wave's
+ * record is written. A run killed at any point leaves either a complete record or none; on
+ * resume, staging and every {@code wave=} directory without a record are deleted and their shards
+ * are decoded again, so each id is written exactly once. Spark reads OUT/images as one table
+ * (with a {@code wave} partition column) and skips the underscore directories.
  */
 final class WaveCommits implements AutoCloseable {
     static final String IMAGES = "images";
     static final String ERRORS = "errors";
     /** The errors partition that holds the shards that could not be read at all. */
-    static final String BAD_FILES_KEY = "bad-files";
+    static final String BAD_FILES = "bad-files";
     private static final String COMMITS = "_commits";
     private static final String STAGING = "_staging";
 
@@ -54,7 +56,7 @@ final class WaveCommits implements AutoCloseable {
     private static final Gson GSON = new Gson();
     private final Path out;
     private final FileSystem fs;
-    /** Renames, deletes and record reads: storage round trips, many at once, never one per shard in a row. */
+    /** Deletes and record reads on resume: storage round trips, many at once, never one after another. */
     private final ExecutorService io;
 
     WaveCommits(String out, Configuration conf) throws IOException {
@@ -80,6 +82,7 @@ final class WaveCommits implements AutoCloseable {
      */
     Map<String, Record> recover() throws IOException {
         Map<String, Record> done = records();
+        Set<String> waves = committedWaves();
         fs.delete(new Path(out, STAGING), true);
         List<Callable<Boolean>> deletes = new ArrayList<>();
         for (String what : List.of(IMAGES, ERRORS)) {
@@ -89,14 +92,28 @@ final class WaveCommits implements AutoCloseable {
             }
             for (FileStatus st : fs.listStatus(dir)) {
                 String name = st.getPath().getName();
-                String key = name.startsWith("shard=") ? name.substring("shard=".length()) : null;
-                if (key != null && !done.containsKey(key) && !key.equals(BAD_FILES_KEY)) {
+                String wave = name.startsWith("wave=") ? name.substring("wave=".length()) : null;
+                if (wave != null && !waves.contains(wave) && !wave.equals(BAD_FILES)) {
                     deletes.add(() -> fs.delete(st.getPath(), true));
                 }
             }
         }
         all(deletes);
         return done;
+    }
+
+    private Set<String> committedWaves() throws IOException {
+        Set<String> waves = new HashSet<>();
+        Path commits = new Path(out, COMMITS);
+        if (fs.exists(commits)) {
+            for (FileStatus st : fs.listStatus(commits)) {
+                String n = st.getPath().getName();
+                if (n.endsWith(".json") && !n.startsWith(".")) {
+                    waves.add(n.substring(0, n.length() - ".json".length()));
+                }
+            }
+        }
+        return waves;
     }
 
     /** The records of every committed shard, by shard key; changes nothing. */
@@ -106,7 +123,7 @@ final class WaveCommits implements AutoCloseable {
         if (fs.exists(commits)) {
             List<Callable<List<Record>>> reads = new ArrayList<>();
             for (FileStatus st : fs.listStatus(commits)) {
-                if (st.getPath().getName().endsWith(".json")) {
+                if (st.getPath().getName().endsWith(".json") && !st.getPath().getName().startsWith(".")) {
                     reads.add(() -> readRecord(st.getPath()));
                 }
             }
@@ -131,35 +148,22 @@ final class WaveCommits implements AutoCloseable {
         return new Path(new Path(new Path(out, STAGING), wave), what).toString();
     }
 
-    String partitionPath(String what, String key) {
-        return partition(what, key).toString();
+    String partitionPath(String what, String wave) {
+        return partition(what, wave).toString();
     }
 
     /**
-     * Moves the wave's staged shard directories into place, then writes its record: the commit
-     * point. {@code records} lists every shard of the wave, also those with no rows.
+     * Moves the wave's staged outputs into place, then writes its record: the commit point.
+     * {@code records} lists every shard of the wave, also those with no rows.
      */
     void commit(String wave, List<Record> records) throws IOException {
         for (String what : List.of(IMAGES, ERRORS)) {
             fs.mkdirs(new Path(out, what));
-            Path staged = new Path(staging(wave, what));
-            if (!fs.exists(staged)) {
-                continue;
+            Path src = new Path(staging(wave, what));
+            Path dst = partition(what, wave);
+            if (!fs.rename(src, dst)) {
+                throw new IOException("could not move " + src + " to " + dst);
             }
-            List<Callable<Boolean>> moves = new ArrayList<>();
-            for (FileStatus st : fs.listStatus(staged)) {
-                String name = st.getPath().getName();
-                if (name.startsWith("shard=")) {
-                    Path dst = new Path(new Path(out, what), name);
-                    moves.add(() -> {
-                        if (!fs.rename(st.getPath(), dst)) {
-                            throw new IOException("could not move " + st.getPath() + " to " + dst);
-                        }
-                        return true;
-                    });
-                }
-            }
-            all(moves);
         }
         Path commits = new Path(out, COMMITS);
         fs.mkdirs(commits);
@@ -179,8 +183,8 @@ final class WaveCommits implements AutoCloseable {
         fs.delete(new Path(out, STAGING), true);
     }
 
-    private Path partition(String what, String key) {
-        return new Path(new Path(out, what), "shard=" + key);
+    private Path partition(String what, String wave) {
+        return new Path(new Path(out, what), "wave=" + wave);
     }
 
     private <T> List<T> all(List<Callable<T>> calls) throws IOException {

@@ -35,8 +35,9 @@ import org.mipflow.spark.LatentColumns;
 /**
  * Decodes one wave (whole shards of one schema) as one Spark job and commits it through
  * {@link WaveCommits}: rows through {@link DecodePartition} (the path every caller decodes
- * through), images and errors written partitioned by shard into staging, per-shard counts and
- * metric sums aggregated from the same cached result.
+ * through), per-shard counts and metric sums aggregated from the cached result, then images and
+ * errors written into the wave's staging directory (a file per task, not per shard: a wave of a
+ * thousand tiny shards writes a few files, and each row names its shard in a column).
  */
 final class WaveDecoder {
     static final String SHARD = "shard";
@@ -54,8 +55,6 @@ final class WaveDecoder {
     private final LongAccumulator decodedAcc;
     private final LongAccumulator failedAcc;
     private final CollectionAccumulator<String> loadsAcc;
-    /** Outputs (images, errors) that already hold a file with their schema. */
-    private final java.util.Set<String> hasSchema = new java.util.HashSet<>();
 
     WaveDecoder(SparkSession spark, WaveCommits commits, DecodeSettings settings, LatentColumns cols,
             Duplicates duplicates, boolean failFast, int slots) {
@@ -95,27 +94,24 @@ final class WaveDecoder {
                 .withColumn(DecodeSchemas.SOURCE_FILE, SOURCE.apply(col("_metadata.file_path")));
         df = duplicates.mark(df, cols.id());
         long rows = wave.rows();
-        if (df.rdd().getNumPartitions() < slots && rows > 1) {
+        int partitions = df.rdd().getNumPartitions();
+        if (partitions < slots && rows > 1) {
             df = df.repartition((int) Math.min(slots, rows), col(cols.id()));
+        } else if (partitions > 4 * slots) {
+            // Many tiny shards make many tiny file partitions; a few per slot balance as well and
+            // each task's fixed costs (writers, cache blocks) are paid fewer times.
+            df = df.coalesce(4 * slots);
         }
         return df;
     }
 
     /**
-     * Writes one output of the wave into staging, partitioned by shard. A wave with no row of this
-     * kind writes nothing, unless the output has no file yet: then an empty file with the schema
-     * goes under the wave's first shard, so that images/ and errors/ are always readable.
+     * Writes one output of the wave into staging. Without any row of this kind, one empty file
+     * still carries the schema, so that images/ and errors/ are always readable.
      */
     private void write(Dataset<Row> rows, WavePlan.Wave wave, String what, boolean none) {
-        String dir = commits.staging(wave.name(), what);
-        if (!none) {
-            rows.write().mode(SaveMode.Overwrite).partitionBy(SHARD).parquet(dir);
-            hasSchema.add(what);
-        } else if (!hasSchema.contains(what)) {
-            rows.drop(SHARD).limit(0).coalesce(1).write().mode(SaveMode.Overwrite)
-                    .parquet(dir + "/" + SHARD + "=" + ShardKey.of(wave.shards().get(0).path()));
-            hasSchema.add(what);
-        }
+        Dataset<Row> out = none ? rows.limit(0).coalesce(1) : rows;
+        out.write().mode(SaveMode.Overwrite).parquet(commits.staging(wave.name(), what));
     }
 
     /** Decodes and commits the wave; its records, one per shard (shards without rows too). */
