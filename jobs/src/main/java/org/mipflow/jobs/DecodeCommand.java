@@ -65,8 +65,8 @@ public final class DecodeCommand implements Command {
                         "per-image metrics against the reference, any of " + MetricSet.ALL),
                 Options.Spec.value("latent-dtype", "T", null,
                         "encoding of BINARY latents without a latent_dtype column: float16 | bfloat16 | float32"),
-                Options.Spec.value("wave-rows", "N", Long.toString(DecodeJob.Request.DEFAULT_WAVE_ROWS),
-                        "shards are decoded and committed in waves (one Spark job each) of about this many rows"),
+                Options.Spec.value("wave-rows", "N", "auto", "shards are decoded and committed in waves (one Spark "
+                        + "job each) of about this many rows; auto: 500 per task slot, at least 20000"),
                 Options.Spec.value("wave-shards", "N", Integer.toString(DecodeJob.Request.DEFAULT_WAVE_SHARDS),
                         "and of at most this many shards"),
                 Options.Spec.flag("dry-run", "list, scan and plan only (shards, rows, duplicate ids, waves, "
@@ -132,9 +132,10 @@ public final class DecodeCommand implements Command {
             }
             DecodeJob.Request req = DecodeJob.Request.of(inputs, out, s).withColumns(cols)
                     .withFlags(o.flag("fail-fast"), o.flag("resume"), o.flag("dry-run"))
-                    .withWaves(o.getLong("wave-rows"), o.getInt("wave-shards", 1, 1_000_000));
-            if (req.waveRows() < 1) {
-                throw new UsageException("--wave-rows must be at least 1");
+                    .withWaves("auto".equals(o.get("wave-rows")) ? DecodeJob.Request.DEFAULT_WAVE_ROWS
+                            : o.getLong("wave-rows"), o.getInt("wave-shards", 1, 1_000_000));
+            if (req.waveRows() < 0) {
+                throw new UsageException("--wave-rows must be auto or at least 1");
             }
             if (req.dryRun()) {
                 printPlan(DecodeJob.dryRun(spark, req), out);

@@ -42,11 +42,13 @@ public final class DecodeJob {
      * @param failFast stop at the first bad shard or row instead of reporting it and going on
      * @param resume keep the shards an earlier run over the same output committed; decode the rest
      * @param dryRun list, scan and plan only: nothing decoded, nothing written
-     * @param waveRows a wave closes at this many rows; @param waveShards and at this many shards
+     * @param waveRows a wave closes at this many rows (0: {@link #waveRows(SparkSession)});
+     * @param waveShards and at this many shards
      */
     public record Request(List<String> inputs, String out, DecodeSettings settings, LatentColumns columns,
             boolean failFast, boolean resume, boolean dryRun, long waveRows, int waveShards) {
-        public static final long DEFAULT_WAVE_ROWS = 20_000;
+        /** 0: sized from the cluster, see {@link #waveRows(SparkSession)}. */
+        public static final long DEFAULT_WAVE_ROWS = 0;
         public static final int DEFAULT_WAVE_SHARDS = 5_000;
 
         public static Request of(List<String> inputs, String out, DecodeSettings settings) {
@@ -60,6 +62,15 @@ public final class DecodeJob {
 
         public Request withWaves(long rows, int shards) {
             return new Request(inputs, out, settings, columns, failFast, resume, dryRun, rows, shards);
+        }
+
+        /**
+         * The wave size in rows: as asked, or (auto) 500 rows per task slot in the cluster and at
+         * least 20,000, so that a wave's tail (slots idle while its last tasks finish) stays a
+         * small part of it, while a kill loses at most one wave.
+         */
+        public long waveRows(SparkSession spark) {
+            return waveRows > 0 ? waveRows : Math.max(20_000L, 500L * spark.sparkContext().defaultParallelism());
         }
 
         public Request withColumns(LatentColumns c) {
@@ -112,7 +123,7 @@ public final class DecodeJob {
                 System.out.printf("decode: %d id(s) occur more than once (%d rows); those rows go to errors%n",
                         dups.counts().ids(), dups.counts().rows());
             }
-            List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(), req.waveShards(), run);
+            List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), run);
             int slots = TaskSlots.of(spark);
             long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
             System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
@@ -151,7 +162,7 @@ public final class DecodeJob {
         scan.release().run();
         System.out.printf(Locale.ROOT, "decode: counted duplicate ids in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         t0 = System.nanoTime();
-        List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(), req.waveShards(), "dry-run");
+        List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), "dry-run");
         int slots = TaskSlots.of(spark);
         int partitions = 0;
         for (WavePlan.Wave w : waves) {
