@@ -69,6 +69,7 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.value("numerics", "LIST", "fp32/nhwc,bf16/nhwc",
                 "precision/layout paths benchmarked next to fp32/nchw (the native network, always run)"));
         specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
+        specs.add(Options.Spec.flag("spark-only", "only the Spark decode against the raw decoder (no mode table)"));
         specs.add(Options.Spec.value("spark-rows", "N", "60", "rows the Spark decode runs on (the dev latents repeated)"));
         specs.add(Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
         specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
@@ -134,8 +135,13 @@ public final class BenchCommand implements Command {
             z = base.encode(dev.batch(), n, size, size);
             SamplerConfig multi = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "multiscale"), k);
             SamplerConfig one = new SamplerConfig(SamplingMode.ONESTEP, 1, multi.stageSteps());
-            for (NumericPath p : paths) {
+            boolean sparkOnly = o.flag("spark-only");
+            for (NumericPath p : sparkOnly ? List.of(NumericPath.NATIVE) : paths) {
                 int batch = fixedBatch > 0 ? fixedBatch : budget.batchFor(models.get(p).bytesPerImage(size, size));
+                if (sparkOnly) {
+                    add(runs, base.hasStudent() ? "onestep" : "multiscale", p, base.hasStudent() ? one : multi, k, batch);
+                    continue;
+                }
                 if (p.isNative()) {
                     add(runs, "full", p, DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "full"), k), k, batch);
                     add(runs, "multiscale", p, multi, k, batch);
@@ -146,7 +152,7 @@ public final class BenchCommand implements Command {
                 add(runs, "forward", p, null, k, batch);
             }
             List<String> order = new ArrayList<>(runs.keySet());
-            for (int r = 0; r < rounds; r++) {
+            for (int r = 0; r < (sparkOnly ? 0 : rounds); r++) {
                 for (int i = 0; i < order.size(); i++) {
                     ModeRun m = runs.get(order.get((i + r) % order.size()));
                     long t0 = System.nanoTime();
@@ -174,8 +180,10 @@ public final class BenchCommand implements Command {
         md.append(String.format(Locale.ROOT, "# bench: %d images at %dx%d, %d libtorch threads, %d rounds (median), "
                 + "batch %s%n%n", n, size, size, threads, rounds,
                 fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto (" + (budget.bytes() >> 20) + " MiB working set)"));
-        md.append(modesTable(runs, dev, size, json));
-        md.append(numericsTable(runs, dev, size, json));
+        if (!o.flag("spark-only")) {
+            md.append(modesTable(runs, dev, size, json));
+            md.append(numericsTable(runs, dev, size, json));
+        }
         if (!o.flag("no-spark")) {
             sparkRow(o, runs, dev, z, zs, per, fixedBatch, budget, threads, outDir, md, json);
         }
@@ -324,20 +332,29 @@ public final class BenchCommand implements Command {
         }
         List<Double> raw = new ArrayList<>();
         List<Double> spark = new ArrayList<>();
-        SparkSession session = SparkSupport.session("mipflow bench", "local[1]");
+        // The Spark decode as `decode` runs by default (local[*]: a task per core, libtorch threads
+        // per task from the slots); the raw decoder in its best setting (one stream, --threads).
+        // One JVM, so libtorch's global thread count is switched as the two alternate.
+        SparkSession session = SparkSupport.session("mipflow bench", null);
+        int sparkThreads = SparkSupport.intraOpThreads(session);
+        String master = session.sparkContext().master();
         try (MipflowModel model = MipflowModel.load(o.path("model"), Device.cpu(), auto)) {
             String latents = writeLatents(session, dev, zs2, rows, zs, per, outDir);
             DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, fixedBatch, 0,
-                    threads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO, budget);
+                    sparkThreads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO, budget);
             int batch = fixedBatch > 0 ? fixedBatch : budget.batchFor(model.bytesPerImage(dev.size(), dev.size()));
             ModeRun rawRun = new ModeRun(mode, auto, cfg, 0, batch, new ArrayList<>(), new long[1], new ArrayList<>());
             String out = outDir.resolve("spark-decode").toString();
+            MipflowModel.setThreads(sparkThreads);
             DecodeJob.run(session, List.of(latents), out, s); // the executor's model load and JIT warm-up
+            MipflowModel.setThreads(threads);
             decodeAll(model, rawRun, zs2, rows, zs, per, dev.size());
             for (int r = 0; r < rounds; r++) {
+                MipflowModel.setThreads(threads);
                 long t0 = System.nanoTime();
                 decodeAll(model, rawRun, zs2, rows, zs, per, dev.size());
                 raw.add(rows / ((System.nanoTime() - t0) / 1e9));
+                MipflowModel.setThreads(sparkThreads);
                 spark.add(DecodeJob.run(session, List.of(latents), out, s).imagesPerSecond());
                 System.out.printf(Locale.ROOT, "round %d raw %.3f images/s, spark %.3f images/s%n", r + 1,
                         raw.get(r), spark.get(r));
@@ -347,11 +364,16 @@ public final class BenchCommand implements Command {
         }
         double rawIps = median(raw);
         double sparkIps = median(spark);
-        md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, local[1], %d threads, batch %s, %d rows, PNG + metrics "
-                + "+ Parquet + shard commit included) against the raw decoder on the same rows, alternated over %d rounds "
-                + "(median): %.3f vs %.3f images/s = %.0f%%%n", mode, auto.label(), threads,
-                fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto", rows, rounds, sparkIps, rawIps,
-                100 * sparkIps / rawIps));
+        StringBuilder perRound = new StringBuilder();
+        for (int r = 0; r < raw.size(); r++) {
+            perRound.append(String.format(Locale.ROOT, "%s%.0f%%", r == 0 ? "" : ", ", 100 * spark.get(r) / raw.get(r)));
+        }
+        md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, %s with %d libtorch thread(s) per task, batch %s, "
+                + "%d rows, PNG + metrics + Parquet + commit included) against the raw decoder (one stream, %d threads, "
+                + "sampling only) on the same rows, alternated over %d rounds (median): %.3f vs %.3f images/s = %.0f%% "
+                + "(per round: %s)%n", mode, auto.label(), master, sparkThreads,
+                fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto", rows, threads, rounds, sparkIps, rawIps,
+                100 * sparkIps / rawIps, perRound));
         JsonObject j = new JsonObject();
         j.addProperty("mode", mode);
         j.addProperty("numerics", auto.label());

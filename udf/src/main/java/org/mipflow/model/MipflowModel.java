@@ -300,6 +300,14 @@ public final class MipflowModel implements DecoderModel {
         Engine.getEngine("PyTorch");
     }
 
+    /**
+     * Changes libtorch's intra-op thread count of this JVM at run time (it is global, not per
+     * model): for measurements that alternate two settings in one process.
+     */
+    public static void setThreads(int intraOp) {
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(intraOp);
+    }
+
     @Override
     public void close() {
         for (FlowUNetTwin t : new FlowUNetTwin[] {teacherTwin, studentTwin}) {

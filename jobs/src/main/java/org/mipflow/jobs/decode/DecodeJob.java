@@ -124,12 +124,13 @@ public final class DecodeJob {
                         dups.counts().ids(), dups.counts().rows());
             }
             List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), run);
-            int slots = TaskSlots.of(spark);
             long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
             System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
-                    + "%d task slot(s)%n", pending.size(), pendingRows, waves.size(), settings.intraOpThreads(), slots);
+                    + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
+                    settings.intraOpThreads(), TaskSlots.of(spark));
             printPlan(scan, settings, facts);
-            WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.failFast(), slots);
+            WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.failFast(),
+                    spark.sparkContext().defaultParallelism());
             long t0 = System.nanoTime();
             try (Progress p = new Progress(spark, pendingRows, 10_000)) {
                 for (WavePlan.Wave w : waves) {
@@ -163,13 +164,15 @@ public final class DecodeJob {
         System.out.printf(Locale.ROOT, "decode: counted duplicate ids in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         t0 = System.nanoTime();
         List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), "dry-run");
-        int slots = TaskSlots.of(spark);
         int partitions = 0;
+        int clusterSlots = spark.sparkContext().defaultParallelism();
         for (WavePlan.Wave w : waves) {
             int files = spark.read().schema((org.apache.spark.sql.types.StructType)
                     org.apache.spark.sql.types.DataType.fromJson(w.schema())).parquet(w.paths().toArray(String[]::new))
                     .rdd().getNumPartitions();
-            partitions += w.rows() > 1 ? Math.max(files, (int) Math.min(slots, w.rows())) : files;
+            // As WaveDecoder.rows spreads or packs them.
+            partitions += files < clusterSlots && w.rows() > 1 ? (int) Math.min(clusterSlots, w.rows())
+                    : files > 4 * clusterSlots ? 4 * clusterSlots : files;
         }
         System.out.printf(Locale.ROOT, "decode: planned %d wave(s) in %.1f s%n", waves.size(),
                 (System.nanoTime() - t0) / 1e9);

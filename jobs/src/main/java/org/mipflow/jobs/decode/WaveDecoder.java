@@ -51,6 +51,7 @@ final class WaveDecoder {
     private final LatentColumns cols;
     private final Duplicates duplicates;
     private final boolean failFast;
+    /** Task slots of the whole cluster (Spark's default parallelism). */
     private final int slots;
     private final LongAccumulator decodedAcc;
     private final LongAccumulator failedAcc;
