@@ -36,7 +36,9 @@ class BatchInvarianceTest {
 
     @BeforeAll
     static void setUp() {
-        spark = SparkSession.builder().master("local[2]").appName("mipflow-invariance")
+        // One task slot, so each task runs libtorch on both cores: with two threads its kernels'
+        // results depended on the batch (one thread hid it), which is what this test must catch.
+        spark = SparkSession.builder().master("local[1]").appName("mipflow-invariance")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
         threeShards = tmp.resolve("three").toString();
         spark.read().parquet(oneShard()).repartition(3).write().parquet(threeShards);
