@@ -314,7 +314,7 @@ public final class BenchCommand implements Command {
 
     /**
      * The Spark decode with the numerics "auto" picks on this machine against the raw decoder in the
-     * same path, on the same rows (the dev latents repeated under new ids, enough that the per-shard
+     * same path, on the same rows (the dev latents repeated under new ids, enough that the wave's
      * jobs and commit weigh what they weigh in a real run), alternated over --rounds so that machine
      * noise hits both alike; medians compared.
      */

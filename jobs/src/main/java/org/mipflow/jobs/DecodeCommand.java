@@ -28,9 +28,9 @@ public final class DecodeCommand implements Command {
     public String summary() {
         return "Decodes Parquet latents into PNG images with per-image PSNR/SSIM, on Spark.\n"
                 + "Writes OUT/images/ (Parquet), OUT/errors/ (Parquet, one row per row that could not be\n"
-                + "decoded, with the reason), both partitioned by input shard and committed shard by shard,\n"
-                + "and OUT/summary.json. Runs on embedded local Spark unless\n"
-                + "launched by spark-submit.";
+                + "decoded, with the reason), both with a shard column, decoded and committed in waves of\n"
+                + "whole shards (one Spark job each; --resume skips committed ones), and OUT/summary.json.\n"
+                + "--dry-run only scans and plans. Runs on embedded local Spark unless launched by spark-submit.";
     }
 
     @Override
