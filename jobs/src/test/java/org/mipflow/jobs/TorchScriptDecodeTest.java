@@ -1,6 +1,5 @@
 package org.mipflow.jobs;
 
-import org.mipflow.jobs.decode.DecodeJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,6 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.RowLimits;
+import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.model.Checksums;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
