@@ -108,7 +108,7 @@ public final class DecodeCommand implements Command {
             int threads = 0;
             if (o.has("threads")) {
                 threads = o.getInt("threads", 1, 1024);
-                int fair = Math.max(1, Runtime.getRuntime().availableProcessors() / SparkSupport.taskSlots(spark));
+                int fair = SparkSupport.intraOpThreads(spark);
                 if (threads > fair && spark.sparkContext().master().startsWith("local")) {
                     System.out.printf("decode: --threads %d x %d tasks would exceed the %d cores; using %d%n", threads,
                             SparkSupport.taskSlots(spark), Runtime.getRuntime().availableProcessors(), fair);
@@ -192,11 +192,7 @@ public final class DecodeCommand implements Command {
 
     static NumericPath.Request numerics(Options o) throws UsageException {
         try {
-            NumericPath.Request r = new NumericPath.Request(o.get("precision"), o.get("layout"));
-            // Executors resolve "auto" for their own device; refuse what no device could run now.
-            r.resolve(true);
-            r.resolve(false);
-            return r;
+            return new NumericPath.Request(o.get("precision"), o.get("layout")).checkedForAnyDevice();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -3,7 +3,6 @@ package org.mipflow.jobs;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.udf;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -22,9 +21,6 @@ import org.apache.spark.ml.feature.SQLTransformer;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.api.java.UDF1;
-import org.apache.spark.sql.expressions.UserDefinedFunction;
-import org.apache.spark.sql.types.DataTypes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -134,18 +130,13 @@ class LatentDecoderTest {
     }
 
     @Test
-    void badDtypesAndLengthsAreErrorRowsNotFailedJobs() {
-        UserDefinedFunction f32 = udf((UDF1<scala.collection.Seq<Object>, byte[]>) seq -> {
-            float[] f = new float[seq.length()];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = ((Number) seq.apply(i)).floatValue();
-            }
-            return LatentEncoding.FLOAT32.encode(f);
-        }, DataTypes.BinaryType);
+    void badDtypesAndLengthsAreErrorRowsNotFailedJobs() throws Exception {
+        String f32 = tmp.resolve("latents-f32").toString();
+        EncodeJob.run(spark, List.of(Path.of("../sample-data/photos").toAbsolutePath().toString()), f32,
+                encodeSettings(), 64, 2, LatentEncoding.FLOAT32);
         // Float32 bytes of each latent, labelled float64 (no such dtype) and float16 (wrong length) on two rows.
-        Dataset<Row> bytes = spark.read().parquet(latents).withColumn("latent", f32.apply(col("latent")))
-                .withColumn("latent_dtype", expr(
-                        "case when id like 'cinc%' then 'float64' when id like 'euro%' then 'float16' else 'float32' end"));
+        Dataset<Row> bytes = spark.read().parquet(f32).withColumn("latent_dtype", expr(
+                "case when id like 'cinc%' then 'float64' when id like 'euro%' then 'float16' else 'float32' end"));
         Map<String, Row> got = byId(decoder().transform(bytes));
         assertEquals(3, got.size(), "no row is dropped");
         String bridge = got.get("cincinnati-bridge").getAs("error");

@@ -71,6 +71,18 @@ public record NumericPath(Precision precision, Layout layout) implements Seriali
          * were within 0.005), and the decoder's last layer is exactly such a convolution.
          * FlowUNetTwinTest watches for a libtorch that fixes it.
          */
+        /**
+         * This request, if some device can run it: executors resolve "auto" for their own device,
+         * so what neither a bf16-capable nor another device could run is refused up front.
+         *
+         * @throws IllegalArgumentException with the reason
+         */
+        public Request checkedForAnyDevice() {
+            resolve(true);
+            resolve(false);
+            return this;
+        }
+
         public NumericPath resolve(boolean deviceHasBf16) {
             Precision p = switch (precision) {
                 case "fp32" -> Precision.FP32;

@@ -102,7 +102,8 @@ public final class DecodeSchemas {
     }
 
     static boolean has(StructType s, String name) {
-        return name != null && List.of(s.fieldNames()).contains(name);
+        // A name lookup, no copy of the field names: this runs for every row.
+        return name != null && s.getFieldIndex(name).isDefined();
     }
 
     /** The input's columns followed by {@link #OUTPUT}: what decoding a DataFrame gives. */

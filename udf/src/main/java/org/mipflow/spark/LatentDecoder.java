@@ -164,9 +164,8 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
         if (sampler.mode() == org.mipflow.sampling.SamplingMode.ONESTEP && !facts.hasStudent()) {
             throw new IllegalArgumentException("model " + dir + " has no one-step student; use mode multiscale");
         }
-        NumericPath.Request numerics = new NumericPath.Request(getOrDefault(precision), getOrDefault(layout));
-        numerics.resolve(true);
-        numerics.resolve(false);
+        NumericPath.Request numerics =
+                new NumericPath.Request(getOrDefault(precision), getOrDefault(layout)).checkedForAnyDevice();
         int t = (Integer) getOrDefault(threads);
         return new DecodeSettings(dir, sampler, (Integer) getOrDefault(batchSize), (Long) getOrDefault(seed),
                 t > 0 ? t : TaskSlots.intraOpThreads(session), null,

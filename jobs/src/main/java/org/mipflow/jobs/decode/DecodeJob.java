@@ -128,7 +128,7 @@ public final class DecodeJob {
             System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
                     + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
                     settings.intraOpThreads(), TaskSlots.of(spark));
-            printPlan(scan, settings, facts);
+            printPlan(settings, facts);
             WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.failFast(),
                     spark.sparkContext().defaultParallelism());
             long t0 = System.nanoTime();
@@ -167,18 +167,14 @@ public final class DecodeJob {
         int partitions = 0;
         int clusterSlots = spark.sparkContext().defaultParallelism();
         for (WavePlan.Wave w : waves) {
-            int files = spark.read().schema((org.apache.spark.sql.types.StructType)
-                    org.apache.spark.sql.types.DataType.fromJson(w.schema())).parquet(w.paths().toArray(String[]::new))
-                    .rdd().getNumPartitions();
-            // As WaveDecoder.rows spreads or packs them.
-            partitions += files < clusterSlots && w.rows() > 1 ? (int) Math.min(clusterSlots, w.rows())
-                    : files > 4 * clusterSlots ? 4 * clusterSlots : files;
+            int files = WaveDecoder.read(spark, w).rdd().getNumPartitions();
+            partitions += WaveDecoder.partitions(files, w.rows(), clusterSlots);
         }
         System.out.printf(Locale.ROOT, "decode: planned %d wave(s) in %.1f s%n", waves.size(),
                 (System.nanoTime() - t0) / 1e9);
         long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
         long committedRows = scan.rows() - pendingRows;
-        printPlan(scan, settings, facts);
+        printPlan(settings, facts);
         return new Plan(scan.good().size() + scan.bad().size(), scan.bad().size(), scan.rows(), dups.ids(), dups.rows(),
                 scan.good().size() - pending.size(), committedRows, pending.size(), pendingRows, waves.size(),
                 partitions, settings.intraOpThreads(),
@@ -288,7 +284,7 @@ public final class DecodeJob {
      * What the executors will compute in and how they will batch, as this driver's machine would
      * decide it (executors decide for their own device; their choice is in summary.json).
      */
-    private static void printPlan(ShardScan.Result scan, DecodeSettings settings, DecoderFacts facts) {
+    private static void printPlan(DecodeSettings settings, DecoderFacts facts) {
         Bf16Support.Verdict cpu = Bf16Support.of(Device.cpu());
         NumericPath here = settings.numerics().resolve(cpu.supported());
         System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",

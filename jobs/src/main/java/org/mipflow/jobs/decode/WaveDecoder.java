@@ -90,20 +90,35 @@ final class WaveDecoder {
      * the same rows) when the files alone give fewer partitions.
      */
     Dataset<Row> rows(WavePlan.Wave wave) {
-        StructType schema = (StructType) DataType.fromJson(wave.schema());
-        Dataset<Row> df = spark.read().schema(schema).parquet(wave.paths().toArray(String[]::new))
-                .withColumn(DecodeSchemas.SOURCE_FILE, SOURCE.apply(col("_metadata.file_path")));
-        df = duplicates.mark(df, cols.id());
-        long rows = wave.rows();
-        int partitions = df.rdd().getNumPartitions();
-        if (partitions < slots && rows > 1) {
-            df = df.repartition((int) Math.min(slots, rows), col(cols.id()));
-        } else if (partitions > 4 * slots) {
-            // Many tiny shards make many tiny file partitions; a few per slot balance as well and
-            // each task's fixed costs (writers, cache blocks) are paid fewer times.
-            df = df.coalesce(4 * slots);
+        Dataset<Row> df = duplicates.mark(read(spark, wave), cols.id());
+        int files = df.rdd().getNumPartitions();
+        int n = partitions(files, wave.rows(), slots);
+        if (n > files) {
+            df = df.repartition(n, col(cols.id()));
+        } else if (n < files) {
+            df = df.coalesce(n);
         }
         return df;
+    }
+
+    /** The wave's shards as Spark reads them (schema from the scan, no inference), with their source file. */
+    static Dataset<Row> read(SparkSession spark, WavePlan.Wave wave) {
+        StructType schema = (StructType) DataType.fromJson(wave.schema());
+        return spark.read().schema(schema).parquet(wave.paths().toArray(String[]::new))
+                .withColumn(DecodeSchemas.SOURCE_FILE, SOURCE.apply(col("_metadata.file_path")));
+    }
+
+    /**
+     * The partitions a wave runs in, from the partitions its files make: fewer than the cluster's
+     * slots are spread over them (by id, so a retried task gets the same rows); many tiny shards'
+     * partitions are packed to a few per slot, which balance as well while each task's fixed costs
+     * (writers, cache blocks) are paid fewer times.
+     */
+    static int partitions(int files, long rows, int slots) {
+        if (files < slots && rows > 1) {
+            return (int) Math.max(files, Math.min(slots, rows));
+        }
+        return Math.min(files, 4 * slots);
     }
 
     /**
@@ -123,13 +138,13 @@ final class WaveDecoder {
         Dataset<Row> in = rows(wave);
         DecodePartition fn = new DecodePartition(settings, in.schema(), cols, failFast)
                 .withProgress(decodedAcc, failedAcc).withLoadRecord(loadsAcc);
-        List<Column> kept = new ArrayList<>();
-        for (String c : DecodeSchemas.imageColumns(in.schema())) {
-            kept.add(col(c));
-        }
+        List<Column> imageCols = new ArrayList<>();
+        DecodeSchemas.imageColumns(in.schema()).forEach(c -> imageCols.add(col(c)));
+        List<Column> kept = new ArrayList<>(imageCols);
         kept.add(col(DecodeSchemas.SOURCE_FILE));
         kept.add(col(DecodeSchemas.ERROR));
         kept.add(KEY.apply(col(DecodeSchemas.SOURCE_FILE)).as(SHARD));
+        imageCols.add(col(SHARD));
         // The latents are dropped in the same stage, so the cache holds images, not inputs.
         Dataset<Row> result = in.mapPartitions(fn, Encoders.row(fn.outputSchema()))
                 .select(kept.toArray(Column[]::new))
@@ -145,9 +160,6 @@ final class WaveDecoder {
                 waveRows += r.getLong(1);
                 waveDecoded += r.getLong(2);
             }
-            List<Column> imageCols = new ArrayList<>();
-            DecodeSchemas.imageColumns(in.schema()).forEach(c -> imageCols.add(col(c)));
-            imageCols.add(col(SHARD));
             write(result.filter(col(DecodeSchemas.ERROR).isNull()).select(imageCols.toArray(Column[]::new)),
                     wave, WaveCommits.IMAGES, waveDecoded == 0);
             write(result.filter(col(DecodeSchemas.ERROR).isNotNull())
