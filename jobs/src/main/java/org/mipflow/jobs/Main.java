@@ -4,25 +4,33 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.mipflow.jobs.audit.AuditCommand;
+import org.mipflow.jobs.bench.BenchCommand;
+import org.mipflow.jobs.bench.ScaleBenchCommand;
+import org.mipflow.jobs.cli.Command;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.decode.DecodeCommand;
+import org.mipflow.jobs.encode.EncodeCommand;
+import org.mipflow.jobs.eval.EvalCommand;
+import org.mipflow.jobs.train.DistillCommand;
+import org.mipflow.jobs.train.TrainCommand;
 
-/** Entry point of {@code bin/mipflow}: dispatches to one {@link Command}. */
+/**
+ * Entry point of {@code bin/mipflow} and of {@code spark-submit --class org.mipflow.jobs.Main}:
+ * dispatches to one {@link Command}. The commands live in one package each (cli, decode, encode,
+ * train, eval, bench, audit).
+ */
 public final class Main {
-    private static String[] argv = new String[0];
-
     private Main() {}
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
-        for (Command c : List.<Command>of(new DecodeCommand(), new EncodeCommand(), new TrainCommand(), new DistillCommand(), new EvalCommand(), new BenchCommand(), new ScaleBenchCommand(),
-                new AuditCommand())) {
+        for (Command c : List.<Command>of(new DecodeCommand(), new EncodeCommand(), new TrainCommand(),
+                new DistillCommand(), new EvalCommand(), new BenchCommand(), new ScaleBenchCommand(), new AuditCommand())) {
             m.put(c.name(), c);
         }
         return m;
-    }
-
-    /** The command line as the user typed it, recorded in trained models. */
-    static String commandLine() {
-        return "bin/mipflow " + String.join(" ", argv);
     }
 
     public static void main(String[] args) {
@@ -30,7 +38,6 @@ public final class Main {
     }
 
     public static int run(String[] args) {
-        argv = args.clone();
         Map<String, Command> cmds = commands();
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
             System.out.println("usage: mipflow <command> [options]\n\ncommands:");

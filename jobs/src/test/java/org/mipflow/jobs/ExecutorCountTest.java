@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.decode.DecodeJob;
+import org.mipflow.jobs.encode.EncodeJob;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;

@@ -26,6 +26,11 @@ public record BatchBudget(long bytes, int maxBatch) implements Serializable {
         return new BatchBudget(CPU_DEFAULT_BYTES, DEFAULT_MAX_BATCH);
     }
 
+    /** {@code fixed} rows when it is positive (the user's --batch-size), else {@link #batchFor(long)}. */
+    public int batchFor(int fixed, long bytesPerImage) {
+        return fixed > 0 ? fixed : batchFor(bytesPerImage);
+    }
+
     public int batchFor(long bytesPerImage) {
         long n = bytes / Math.max(1, bytesPerImage);
         return (int) Math.max(1, Math.min(maxBatch, n));

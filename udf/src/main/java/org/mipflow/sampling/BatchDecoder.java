@@ -1,42 +1,137 @@
 package org.mipflow.sampling;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.random.RandomGenerator;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.LatentRow;
+import org.mipflow.io.RowRejected;
 import org.mipflow.metrics.MetricSet;
 
 /**
- * Decodes validated rows of one latent shape as one batch: sampling, then PNG encoding and
- * metrics against the (already validated) reference.
+ * The one batched decode loop, whoever decodes (the Spark partition function, bench, eval,
+ * audit): cuts a stream of rows into batches of consecutive rows of one latent shape, samples
+ * each batch with every row's noise drawn from (seed, id), then PNG-encodes and scores each image
+ * against its reference. Every source comes out exactly once, as an image or with the reason it
+ * could not be decoded; lazily, batch by batch.
  */
 public final class BatchDecoder {
-    private final Sampler sampler;
     private final VelocityModel model;
+    private final ImageSampler sampler;
     private final long seed;
     private final MetricSet metrics;
+    private final BatchRows batchRows;
 
-    public BatchDecoder(VelocityModel model, SamplerConfig cfg, long seed) {
-        this(model, cfg, seed, MetricSet.DEFAULT);
+    /** How many rows of h x w images go into one batch. */
+    @FunctionalInterface
+    public interface BatchRows {
+        int forImage(int height, int width);
+
+        static BatchRows fixed(int rows) {
+            return (h, w) -> rows;
+        }
     }
 
-    public BatchDecoder(VelocityModel model, SamplerConfig cfg, long seed, MetricSet metrics) {
+    /** Reads a source (a Spark row, a prepared photo) into a validated latent row, or rejects it. */
+    @FunctionalInterface
+    public interface RowParser<T> {
+        LatentRow parse(T source) throws RowRejected;
+    }
+
+    /** A source and what became of it. */
+    public record Result<T>(T source, DecodedImage image) {}
+
+    public BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, BatchRows batchRows) {
         this.model = model;
-        this.sampler = new Sampler(model, cfg);
+        this.sampler = sampler;
         this.seed = seed;
         this.metrics = metrics;
+        this.batchRows = batchRows;
+    }
+
+    /** Decodes rows that are already validated, all at once, in their order. */
+    public List<DecodedImage> decodeAll(List<LatentRow> rows) {
+        List<DecodedImage> out = new ArrayList<>(rows.size());
+        decode(rows.iterator(), r -> r).forEachRemaining(r -> out.add(r.image()));
+        return out;
+    }
+
+    /**
+     * Decodes sources as they are pulled. A rejected source comes out at once with its reason; the
+     * others come out when their batch is done (so not always in input order).
+     */
+    public <T> Iterator<Result<T>> decode(Iterator<T> sources, RowParser<T> parser) {
+        return new Iterator<>() {
+            private final ArrayDeque<Result<T>> ready = new ArrayDeque<>();
+            private T carried;
+            private LatentRow carriedRow;
+
+            @Override
+            public boolean hasNext() {
+                while (ready.isEmpty() && (sources.hasNext() || carried != null)) {
+                    fill();
+                }
+                return !ready.isEmpty();
+            }
+
+            @Override
+            public Result<T> next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return ready.poll();
+            }
+
+            private void fill() {
+                List<T> batchSources = new ArrayList<>();
+                List<LatentRow> batch = new ArrayList<>();
+                if (carried != null) {
+                    batchSources.add(carried);
+                    batch.add(carriedRow);
+                    carried = null;
+                }
+                // A batch holds one latent shape, so its first row decides its size.
+                while ((batch.isEmpty() || batch.size() < rowsFor(batch.get(0))) && sources.hasNext()) {
+                    T s = sources.next();
+                    LatentRow r;
+                    try {
+                        r = parser.parse(s);
+                    } catch (RowRejected e) {
+                        ready.add(new Result<>(s, DecodedImage.failed(null, e.getMessage())));
+                        continue;
+                    }
+                    if (!batch.isEmpty() && !sameShape(batch.get(0), r)) {
+                        carried = s;
+                        carriedRow = r;
+                        break;
+                    }
+                    batchSources.add(s);
+                    batch.add(r);
+                }
+                List<DecodedImage> out = finish(sample(batch));
+                for (int i = 0; i < out.size(); i++) {
+                    ready.add(new Result<>(batchSources.get(i), out.get(i)));
+                }
+            }
+        };
+    }
+
+    private int rowsFor(LatentRow first) {
+        return Math.max(1, batchRows.forImage(first.height() * model.downsample(), first.width() * model.downsample()));
+    }
+
+    private static boolean sameShape(LatentRow a, LatentRow b) {
+        return a.channels() == b.channels() && a.height() == b.height() && a.width() == b.width();
     }
 
     /** One row after sampling: its image, floats [3,h,w] at {@code offset} of the batch's array, or why it failed. */
     private record Sampled(LatentRow row, float[] images, int offset, int height, int width, double decodeMs,
             String error) {}
-
-    public List<DecodedImage> decode(List<LatentRow> rows) {
-        return finish(sample(rows));
-    }
 
     /**
      * The libtorch half. A failure of the batch is retried row by row so that one bad row cannot
@@ -63,17 +158,13 @@ public final class BatchDecoder {
     private List<Sampled> sampleBatch(List<LatentRow> rows) {
         LatentRow first = rows.get(0);
         int n = rows.size();
-        int c = first.channels();
         int zh = first.height();
         int zw = first.width();
-        int per = c * zh * zw;
+        int per = first.channels() * zh * zw;
         float[] z = new float[n * per];
         RandomGenerator[] rngs = new RandomGenerator[n];
         for (int i = 0; i < n; i++) {
             LatentRow r = rows.get(i);
-            if (r.channels() != c || r.height() != zh || r.width() != zw) {
-                throw new IllegalArgumentException("a batch must hold one latent shape");
-            }
             System.arraycopy(r.latent(), 0, z, i * per, per);
             rngs[i] = RowNoise.forRow(seed, r.id());
         }

@@ -17,7 +17,7 @@ import org.mipflow.schedule.StageSchedule;
  * the last bits with its batch; at one row per call it did not, and per-image speed at 64-256 px
  * was the same within noise, since a 256 px image already fills the cores.)
  */
-public final class Sampler {
+public final class Sampler implements ImageSampler {
     private final VelocityModel model;
     private final SamplerConfig cfg;
 
@@ -39,15 +39,12 @@ public final class Sampler {
     }
 
     /** Forward passes per image in this configuration. */
+    @Override
     public int forwardPasses() {
         return cfg.forwardPasses(model.schedule().stages());
     }
 
-    /**
-     * Decodes n latents [n,C,zh,zw] into images [n,3,zh*f,zw*f] in [-1,1] (not yet clamped).
-     *
-     * @param rngs one noise generator per row
-     */
+    @Override
     public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
         int h = zh * model.downsample();
         int w = zw * model.downsample();

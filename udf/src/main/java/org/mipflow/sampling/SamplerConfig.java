@@ -1,6 +1,8 @@
 package org.mipflow.sampling;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * @param mode sampling mode
@@ -58,6 +60,25 @@ public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) 
             throw new IllegalArgumentException("--steps must be in 1..1000");
         }
         return new SamplerConfig(m, fullSteps, steps);
+    }
+
+    /** The same steps in another mode. */
+    public SamplerConfig withMode(SamplingMode m) {
+        return new SamplerConfig(m, fullSteps, stageSteps);
+    }
+
+    /**
+     * The table of modes a model offers, in display order, each with these steps: full (the
+     * quality baseline), multiscale, and onestep where the model has a student. Keyed by label.
+     */
+    public Map<String, SamplerConfig> everyMode(boolean hasStudent) {
+        Map<String, SamplerConfig> m = new LinkedHashMap<>();
+        for (SamplingMode mode : SamplingMode.values()) {
+            if (mode != SamplingMode.ONESTEP || hasStudent) {
+                m.put(mode.label(), withMode(mode));
+            }
+        }
+        return m;
     }
 
     @Override

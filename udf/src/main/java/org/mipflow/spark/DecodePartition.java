@@ -1,10 +1,7 @@
 package org.mipflow.spark;
 
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -13,16 +10,18 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
-import org.mipflow.io.LatentRow;
+import org.mipflow.io.RowRejected;
 import org.mipflow.model.DecoderModel;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
+import org.mipflow.sampling.Sampler;
 
 /**
  * Decodes one partition, the one path rows take whoever asks (the decode command, the
- * {@link LatentDecoder} Transformer, bench): validates each row, batches consecutive good rows of
- * one latent shape, and emits each input row once, with the {@link DecodeSchemas#OUTPUT} columns
- * appended: an image, or {@code error} set (never neither, never both), lazily, batch by batch.
+ * {@link LatentDecoder} Transformer, bench): parses and validates each row into the
+ * {@link BatchDecoder} loop and emits each input row once, with the {@link DecodeSchemas#OUTPUT}
+ * columns appended: an image, or {@code error} set (never neither, never both), lazily, batch by
+ * batch.
  */
 public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     private final DecodeSettings settings;
@@ -51,10 +50,6 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         return output;
     }
 
-    private int batchFor(DecoderModel model, LatentRow first) {
-        return settings.batchFor(model, first.height() * model.downsample(), first.width() * model.downsample());
-    }
-
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         DecoderModel model = ModelCache.get(settings, device -> {
@@ -62,82 +57,47 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 loads.add(device);
             }
         });
-        BatchDecoder decoder = new BatchDecoder(model, settings.sampler(), settings.seed(), settings.metrics());
+        BatchDecoder decoder = new BatchDecoder(model, new Sampler(model, settings.sampler()), settings.seed(),
+                settings.metrics(), (h, w) -> settings.batchFor(model, h, w));
         int sideMultiple = model.latentSideMultiple();
+        Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {
+            String rejected = rejection(r);
+            if (rejected != null) {
+                throw new RowRejected(rejected);
+            }
+            return LatentRows.parse(r, cols, settings.limits(), model.latentChannels(), sideMultiple,
+                    model.downsample());
+        });
         boolean injectFault = injectedFault();
         return new Iterator<>() {
-            private final ArrayDeque<Row> ready = new ArrayDeque<>();
-            private int batches;
-            private Row carried;
-            private LatentRow carriedLatent;
+            private int emitted;
 
             @Override
             public boolean hasNext() {
-                while (ready.isEmpty() && (rows.hasNext() || carried != null)) {
-                    fill();
-                }
-                return !ready.isEmpty();
+                return results.hasNext();
             }
 
             @Override
             public Row next() {
-                if (!hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                return ready.poll();
-            }
-
-            private void fill() {
-                if (injectFault && ++batches == 2) {
+                if (injectFault && ++emitted == 2) {
                     throw new IllegalStateException("injected task fault (spark.mipflow.test.taskFaultRate)");
                 }
-                List<Row> batchRows = new ArrayList<>();
-                List<LatentRow> batch = new ArrayList<>();
-                if (carried != null) {
-                    batchRows.add(carried);
-                    batch.add(carriedLatent);
-                    carried = null;
-                }
-                // A batch holds one latent shape, so its first row decides its size.
-                while ((batch.isEmpty() || batch.size() < batchFor(model, batch.get(0))) && rows.hasNext()) {
-                    Row r = rows.next();
-                    String rejected = rejection(r);
-                    if (rejected != null) {
-                        ready.add(error(r, rejected));
-                        continue;
-                    }
-                    LatentRow lr;
-                    try {
-                        lr = LatentRows.parse(r, cols, settings.limits(), model.latentChannels(), sideMultiple,
-                                model.downsample());
-                    } catch (LatentRows.BadRow e) {
-                        ready.add(error(r, e.getMessage()));
-                        continue;
-                    }
-                    if (!batch.isEmpty() && !sameShape(batch.get(0), lr)) {
-                        carried = r;
-                        carriedLatent = lr;
-                        break;
-                    }
-                    batchRows.add(r);
-                    batch.add(lr);
-                }
-                List<DecodedImage> out = decoder.decode(batch);
-                for (int i = 0; i < out.size(); i++) {
-                    DecodedImage d = out.get(i);
-                    Row src = batchRows.get(i);
-                    if (d.ok() && settings.pngDir() != null) {
-                        try {
-                            PngFiles.write(settings.pngDir(), d.id(), d.png());
-                        } catch (java.io.IOException e) {
-                            ready.add(error(src, "could not write PNG file: " + e.getMessage()));
-                            continue;
-                        }
-                    }
-                    ready.add(d.ok() ? image(src, d) : error(src, d.error()));
-                }
+                return output(results.next());
             }
         };
+    }
+
+    private Row output(BatchDecoder.Result<Row> r) {
+        DecodedImage d = r.image();
+        Row src = r.source();
+        if (d.ok() && settings.pngDir() != null) {
+            try {
+                PngFiles.write(settings.pngDir(), d.id(), d.png());
+            } catch (java.io.IOException e) {
+                return error(src, "could not write PNG file: " + e.getMessage());
+            }
+        }
+        return d.ok() ? image(src, d) : error(src, d.error());
     }
 
     private static String rejection(Row r) {
@@ -155,7 +115,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     /**
      * Test-only fault injection: with spark.mipflow.test.taskFaultRate = r, a fraction r of the
      * partitions (chosen by partition id) fail once, on their first attempt, after emitting one
-     * batch, so that tests can check that Spark's retries lose and duplicate nothing.
+     * row, so that tests can check that Spark's retries lose and duplicate nothing.
      */
     private static boolean injectedFault() {
         TaskContext tc = TaskContext.get();
@@ -181,10 +141,6 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     public DecodePartition withLoadRecord(CollectionAccumulator<String> loads) {
         this.loads = loads;
         return this;
-    }
-
-    private static boolean sameShape(LatentRow a, LatentRow b) {
-        return a.channels() == b.channels() && a.height() == b.height() && a.width() == b.width();
     }
 
     /** The input row's values, then room for the outputs, which are filled by name. */

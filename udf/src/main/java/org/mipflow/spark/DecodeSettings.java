@@ -53,6 +53,6 @@ public record DecodeSettings(
 
     /** The fixed batch size, or the budget's choice for images of h x w in {@code model}. */
     public int batchFor(DecoderModel model, int h, int w) {
-        return batchSize > 0 ? batchSize : budget.batchFor(model.bytesPerImage(h, w));
+        return budget.batchFor(batchSize, model.bytesPerImage(h, w));
     }
 }

@@ -5,6 +5,7 @@ import org.apache.spark.sql.Row;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.LatentRow;
 import org.mipflow.io.RowLimits;
+import org.mipflow.io.RowRejected;
 import org.mipflow.io.RowValidator;
 
 /**
@@ -13,7 +14,7 @@ import org.mipflow.io.RowValidator;
  */
 public final class LatentRows {
     /** The reason a row cannot be decoded. */
-    public static final class BadRow extends Exception {
+    public static final class BadRow extends RowRejected {
         BadRow(String m) {
             super(m);
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
@@ -98,5 +99,17 @@ class SamplerTest {
         OracleVelocity o = new OracleVelocity(StageSchedule.DEFAULT);
         assertThrows(IllegalArgumentException.class,
                 () -> new Sampler(o, new SamplerConfig(SamplingMode.MULTISCALE, 50, new int[] {1, 1})));
+    }
+
+    @Test
+    void theModeTableKeepsTheStepsAndOffersOnestepOnlyWithAStudent() {
+        SamplerConfig cfg = new SamplerConfig(SamplingMode.MULTISCALE, 30, new int[] {3, 2, 1});
+        assertEquals(List.of("full", "multiscale"), List.copyOf(cfg.everyMode(false).keySet()));
+        var modes = cfg.everyMode(true);
+        assertEquals(List.of("full", "multiscale", "onestep"), List.copyOf(modes.keySet()));
+        assertEquals(30, modes.get("full").forwardPasses(3));
+        assertEquals(6, modes.get("multiscale").forwardPasses(3));
+        assertEquals(3, modes.get("onestep").forwardPasses(3));
+        modes.forEach((label, c) -> assertEquals(label, c.mode().label()));
     }
 }

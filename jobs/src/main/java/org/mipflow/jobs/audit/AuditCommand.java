@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.audit;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
@@ -17,16 +17,19 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.LatentRow;
 import org.mipflow.io.RowLimits;
-import org.mipflow.jobs.audit.AuditData;
-import org.mipflow.jobs.audit.AuditReport;
+import org.mipflow.jobs.cli.BatchingOptions;
+import org.mipflow.jobs.cli.Command;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.SamplingOptions;
+import org.mipflow.jobs.cli.SparkSupport;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.DecoderModel;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.Models;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
-import org.mipflow.sampling.SamplerConfig;
-import org.mipflow.sampling.SamplingMode;
+import org.mipflow.sampling.Sampler;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.LatentRows;
 
@@ -51,27 +54,27 @@ public final class AuditCommand implements Command {
 
     @Override
     public List<Options.Spec> options() {
-        return List.of(
+        List<Options.Spec> specs = new ArrayList<>(List.of(
                 Options.Spec.value("input", "PATHS", "sample-data/latents", "latents Parquet (with a reference column)"),
                 Options.Spec.value("out", "DIR", "out/audit", "where audit.html and audit.json go"),
                 Options.Spec.value("model", "DIR", "models/default", "model directory (native or TorchScript)"),
                 Options.Spec.value("sample", "N", "16", "images in the sample"),
-                Options.Spec.value("seed", "N", "0", "seed of the sample and of the noise"),
-                Options.Spec.value("steps", "N", Integer.toString(SamplerConfig.DEFAULT_FULL_STEPS), "Euler steps of full"),
-                Options.Spec.value("stage-steps", "N[,N...]", Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS),
-                        "Euler steps per stage of multiscale"),
-                Options.Spec.value("metrics", "LIST", MetricSet.ALL, "metrics to compute: " + MetricSet.ALL),
-                Options.Spec.value("batch-size", "N", "4", "images decoded together"),
-                Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
-                        "libtorch threads"),
-                Options.Spec.value("master", "URL", null, "Spark master for reading the sample (default local[*])"));
+                Options.Spec.value("seed", "N", "0", "seed of the sample and of the noise")));
+        specs.addAll(SamplingOptions.specs(null));
+        specs.add(Options.Spec.value("metrics", "LIST", MetricSet.ALL, "metrics to compute: " + MetricSet.ALL));
+        specs.addAll(BatchingOptions.specs("4"));
+        specs.add(Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
+                "libtorch threads"));
+        specs.add(Options.Spec.value("master", "URL", null, "Spark master for reading the sample (default local[*])"));
+        return specs;
     }
 
     @Override
     public int run(Options o) throws Exception {
         int n = o.getInt("sample", 1, 10_000);
         long seed = o.getLong("seed");
-        int batch = o.getInt("batch-size", 1, 256);
+        BatchingOptions batching = BatchingOptions.parse(o);
+        SamplingOptions sampling = SamplingOptions.parse(o);
         MetricSet metrics;
         try {
             metrics = MetricSet.parse(o.get("metrics"));
@@ -109,20 +112,10 @@ public final class AuditCommand implements Command {
                 originals.put(r.getAs(DecodeSchemas.ID), r.getAs(DecodeSchemas.REFERENCE));
             }
             int k = m.schedule().stages();
-            SamplerConfig multi = DecodeCommand.samplerConfig(o, k, "multiscale");
-            Map<String, SamplerConfig> modes = new LinkedHashMap<>();
-            modes.put("full", new SamplerConfig(SamplingMode.FULL, multi.fullSteps(), multi.stageSteps()));
-            modes.put("multiscale", multi);
-            if (m.hasStudent()) {
-                modes.put("onestep", new SamplerConfig(SamplingMode.ONESTEP, multi.fullSteps(), multi.stageSteps()));
-            }
-            for (var e : modes.entrySet()) {
-                BatchDecoder dec = new BatchDecoder(m, e.getValue(), seed, metrics);
+            for (var e : sampling.everyMode(k, m.hasStudent()).entrySet()) {
                 long t0 = System.nanoTime();
-                List<DecodedImage> out = new ArrayList<>();
-                for (int s = 0; s < rows.size(); s += batch) {
-                    out.addAll(dec.decode(rows.subList(s, Math.min(rows.size(), s + batch))));
-                }
+                List<DecodedImage> out = new BatchDecoder(m, new Sampler(m, e.getValue()), seed, metrics,
+                        batching.rowsFor(m)).decodeAll(rows);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 speeds.add(new AuditData.Speed(e.getKey(), rows.size() / seconds, e.getValue().forwardPasses(k), seconds));
                 System.out.printf(Locale.ROOT, "audit: %-10s %d images in %.1f s%n", e.getKey(), rows.size(), seconds);

@@ -1,9 +1,11 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.bench;
 
 import ai.djl.Device;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,32 +14,42 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.random.RandomGenerator;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
+import org.mipflow.io.LatentRow;
 import org.mipflow.io.RowLimits;
-import org.mipflow.metrics.ImageMetrics;
+import org.mipflow.jobs.cli.BatchingOptions;
+import org.mipflow.jobs.cli.Command;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.PhotoOptions;
+import org.mipflow.jobs.cli.SamplingOptions;
+import org.mipflow.jobs.cli.SparkSupport;
+import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.decode.DecodeJob;
+import org.mipflow.jobs.eval.DevImages;
 import org.mipflow.metrics.MetricSet;
-import org.mipflow.model.BatchBudget;
 import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.NumericPath;
 import org.mipflow.model.TorchScriptManifest;
-import org.mipflow.sampling.RowNoise;
+import org.mipflow.sampling.BatchDecoder;
+import org.mipflow.sampling.DecodedImage;
+import org.mipflow.sampling.ImageSampler;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
-import org.mipflow.sampling.SamplingMode;
+import org.mipflow.sampling.TeacherOnePass;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.EncodePartition;
 
 /**
  * {@code mipflow bench}: every mode on the same images and seeds in one run, rounds interleaved
- * so that machine noise hits all modes alike; then the Spark decode of the same latents.
+ * so that machine noise hits all modes alike; then the Spark decode of the same latents. Every
+ * mode runs through the decode loop that {@code decode} runs ({@link BatchDecoder}: sampling, PNG,
+ * PSNR/SSIM), so its numbers are the decoder's, not a copy's.
  */
 public final class BenchCommand implements Command {
     @Override
@@ -62,10 +74,7 @@ public final class BenchCommand implements Command {
         List<Options.Spec> specs = new ArrayList<>(DevImages.options());
         specs.add(Options.Spec.value("images", "N", "6", "how many photos of the list"));
         specs.add(Options.Spec.value("rounds", "N", "2", "interleaved rounds; the median time is reported"));
-        specs.add(Options.Spec.value("batch-size", "N", "auto",
-                "images decoded together; auto: per numeric path, as many as fit --memory-budget"));
-        specs.add(Options.Spec.value("memory-budget", "MIB", Long.toString(BatchBudget.CPU_DEFAULT_BYTES >> 20),
-                "working set of one forward pass that auto batches stay within"));
+        specs.addAll(BatchingOptions.specs("auto"));
         specs.add(Options.Spec.value("numerics", "LIST", "fp32/nhwc,bf16/nhwc",
                 "precision/layout paths benchmarked next to fp32/nchw (the native network, always run)"));
         specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
@@ -79,27 +88,33 @@ public final class BenchCommand implements Command {
 
     /**
      * One benchmarked combination: a sampling mode (cfg null = one plain forward pass) on the model
-     * loaded in one numeric path, with each round's output kept to check that rounds repeat exactly.
+     * loaded in one numeric path, with each round's images kept to check that rounds repeat exactly.
      */
     private record ModeRun(String mode, NumericPath numerics, SamplerConfig cfg, int passes, int batch,
-            List<Double> seconds, long[] peakMb, List<float[]> outs) {
+            List<Double> seconds, long[] peakMb, List<List<DecodedImage>> outs) {
         String name() {
             return numerics.isNative() ? mode : mode + " " + numerics.label();
         }
 
-        float[] out() {
+        List<DecodedImage> out() {
             return outs.get(outs.size() - 1);
         }
 
-        /** Every round's 8-bit image equal to the first round's: the PNG bytes repeat run to run. */
+        /** Every round's PNG bytes equal to the first round's. */
         boolean repeats() {
-            float[] first = ImageOps.quantize(outs.get(0));
-            for (float[] o : outs) {
-                if (!Arrays.equals(first, ImageOps.quantize(o))) {
-                    return false;
+            List<DecodedImage> first = outs.get(0);
+            for (List<DecodedImage> o : outs) {
+                for (int i = 0; i < o.size(); i++) {
+                    if (!Arrays.equals(first.get(i).png(), o.get(i).png())) {
+                        return false;
+                    }
                 }
             }
             return true;
+        }
+
+        ImageSampler sampler(MipflowModel model) {
+            return cfg == null ? new TeacherOnePass(model) : new Sampler(model, cfg);
         }
     }
 
@@ -111,54 +126,48 @@ public final class BenchCommand implements Command {
         }
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
-        int fixedBatch = DecodeCommand.fixedBatch(o);
-        BatchBudget budget = DecodeCommand.budget(o);
+        BatchingOptions batching = BatchingOptions.parse(o);
+        SamplingOptions sampling = SamplingOptions.parse(o);
         int rounds = o.getInt("rounds", 1, 100);
-        DevImages dev = DevImages.load(o.path("photos"), o.path("list"), size, o.getInt("images", 1, 10_000));
+        DevImages dev = DevImages.load(PhotoOptions.parse(o), size, o.getInt("images", 1, 10_000));
         Path outDir = o.path("out");
         Files.createDirectories(outDir);
         MipflowModel.configureThreads(threads);
         int n = dev.count();
         Map<String, ModeRun> runs = new LinkedHashMap<>();
         Map<NumericPath, MipflowModel> models = new LinkedHashMap<>();
-        float[] z;
-        int zs;
-        int per;
+        List<LatentRow> rows;
         try {
             for (NumericPath p : paths) {
                 models.put(p, MipflowModel.load(o.path("model"), Device.cpu(), p));
             }
             MipflowModel base = models.get(NumericPath.NATIVE);
             int k = base.schedule().stages();
-            zs = size / base.downsample();
-            per = base.latentChannels() * zs * zs;
-            z = base.encode(dev.batch(), n, size, size);
-            SamplerConfig multi = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "multiscale"), k);
-            SamplerConfig one = new SamplerConfig(SamplingMode.ONESTEP, 1, multi.stageSteps());
+            int zs = size / base.downsample();
+            rows = dev.rows(base.encode(dev.batch(), n, size, size), base.latentChannels(), zs, i -> "bench-" + i);
+            Map<String, SamplerConfig> modes = sampling.everyMode(k, base.hasStudent());
+            String fastest = base.hasStudent() ? "onestep" : "multiscale";
             boolean sparkOnly = o.flag("spark-only");
             for (NumericPath p : sparkOnly ? List.of(NumericPath.NATIVE) : paths) {
-                int batch = fixedBatch > 0 ? fixedBatch : budget.batchFor(models.get(p).bytesPerImage(size, size));
-                if (sparkOnly) {
-                    add(runs, base.hasStudent() ? "onestep" : "multiscale", p, base.hasStudent() ? one : multi, k, batch);
-                    continue;
+                int batch = batching.rows(models.get(p), size, size);
+                for (var mode : modes.entrySet()) {
+                    // Other numeric paths are compared on the modes whose speed matters: onestep and forward.
+                    if (sparkOnly ? mode.getKey().equals(fastest) : p.isNative() || mode.getKey().equals("onestep")) {
+                        add(runs, mode.getKey(), p, mode.getValue(), k, batch);
+                    }
                 }
-                if (p.isNative()) {
-                    add(runs, "full", p, DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "full"), k), k, batch);
-                    add(runs, "multiscale", p, multi, k, batch);
+                if (!sparkOnly) {
+                    add(runs, "forward", p, null, k, batch);
                 }
-                if (base.hasStudent()) {
-                    add(runs, "onestep", p, one, k, batch);
-                }
-                add(runs, "forward", p, null, k, batch);
             }
             List<String> order = new ArrayList<>(runs.keySet());
             for (int r = 0; r < (sparkOnly ? 0 : rounds); r++) {
                 for (int i = 0; i < order.size(); i++) {
                     ModeRun m = runs.get(order.get((i + r) % order.size()));
                     long t0 = System.nanoTime();
-                    float[] img;
+                    List<DecodedImage> img;
                     try (RssSampler rss = new RssSampler()) {
-                        img = decodeAll(models.get(m.numerics()), m, z, n, zs, per, size);
+                        img = decodeAll(models.get(m.numerics()), m, rows);
                         m.peakMb()[0] = Math.max(m.peakMb()[0], rss.peakMb());
                     }
                     m.seconds().add((System.nanoTime() - t0) / 1e9);
@@ -173,19 +182,19 @@ public final class BenchCommand implements Command {
         json.addProperty("images", n);
         json.addProperty("size", size);
         json.addProperty("threads", threads);
-        json.addProperty("batch", fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto");
-        json.addProperty("memory_budget_bytes", budget.bytes());
+        json.addProperty("batch", batching.label());
+        json.addProperty("memory_budget_bytes", batching.budget().bytes());
         json.addProperty("rounds", rounds);
         StringBuilder md = new StringBuilder();
         md.append(String.format(Locale.ROOT, "# bench: %d images at %dx%d, %d libtorch threads, %d rounds (median), "
-                + "batch %s%n%n", n, size, size, threads, rounds,
-                fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto (" + (budget.bytes() >> 20) + " MiB working set)"));
+                + "batch %s; each mode through the decode loop (sampling, PNG, PSNR/SSIM)%n%n", n, size, size, threads,
+                rounds, batching.describe()));
         if (!o.flag("spark-only")) {
-            md.append(modesTable(runs, dev, size, json));
-            md.append(numericsTable(runs, dev, size, json));
+            md.append(modesTable(runs, dev, json));
+            md.append(numericsTable(runs, dev, json));
         }
         if (!o.flag("no-spark")) {
-            sparkRow(o, runs, dev, z, zs, per, fixedBatch, budget, threads, outDir, md, json);
+            sparkRow(o, runs, rows, size, batching, threads, outDir, md, json);
         }
         Files.writeString(outDir.resolve("bench.md"), md.toString());
         Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n");
@@ -219,10 +228,10 @@ public final class BenchCommand implements Command {
     }
 
     /** The native model's modes side by side (the table earlier stops printed). */
-    private static String modesTable(Map<String, ModeRun> runs, DevImages dev, int size, JsonObject json) {
+    private static String modesTable(Map<String, ModeRun> runs, DevImages dev, JsonObject json) {
         int n = dev.count();
-        double fullIps = n / median(runs.get("full").seconds());
-        float[] fullOut = runs.get("full").out();
+        double fullIps = n / Measurements.median(runs.get("full").seconds());
+        List<DecodedImage> fullOut = runs.get("full").out();
         StringBuilder md = new StringBuilder();
         md.append("| mode | images/s | ms/image | forward passes | batch | peak RSS MB | PSNR | SSIM | PSNR vs full "
                 + "| SSIM vs full | speedup vs full |\n");
@@ -232,9 +241,9 @@ public final class BenchCommand implements Command {
             if (!m.numerics().isNative()) {
                 continue;
             }
-            double ips = n / median(m.seconds());
-            double[] orig = scores(m.out(), dev, size, null);
-            double[] vsFull = scores(m.out(), dev, size, fullOut);
+            double ips = n / Measurements.median(m.seconds());
+            double[] orig = scores(m.out(), null);
+            double[] vsFull = scores(m.out(), fullOut);
             boolean full = m.mode().equals("full");
             md.append(String.format(Locale.ROOT, "| %s | %.3f | %.0f | %d | %d | %d | %.3f | %.4f | %s | %s | %.1fx |%n",
                     m.name(), ips, 1000 / ips, m.passes(), m.batch(), m.peakMb()[0], orig[0], orig[1],
@@ -255,7 +264,7 @@ public final class BenchCommand implements Command {
      * the change of PSNR/SSIM against the originals, how close the images are to the fp32 ones, and
      * whether the 8-bit output repeated exactly over the rounds.
      */
-    private static String numericsTable(Map<String, ModeRun> runs, DevImages dev, int size, JsonObject json) {
+    private static String numericsTable(Map<String, ModeRun> runs, DevImages dev, JsonObject json) {
         int n = dev.count();
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "%nPrecision and layout (same weights; deltas "
                 + "against the same mode in fp32/nchw):%n%n"));
@@ -268,15 +277,15 @@ public final class BenchCommand implements Command {
             if (ref == null) {
                 continue;
             }
-            double refIps = n / median(ref.seconds());
-            double[] refScores = scores(ref.out(), dev, size, null);
+            double refIps = n / Measurements.median(ref.seconds());
+            double[] refScores = scores(ref.out(), null);
             for (ModeRun m : runs.values()) {
                 if (!m.mode().equals(mode)) {
                     continue;
                 }
-                double ips = n / median(m.seconds());
-                double[] orig = scores(m.out(), dev, size, null);
-                double[] vsRef = scores(m.out(), dev, size, ref.out());
+                double ips = n / Measurements.median(m.seconds());
+                double[] orig = scores(m.out(), null);
+                double[] vsRef = scores(m.out(), ref.out());
                 boolean isRef = m == ref;
                 md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.3f | %.2fx | %d | %.3f | %.4f | %s | %s | %s | %s |%n",
                         mode, m.numerics().label(), m.batch(), ips, ips / refIps, m.peakMb()[0], orig[0], orig[1],
@@ -313,47 +322,48 @@ public final class BenchCommand implements Command {
     }
 
     /**
-     * The Spark decode with the numerics "auto" picks on this machine against the raw decoder in the
-     * same path, on the same rows (the dev latents repeated under new ids, enough that the wave's
+     * The Spark decode with the numerics "auto" picks on this machine against the same decode loop
+     * outside Spark, on the same rows (the dev latents repeated under new ids, enough that the wave's
      * jobs and commit weigh what they weigh in a real run), alternated over --rounds so that machine
      * noise hits both alike; medians compared.
      */
-    private static void sparkRow(Options o, Map<String, ModeRun> runs, DevImages dev, float[] z, int zs, int per,
-            int fixedBatch, BatchBudget budget, int threads, Path outDir, StringBuilder md, JsonObject json)
-            throws Exception {
+    private static void sparkRow(Options o, Map<String, ModeRun> runs, List<LatentRow> dev, int size,
+            BatchingOptions batching, int threads, Path outDir, StringBuilder md, JsonObject json) throws Exception {
         NumericPath auto = NumericPath.Request.AUTO.resolve(Bf16Support.of(Device.cpu()).supported());
         String mode = runs.containsKey("onestep") ? "onestep" : "multiscale";
         SamplerConfig cfg = runs.get(mode).cfg();
-        int rows = o.getInt("spark-rows", 1, 1_000_000);
+        int n = o.getInt("spark-rows", 1, 1_000_000);
         int rounds = o.getInt("rounds", 1, 100);
-        float[] zs2 = new float[rows * per];
-        for (int r = 0; r < rows; r++) {
-            System.arraycopy(z, (r % dev.count()) * per, zs2, r * per, per);
+        List<LatentRow> rows = new ArrayList<>(n);
+        for (int r = 0; r < n; r++) {
+            LatentRow d = dev.get(r % dev.size());
+            rows.add(new LatentRow("bench-" + r, d.latent(), d.channels(), d.height(), d.width(), d.reference()));
         }
         List<Double> raw = new ArrayList<>();
         List<Double> spark = new ArrayList<>();
         // The Spark decode as `decode` runs by default (local[*]: a task per core, libtorch threads
-        // per task from the slots); the raw decoder in its best setting (one stream, --threads).
+        // per task from the slots); the loop outside Spark in its best setting (one stream, --threads).
         // One JVM, so libtorch's global thread count is switched as the two alternate.
         SparkSession session = SparkSupport.session("mipflow bench", null);
         int sparkThreads = SparkSupport.intraOpThreads(session);
         String master = session.sparkContext().master();
         try (MipflowModel model = MipflowModel.load(o.path("model"), Device.cpu(), auto)) {
-            String latents = writeLatents(session, dev, zs2, rows, zs, per, outDir);
-            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, fixedBatch, 0,
-                    sparkThreads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO, budget);
-            int batch = fixedBatch > 0 ? fixedBatch : budget.batchFor(model.bytesPerImage(dev.size(), dev.size()));
-            ModeRun rawRun = new ModeRun(mode, auto, cfg, 0, batch, new ArrayList<>(), new long[1], new ArrayList<>());
+            String latents = writeLatents(session, rows, size, outDir);
+            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, batching.fixed(), 0,
+                    sparkThreads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO,
+                    batching.budget());
+            ModeRun rawRun = new ModeRun(mode, auto, cfg, 0, batching.rows(model, size, size), new ArrayList<>(),
+                    new long[1], new ArrayList<>());
             String out = outDir.resolve("spark-decode").toString();
             MipflowModel.setThreads(sparkThreads);
             DecodeJob.run(session, List.of(latents), out, s); // the executor's model load and JIT warm-up
             MipflowModel.setThreads(threads);
-            decodeAll(model, rawRun, zs2, rows, zs, per, dev.size());
+            decodeAll(model, rawRun, rows);
             for (int r = 0; r < rounds; r++) {
                 MipflowModel.setThreads(threads);
                 long t0 = System.nanoTime();
-                decodeAll(model, rawRun, zs2, rows, zs, per, dev.size());
-                raw.add(rows / ((System.nanoTime() - t0) / 1e9));
+                decodeAll(model, rawRun, rows);
+                raw.add(n / ((System.nanoTime() - t0) / 1e9));
                 MipflowModel.setThreads(sparkThreads);
                 spark.add(DecodeJob.run(session, List.of(latents), out, s).imagesPerSecond());
                 System.out.printf(Locale.ROOT, "round %d raw %.3f images/s, spark %.3f images/s%n", r + 1,
@@ -362,22 +372,21 @@ public final class BenchCommand implements Command {
         } finally {
             session.stop();
         }
-        double rawIps = median(raw);
-        double sparkIps = median(spark);
+        double rawIps = Measurements.median(raw);
+        double sparkIps = Measurements.median(spark);
         StringBuilder perRound = new StringBuilder();
         for (int r = 0; r < raw.size(); r++) {
             perRound.append(String.format(Locale.ROOT, "%s%.0f%%", r == 0 ? "" : ", ", 100 * spark.get(r) / raw.get(r)));
         }
         md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, %s with %d libtorch thread(s) per task, batch %s, "
-                + "%d rows, PNG + metrics + Parquet + commit included) against the raw decoder (one stream, %d threads, "
-                + "sampling only) on the same rows, alternated over %d rounds (median): %.3f vs %.3f images/s = %.0f%% "
-                + "(per round: %s)%n", mode, auto.label(), master, sparkThreads,
-                fixedBatch > 0 ? Integer.toString(fixedBatch) : "auto", rows, threads, rounds, sparkIps, rawIps,
-                100 * sparkIps / rawIps, perRound));
+                + "%d rows, PNG + metrics + Parquet + commit included) against the same decode loop outside Spark (one "
+                + "stream, %d threads, PNG + metrics included) on the same rows, alternated over %d rounds (median): "
+                + "%.3f vs %.3f images/s = %.0f%% (per round: %s)%n", mode, auto.label(), master, sparkThreads,
+                batching.label(), n, threads, rounds, sparkIps, rawIps, 100 * sparkIps / rawIps, perRound));
         JsonObject j = new JsonObject();
         j.addProperty("mode", mode);
         j.addProperty("numerics", auto.label());
-        j.addProperty("rows", rows);
+        j.addProperty("rows", n);
         j.addProperty("spark_images_per_second", sparkIps);
         j.addProperty("raw_images_per_second", rawIps);
         j.addProperty("ratio", sparkIps / rawIps);
@@ -386,16 +395,12 @@ public final class BenchCommand implements Command {
         json.add("spark", j);
     }
 
-    /** Rows "bench-R" (latent R mod the dev count, the reference PNG) as one Parquet shard. */
-    private static String writeLatents(SparkSession spark, DevImages dev, float[] z, int rows, int zs, int per,
-            Path outDir) {
-        int size = dev.size();
+    /** The rows, with their reference PNGs, as one Parquet shard of decode's input contract. */
+    private static String writeLatents(SparkSession spark, List<LatentRow> rows, int size, Path outDir) {
         List<Row> out = new ArrayList<>();
-        for (int r = 0; r < rows; r++) {
-            int i = r % dev.count();
-            byte[] ref = ImageCodec.png(ImageOps.fromPlanar(dev.pixels().get(i), 0, size, size));
-            out.add(RowFactory.create("bench-" + r, Arrays.copyOfRange(z, r * per, (r + 1) * per), per / (zs * zs), zs, zs,
-                    ref, null));
+        for (LatentRow r : rows) {
+            out.add(RowFactory.create(r.id(), r.latent(), r.channels(), r.height(), r.width(), png(r.reference(), size),
+                    null));
         }
         String latents = outDir.resolve("latents").toString();
         spark.createDataFrame(out, EncodePartition.OUTPUT).drop("error").coalesce(1).write().mode("overwrite")
@@ -409,43 +414,38 @@ public final class BenchCommand implements Command {
         runs.put(m.name(), m);
     }
 
-    private static float[] decodeAll(MipflowModel model, ModeRun m, float[] z, int n, int zs, int per, int size) {
-        int px = 3 * size * size;
-        float[] out = new float[n * px];
-        for (int s = 0; s < n; s += m.batch()) {
-            int b = Math.min(m.batch(), n - s);
-            float[] zb = Arrays.copyOfRange(z, s * per, (s + b) * per);
-            float[] img;
-            if (m.cfg() == null) {
-                img = Baselines.teacherOnePass(model, zb, b, size);
-            } else {
-                RandomGenerator[] g = new RandomGenerator[b];
-                for (int i = 0; i < b; i++) {
-                    g[i] = RowNoise.forRow(0, "bench-" + (s + i));
-                }
-                img = new Sampler(model, m.cfg()).decode(zb, b, zs, zs, g);
-            }
-            System.arraycopy(img, 0, out, s * px, b * px);
-        }
-        return out;
+    /** The rows through the decode loop, in batches of the run's size, noise from (0, id). */
+    private static List<DecodedImage> decodeAll(MipflowModel model, ModeRun m, List<LatentRow> rows) {
+        return Measurements.allDecoded(new BatchDecoder(model, m.sampler(model), 0, MetricSet.DEFAULT,
+                BatchDecoder.BatchRows.fixed(m.batch())).decodeAll(rows), m.name());
     }
 
-    private static double[] scores(float[] img, DevImages dev, int size, float[] against) {
-        int px = 3 * size * size;
+    /**
+     * Mean PSNR (capped at 100 dB, for identical images) and SSIM of the images against the
+     * originals (against == null: the loop's own scores) or against another run's images.
+     */
+    private static double[] scores(List<DecodedImage> images, List<DecodedImage> against) {
         double p = 0;
         double s = 0;
-        for (int i = 0; i < dev.count(); i++) {
-            float[] ref = against == null ? dev.pixels().get(i)
-                    : ImageOps.quantize(Arrays.copyOfRange(against, i * px, (i + 1) * px));
-            ImageMetrics m = ImageMetrics.of(img, i * px, ref, size, size);
-            p += Math.min(m.psnr(), 100);
-            s += m.ssim();
+        for (int i = 0; i < images.size(); i++) {
+            DecodedImage d = images.get(i);
+            Map<String, Double> m = against == null ? d.metrics()
+                    : MetricSet.DEFAULT.score(pixels(d), 0, pixels(against.get(i)), d.height(), d.width());
+            p += Math.min(m.get("psnr"), 100);
+            s += m.get("ssim");
         }
-        return new double[] {p / dev.count(), s / dev.count()};
+        return new double[] {p / images.size(), s / images.size()};
     }
 
-    static double median(List<Double> v) {
-        double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+    private static float[] pixels(DecodedImage d) {
+        try {
+            return ImageOps.toPlanar(ImageCodec.read(d.png(), Long.MAX_VALUE));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] png(float[] planar, int side) {
+        return ImageCodec.png(ImageOps.fromPlanar(planar, 0, side, side));
     }
 }

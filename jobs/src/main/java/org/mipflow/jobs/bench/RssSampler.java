@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.bench;
 
 import java.io.IOException;
 import java.nio.file.Files;

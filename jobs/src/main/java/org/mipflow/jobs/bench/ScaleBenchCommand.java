@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +25,9 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.mipflow.io.RowLimits;
+import org.mipflow.jobs.cli.Command;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.sampling.SamplerConfig;

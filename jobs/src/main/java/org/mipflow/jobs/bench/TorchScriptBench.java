@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.bench;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -9,26 +9,30 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.random.RandomGenerator;
+import org.mipflow.io.LatentRow;
+import org.mipflow.jobs.cli.BatchingOptions;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.SamplingOptions;
+import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.TorchScriptModel;
-import org.mipflow.sampling.RowNoise;
+import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
-import org.mipflow.sampling.SamplingMode;
 
 /**
  * {@code mipflow bench --model TORCHSCRIPT_DIR}: Mipflow's decode of a PyTorch export next to
  * the plain PyTorch loop users run today ({@code scripts/torch/bench_loop.py} under Debian's
  * torch), same modes, latents size, batch and threads, rounds interleaved so that machine noise
  * hits both alike. Both sides exclude their warm-up; an export has no encoder, so the latents are
- * seeded Gaussian and only speed is compared.
+ * seeded Gaussian and only speed is compared. Mipflow's side is the decode loop ({@link
+ * BatchDecoder}), PNG encoding included; the PyTorch loop only samples.
  */
 final class TorchScriptBench {
     private record Side(List<Double> mipflow, List<Double> pytorch) {}
@@ -38,7 +42,7 @@ final class TorchScriptBench {
     static int run(Options o, Path model) throws Exception {
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
-        int fixedBatch = DecodeCommand.fixedBatch(o);
+        BatchingOptions batching = BatchingOptions.parse(o);
         int rounds = o.getInt("rounds", 1, 100);
         int n = o.getInt("images", 1, 10_000);
         Path python = o.path("python");
@@ -51,21 +55,20 @@ final class TorchScriptBench {
         try (TorchScriptModel m = TorchScriptModel.load(model)) {
             int k = m.schedule().stages();
             int zs = size / m.downsample();
-            int per = m.latentChannels() * zs * zs;
-            batch = fixedBatch > 0 ? fixedBatch : DecodeCommand.budget(o).batchFor(m.bytesPerImage(size, size));
-            SamplerConfig multi = DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "multiscale"), k);
-            modes.put("full", DecodeCommand.samplerConfig(EvalCommandOptions.of(o, "full"), k));
-            modes.put("multiscale", multi);
-            if (m.hasStudent()) {
-                modes.put("onestep", new SamplerConfig(SamplingMode.ONESTEP, 1, multi.stageSteps()));
-            }
-            float[] z = new float[n * per];
+            int c = m.latentChannels();
+            batch = batching.rows(m, size, size);
+            modes.putAll(SamplingOptions.parse(o).everyMode(k, m.hasStudent()));
             SplittableRandom rnd = new SplittableRandom(0);
-            for (int i = 0; i < z.length; i++) {
-                z[i] = (float) rnd.nextGaussian();
+            List<LatentRow> rows = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                float[] z = new float[c * zs * zs];
+                for (int j = 0; j < z.length; j++) {
+                    z[j] = (float) rnd.nextGaussian();
+                }
+                rows.add(new LatentRow("bench-" + i, z, c, zs, zs, null));
             }
             for (String mode : modes.keySet()) {
-                decodeAll(m, modes.get(mode), z, Math.min(n, batch), zs, per, batch); // warm-up
+                decodeAll(m, modes.get(mode), rows.subList(0, Math.min(n, batch)), batch); // warm-up
                 times.put(mode, new Side(new ArrayList<>(), new ArrayList<>()));
             }
             for (int r = 0; r < rounds; r++) {
@@ -76,7 +79,7 @@ final class TorchScriptBench {
                         s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, batch, threads, size, o));
                     }
                     long t0 = System.nanoTime();
-                    decodeAll(m, e.getValue(), z, n, zs, per, batch);
+                    decodeAll(m, e.getValue(), rows, batch);
                     s.mipflow().add(n / ((System.nanoTime() - t0) / 1e9));
                     if (!pythonFirst) {
                         s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, batch, threads, size, o));
@@ -89,12 +92,12 @@ final class TorchScriptBench {
         StringBuilder md = new StringBuilder();
         md.append(String.format(Locale.ROOT, "# bench (TorchScript %s): %d images at %dx%d, batch %d, %d threads, "
                 + "%d rounds (median)%n%n", model, n, size, size, batch, threads, rounds));
-        md.append("| mode | forward passes | Mipflow images/s | plain PyTorch loop images/s | Mipflow / PyTorch |\n");
+        md.append("| mode | forward passes | Mipflow images/s (decode loop, PNG included) | plain PyTorch loop images/s (sampling only) | Mipflow / PyTorch |\n");
         md.append("|---|---|---|---|---|\n");
         JsonArray rows = new JsonArray();
         for (var e : times.entrySet()) {
-            double mip = BenchCommand.median(e.getValue().mipflow());
-            double pt = BenchCommand.median(e.getValue().pytorch());
+            double mip = Measurements.median(e.getValue().mipflow());
+            double pt = Measurements.median(e.getValue().pytorch());
             int passes = passes(modes.get(e.getKey()));
             md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.2f |%n", e.getKey(), passes, mip, pt, mip / pt));
             JsonObject j = new JsonObject();
@@ -120,16 +123,10 @@ final class TorchScriptBench {
         return 0;
     }
 
-    private static void decodeAll(TorchScriptModel m, SamplerConfig cfg, float[] z, int n, int zs, int per, int batch) {
-        Sampler sampler = new Sampler(m, cfg);
-        for (int s = 0; s < n; s += batch) {
-            int b = Math.min(batch, n - s);
-            RandomGenerator[] g = new RandomGenerator[b];
-            for (int i = 0; i < b; i++) {
-                g[i] = RowNoise.forRow(0, "bench-" + (s + i));
-            }
-            sampler.decode(Arrays.copyOfRange(z, s * per, (s + b) * per), b, zs, zs, g);
-        }
+    /** The rows through the decode loop (sampling and PNG; no reference, so no metrics). */
+    private static void decodeAll(TorchScriptModel m, SamplerConfig cfg, List<LatentRow> rows, int batch) {
+        Measurements.allDecoded(new BatchDecoder(m, new Sampler(m, cfg), 0, MetricSet.DEFAULT,
+                BatchDecoder.BatchRows.fixed(batch)).decodeAll(rows), cfg.mode().label());
     }
 
     /** One run of the plain PyTorch loop in its own process; its images/s exclude start-up and warm-up. */

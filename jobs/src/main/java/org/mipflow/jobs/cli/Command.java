@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.cli;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.cli;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -22,10 +22,12 @@ public final class Options {
 
     private final String command;
     private final Map<String, String> values;
+    private final String commandLine;
 
-    private Options(String command, Map<String, String> values) {
+    private Options(String command, Map<String, String> values, String commandLine) {
         this.command = command;
         this.values = values;
+        this.commandLine = commandLine;
     }
 
     public static Options parse(String command, List<Spec> specs, String[] args) throws UsageException {
@@ -67,7 +69,7 @@ public final class Options {
                 values.put(name, args[++i]);
             }
         }
-        return new Options(command, values);
+        return new Options(command, values, "bin/mipflow " + command + (args.length == 0 ? "" : " " + String.join(" ", args)));
     }
 
     public static String help(String command, String summary, List<Spec> specs) {
@@ -82,6 +84,11 @@ public final class Options {
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** The command line as the user typed it, recorded in trained models. */
+    public String commandLine() {
+        return commandLine;
     }
 
     public boolean has(String name) {

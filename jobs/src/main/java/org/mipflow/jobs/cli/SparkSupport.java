@@ -1,25 +1,25 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.cli;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.mipflow.spark.HadoopConf;
-import org.mipflow.spark.TaskSlots;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.mipflow.spark.HadoopConf;
+import org.mipflow.spark.TaskSlots;
 
 /** Driver-side Spark plumbing shared by the jobs. */
-final class SparkSupport {
+public final class SparkSupport {
     private SparkSupport() {}
 
     /**
      * The session: spark-submit's when launched by it (spark.master is set), otherwise an
      * embedded local one with {@code master} (default local[*]).
      */
-    static SparkSession session(String app, String master) {
+    public static SparkSession session(String app, String master) {
         SparkConf conf = new SparkConf(true);
         SparkSession.Builder b = SparkSession.builder().appName(app);
         if (!conf.contains("spark.master")) {
@@ -37,17 +37,17 @@ final class SparkSupport {
     }
 
     /** Concurrent tasks per executor JVM (see {@link TaskSlots}). */
-    static int taskSlots(SparkSession s) {
+    public static int taskSlots(SparkSession s) {
         return TaskSlots.of(s);
     }
 
     /** libtorch intra-op threads per task (see {@link TaskSlots}). */
-    static int intraOpThreads(SparkSession s) {
+    public static int intraOpThreads(SparkSession s) {
         return TaskSlots.intraOpThreads(s);
     }
 
     /** Expands comma-separated paths and globs; fails with one line when one matches nothing. */
-    static List<String> resolveInputs(String spec) throws UsageException {
+    public static List<String> resolveInputs(String spec) throws UsageException {
         List<String> out = new ArrayList<>();
         for (String p : spec.split(",")) {
             if (p.isBlank()) {

@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.cli;
 
 /** A command-line mistake or an unusable input: printed as one line, exit code 2. */
 public class UsageException extends Exception {

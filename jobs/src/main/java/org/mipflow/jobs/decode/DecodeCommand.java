@@ -1,15 +1,21 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.decode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.RowLimits;
-import org.mipflow.jobs.decode.DecodeJob;
+import org.mipflow.jobs.cli.BatchingOptions;
+import org.mipflow.jobs.cli.Command;
+import org.mipflow.jobs.cli.NumericsOptions;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.SamplingOptions;
+import org.mipflow.jobs.cli.SparkSupport;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.metrics.MetricSet;
-import org.mipflow.model.BatchBudget;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
@@ -35,24 +41,16 @@ public final class DecodeCommand implements Command {
 
     @Override
     public List<Options.Spec> options() {
-        return List.of(
+        List<Options.Spec> specs = new ArrayList<>(List.of(
                 Options.Spec.value("input", "PATHS", "sample-data/latents",
                         "Parquet file, directory of shards or glob; comma-separated; any Hadoop URI"),
                 Options.Spec.value("out", "DIR", "out/decode", "output directory (any Hadoop URI)"),
-                Options.Spec.value("model", "DIR", "models/default", "model directory"),
-                Options.Spec.value("mode", "MODE", null,
-                        "full | multiscale | onestep (default: onestep if the model has a student, else multiscale)"),
-                Options.Spec.value("steps", "N", Integer.toString(SamplerConfig.DEFAULT_FULL_STEPS),
-                        "Euler steps of mode full"),
-                Options.Spec.value("stage-steps", "N[,N...]", Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS),
-                        "Euler steps per stage of mode multiscale (one value for all, or one per stage)"),
-                Options.Spec.value("batch-size", "N", "auto",
-                        "rows decoded together; auto: as many as fit --memory-budget at each batch's image size"),
-                Options.Spec.value("memory-budget", "MIB", Long.toString(BatchBudget.CPU_DEFAULT_BYTES >> 20),
-                        "working set of one task's forward pass that auto batches stay within (CPU: cache-sized)"),
-                Options.Spec.value("precision", "P", "auto",
-                        "fp32 | bf16 | auto (bf16 where the executor's CPU or GPU computes it natively)"),
-                Options.Spec.value("layout", "L", "auto", "nchw | nhwc (channels-last) | auto (nhwc with bf16, which runs channels-last only)"),
+                Options.Spec.value("model", "DIR", "models/default", "model directory")));
+        specs.addAll(SamplingOptions.specs(
+                "full | multiscale | onestep (default: onestep if the model has a student, else multiscale)"));
+        specs.addAll(BatchingOptions.specs("auto"));
+        specs.addAll(NumericsOptions.specs());
+        specs.addAll(List.of(
                 Options.Spec.value("seed", "N", "0", "global noise seed; each image's noise comes from (seed, id)"),
                 Options.Spec.value("png-dir", "DIR", null, "also write one PNG file per image here"),
                 Options.Spec.value("master", "URL", null, "Spark master for embedded runs (default local[*])"),
@@ -73,14 +71,14 @@ public final class DecodeCommand implements Command {
                         + "partitions, batch plan); decode and write nothing"),
                 Options.Spec.flag("fail-fast", "stop at the first bad shard or row instead of reporting it"),
                 Options.Spec.flag("resume", "keep the shards a killed or failed run over the same --out committed; "
-                        + "decode only the rest"));
+                        + "decode only the rest")));
+        return specs;
     }
 
     @Override
     public int run(Options o) throws Exception {
-        int batch = fixedBatch(o);
-        BatchBudget budget = budget(o);
-        NumericPath.Request numerics = numerics(o);
+        BatchingOptions batching = BatchingOptions.parse(o);
+        NumericPath.Request numerics = NumericsOptions.parse(o).request();
         long seed = o.getLong("seed");
         int maxSide = o.getInt("max-latent-side", 1, 4096);
         Path model = o.path("model");
@@ -96,7 +94,7 @@ public final class DecodeCommand implements Command {
         DecoderFacts facts = DecoderFacts.read(model);
         int stages = facts.schedule().stages();
         boolean student = facts.hasStudent();
-        SamplerConfig sampler = samplerConfig(o, stages, student ? "onestep" : "multiscale");
+        SamplerConfig sampler = SamplingOptions.parse(o).config(stages, student ? "onestep" : "multiscale");
         if (sampler.mode() == SamplingMode.ONESTEP && !student) {
             throw new UsageException("model " + model + " has no one-step student; use --mode multiscale or run "
                     + "'mipflow distill'");
@@ -116,10 +114,10 @@ public final class DecodeCommand implements Command {
                 }
             }
             DecodeSettings s = new DecodeSettings(model.toString(), sampler,
-                    batch, seed, threads, o.getOr("engine-cache", null),
+                    batching.fixed(), seed, threads, o.getOr("engine-cache", null),
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
-                    o.getOr("png-dir", null), metrics, numerics, budget);
+                    o.getOr("png-dir", null), metrics, numerics, batching.budget());
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, %d task slot(s)%n",
                     sampler.mode().label(), sampler.forwardPasses(stages), SparkSupport.taskSlots(spark));
             LatentColumns cols = LatentColumns.DEFAULT;
@@ -181,23 +179,6 @@ public final class DecodeCommand implements Command {
                 + "written%n", p.forwardPasses());
     }
 
-    /** --batch-size: a number, or 0 for "auto" (sized by the budget). */
-    static int fixedBatch(Options o) throws UsageException {
-        return "auto".equals(o.get("batch-size")) ? 0 : o.getInt("batch-size", 1, 1024);
-    }
-
-    static BatchBudget budget(Options o) throws UsageException {
-        return new BatchBudget((long) o.getInt("memory-budget", 1, 1 << 20) << 20, BatchBudget.DEFAULT_MAX_BATCH);
-    }
-
-    static NumericPath.Request numerics(Options o) throws UsageException {
-        try {
-            return new NumericPath.Request(o.get("precision"), o.get("layout")).checkedForAnyDevice();
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-    }
-
     /** The --fail-fast reason inside a failed Spark job, if that is why it failed. */
     private static String failFastMessage(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
@@ -211,20 +192,7 @@ public final class DecodeCommand implements Command {
         return null;
     }
 
-    static String fmt(Double d) {
+    private static String fmt(Double d) {
         return d == null ? "n/a" : String.format(Locale.ROOT, "%.3f", d);
-    }
-
-    static SamplerConfig samplerConfig(Options o, int stages) throws UsageException {
-        return samplerConfig(o, stages, null);
-    }
-
-    static SamplerConfig samplerConfig(Options o, int stages, String defaultMode) throws UsageException {
-        try {
-            return SamplerConfig.parse(o.has("mode") ? o.get("mode") : defaultMode, o.getInt("steps", 1, 1000),
-                    o.get("stage-steps"), stages);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
     }
 }

@@ -19,7 +19,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.mipflow.jobs.UsageException;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;

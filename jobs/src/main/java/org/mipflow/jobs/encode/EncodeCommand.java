@@ -1,11 +1,15 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.encode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.mipflow.io.LatentEncoding;
 import org.apache.spark.sql.SparkSession;
+import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.RowLimits;
+import org.mipflow.jobs.cli.Command;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.SparkSupport;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.model.ModelManifest;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;

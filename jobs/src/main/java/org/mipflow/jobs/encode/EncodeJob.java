@@ -1,9 +1,9 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.encode;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.regexp_extract;
+import static org.apache.spark.sql.functions.udf;
 
 import java.util.List;
 import org.apache.spark.sql.Dataset;
@@ -11,14 +11,14 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.storage.StorageLevel;
-import org.mipflow.spark.DecodeSettings;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
 import org.mipflow.io.LatentEncoding;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.spark.DecodeSchemas;
+import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.EncodePartition;
 
 /** The encode job: images (a directory, or Parquet with id + image) to a latents Parquet. */

@@ -1,28 +1,40 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.eval;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.random.RandomGenerator;
-import javax.imageio.ImageIO;
+import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
+import org.mipflow.io.LatentRow;
+import org.mipflow.jobs.cli.BatchingOptions;
+import org.mipflow.jobs.cli.Command;
+import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.PhotoOptions;
+import org.mipflow.jobs.cli.SamplingOptions;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.metrics.ImageMetrics;
+import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.MipflowModel;
-import org.mipflow.sampling.RowNoise;
+import org.mipflow.sampling.BatchDecoder;
+import org.mipflow.sampling.DecodedImage;
+import org.mipflow.sampling.ImageSampler;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.TeacherOnePass;
 
 /**
  * {@code mipflow eval}: the quality check of a model on the dev photos, without Spark. Every
  * photo is prepared as encode does (shorter side to --size, antialiased, center crop), encoded,
- * and decoded in each mode; PSNR/SSIM against the prepared photo are printed per mode, and all
- * images are written side by side for a person to look at.
+ * and decoded in each mode through the decode loop ({@link BatchDecoder}); PSNR/SSIM against the
+ * prepared photo are printed per mode, and all images are written side by side for a person to
+ * look at.
  */
 public final class EvalCommand implements Command {
     @Override
@@ -40,36 +52,40 @@ public final class EvalCommand implements Command {
 
     @Override
     public List<Options.Spec> options() {
-        List<Options.Spec> specs = new java.util.ArrayList<>(DevImages.options());
+        List<Options.Spec> specs = new ArrayList<>(DevImages.options());
         specs.add(Options.Spec.value("modes", "LIST", "full,multiscale,onestep,mean,resize", "what to evaluate"));
-        specs.add(Options.Spec.value("batch-size", "N", "4", "images decoded together"));
+        specs.addAll(BatchingOptions.specs("4"));
         specs.add(Options.Spec.value("seed", "N", "0", "noise seed"));
         specs.add(Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
         return specs;
     }
 
+    /** One mode's images: PNG bytes and PSNR/SSIM per photo, in the list's order. */
+    private record Scored(List<byte[]> pngs, List<ImageMetrics> metrics) {}
+
     @Override
     public int run(Options o) throws Exception {
         int size = o.getInt("size", 32, 4096);
-        DevImages dev = DevImages.load(o.path("photos"), o.path("list"), size, 0);
+        PhotoOptions photos = PhotoOptions.parse(o);
+        DevImages dev = DevImages.load(photos, size, 0);
         List<String> names = dev.names();
-        List<float[]> refs = dev.pixels();
-        Path list = o.path("list");
+        SamplingOptions sampling = SamplingOptions.parse(o);
+        BatchingOptions batching = BatchingOptions.parse(o);
+        long seed = o.getLong("seed");
         MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
         Path out = o.path("out");
         Files.createDirectories(out);
         try (MipflowModel model = MipflowModel.load(o.path("model"))) {
             int k = model.schedule().stages();
-            int batch = o.getInt("batch-size", 1, 256);
-            long seed = o.getLong("seed");
-            int px = 3 * size * size;
             int zs = size / model.downsample();
             int per = model.latentChannels() * zs * zs;
-            float[] z = new float[names.size() * per];
-            for (int i = 0; i < names.size(); i++) {
-                System.arraycopy(model.encode(refs.get(i), 1, size, size), 0, z, i * per, per);
-                ImageIO.write(ImageOps.fromPlanar(refs.get(i), 0, size, size), "png", out.resolve(names.get(i) + "-original.png").toFile());
+            float[] z = new float[dev.count() * per];
+            for (int i = 0; i < dev.count(); i++) {
+                System.arraycopy(model.encode(dev.pixels().get(i), 1, size, size), 0, z, i * per, per);
+                Files.write(out.resolve(names.get(i) + "-original.png"), png(dev.pixels().get(i), size));
             }
+            List<LatentRow> rows = dev.rows(z, model.latentChannels(), zs, names::get);
+            Map<String, SamplerConfig> modes = sampling.everyMode(k, model.hasStudent());
             Map<String, JsonObject> results = new LinkedHashMap<>();
             System.out.printf(Locale.ROOT, "%-12s %8s %8s %8s %10s%n", "mode", "PSNR", "SSIM", "passes", "s/image");
             for (String mode : o.get("modes").split(",")) {
@@ -78,34 +94,24 @@ public final class EvalCommand implements Command {
                     System.out.println("onestep      (skipped: the model has no student)");
                     continue;
                 }
-                boolean sampled = !mode.equals("mean") && !mode.equals("resize");
-                SamplerConfig cfg = sampled ? DecodeCommand.samplerConfig(EvalCommandOptions.of(o, mode), k) : null;
-                int passes = sampled ? cfg.forwardPasses(k) : mode.equals("mean") ? 1 : 0;
                 long t0 = System.nanoTime();
-                float[] img = new float[names.size() * px];
-                for (int s = 0; s < names.size(); s += batch) {
-                    int n = Math.min(batch, names.size() - s);
-                    float[] zb = java.util.Arrays.copyOfRange(z, s * per, (s + n) * per);
-                    float[] r;
-                    if (mode.equals("mean")) {
-                        r = Baselines.teacherOnePass(model, zb, n, size);
-                    } else if (mode.equals("resize")) {
-                        r = Baselines.resize(refs, s, n, size);
-                    } else {
-                        RandomGenerator[] g = new RandomGenerator[n];
-                        for (int i = 0; i < n; i++) {
-                            g[i] = RowNoise.forRow(seed, names.get(s + i));
-                        }
-                        r = new Sampler(model, cfg).decode(zb, n, zs, zs, g);
-                    }
-                    System.arraycopy(r, 0, img, s * px, n * px);
+                Scored scored;
+                int passes;
+                if (mode.equals("resize")) {
+                    scored = resized(dev);
+                    passes = 0;
+                } else {
+                    ImageSampler sampler = sampler(model, mode, modes);
+                    passes = sampler.forwardPasses();
+                    scored = decoded(new BatchDecoder(model, sampler, seed, MetricSet.DEFAULT,
+                            batching.rowsFor(model)).decodeAll(rows), mode);
                 }
                 double secs = (System.nanoTime() - t0) / 1e9 / names.size();
                 double psnr = 0;
                 double ssim = 0;
                 JsonArray perImage = new JsonArray();
                 for (int i = 0; i < names.size(); i++) {
-                    ImageMetrics m = ImageMetrics.of(img, i * px, refs.get(i), size, size);
+                    ImageMetrics m = scored.metrics().get(i);
                     psnr += m.psnr();
                     ssim += m.ssim();
                     JsonObject pi = new JsonObject();
@@ -113,8 +119,7 @@ public final class EvalCommand implements Command {
                     pi.addProperty("psnr", m.psnr());
                     pi.addProperty("ssim", m.ssim());
                     perImage.add(pi);
-                    ImageIO.write(ImageOps.fromPlanar(img, i * px, size, size), "png",
-                            out.resolve(names.get(i) + "-" + mode + ".png").toFile());
+                    Files.write(out.resolve(names.get(i) + "-" + mode + ".png"), scored.pngs().get(i));
                 }
                 psnr /= names.size();
                 ssim /= names.size();
@@ -129,12 +134,54 @@ public final class EvalCommand implements Command {
             }
             JsonObject all = new JsonObject();
             all.addProperty("model", o.get("model"));
-            all.addProperty("list", list.toString());
+            all.addProperty("list", photos.list().toString());
             all.addProperty("size", size);
             results.forEach(all::add);
             Files.writeString(out.resolve("eval.json"), new GsonBuilder().setPrettyPrinting().create().toJson(all) + "\n");
             System.out.println("images and eval.json written to " + out);
         }
         return 0;
+    }
+
+    /** A mode of the model's table, or "mean": the teacher's one pass from t = 1. */
+    private static ImageSampler sampler(MipflowModel model, String mode, Map<String, SamplerConfig> modes)
+            throws UsageException {
+        if (mode.equals("mean")) {
+            return new TeacherOnePass(model);
+        }
+        SamplerConfig cfg = modes.get(mode);
+        if (cfg == null) {
+            throw new UsageException("unknown mode '" + mode + "' in --modes (full, multiscale, onestep, mean or resize)");
+        }
+        return new Sampler(model, cfg);
+    }
+
+    private static Scored decoded(List<DecodedImage> images, String mode) {
+        List<byte[]> pngs = new ArrayList<>();
+        List<ImageMetrics> metrics = new ArrayList<>();
+        for (DecodedImage d : images) {
+            if (!d.ok()) {
+                throw new IllegalStateException("mode " + mode + " could not decode " + d.id() + ": " + d.error());
+            }
+            pngs.add(d.png());
+            metrics.add(new ImageMetrics(d.metric("psnr"), d.metric("ssim")));
+        }
+        return new Scored(pngs, metrics);
+    }
+
+    /** The baseline that ignores the latent: it is no decode, so it is scored here. */
+    private static Scored resized(DevImages dev) {
+        List<byte[]> pngs = new ArrayList<>();
+        List<ImageMetrics> metrics = new ArrayList<>();
+        for (float[] ref : dev.pixels()) {
+            float[] img = Baselines.resize(ref, dev.size());
+            pngs.add(png(img, dev.size()));
+            metrics.add(ImageMetrics.of(img, 0, ref, dev.size(), dev.size()));
+        }
+        return new Scored(pngs, metrics);
+    }
+
+    private static byte[] png(float[] planar, int size) {
+        return ImageCodec.png(ImageOps.fromPlanar(planar, 0, size, size));
     }
 }

@@ -12,8 +12,7 @@ import ai.djl.training.ParameterStore;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.mipflow.model.Checksums;
@@ -22,13 +21,10 @@ import org.mipflow.model.ModelConfig;
 import org.mipflow.schedule.StageSchedule;
 
 /**
- * Trains the encoder and the flow decoder jointly with the multi-stage flow-matching loss.
- *
- * <p>Batches are made on a separate thread (queue of a few) so the trainer never waits for
- * data; each step's loss is the sum over stage types of the velocity MSE.
+ * Trains the encoder and the flow decoder jointly with the multi-stage flow-matching loss
+ * (docs/METHOD.md section 4): each step's loss is the sum over stage types of the velocity MSE.
  */
-public final class TeacherTrainer {
-    private static final String CHECKPOINT = "checkpoint";
+public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> {
     private final TrainConfig tc;
     private final PrintStream log;
 
@@ -44,140 +40,98 @@ public final class TeacherTrainer {
     }
 
     public void run(String commandLine) throws Exception {
-        MipflowModel.configureThreads(tc.threads());
-        Engine.getInstance().setRandomSeed((int) tc.seed());
-        long t0 = System.nanoTime();
-        PhotoBank bank = PhotoBank.load(tc.photos(), tc.list(), new int[] {256, 320, 384}, 256, 2);
-        log.printf(Locale.ROOT, "loaded %d photo scales (%d photos skipped: shorter side below 256 px) in %.1f s%n",
-                bank.size(), bank.skipped(), (System.nanoTime() - t0) / 1e9);
-
-        Path ckpt = tc.out().resolve(CHECKPOINT);
-        int startStep = 0;
-        double priorSeconds = 0;
-        MipflowModel model;
-        if (tc.resume() && Checkpoints.exists(ckpt)) {
-            model = MipflowModel.load(ckpt);
-            Checkpoints.State st = Checkpoints.state(ckpt);
-            startStep = st.step();
-            priorSeconds = st.seconds();
-            log.printf("resuming from step %d%n", startStep);
-        } else {
-            model = MipflowModel.create(modelConfig(), tc.seed());
-        }
-        ModelConfig cfg = model.config();
-        List<Parameter> params = MipflowModel.parameters(model.encoder(), model.decoder());
-        for (Parameter p : params) {
-            p.getArray().setRequiresGradient(true);
-        }
-        AdamState adam = new AdamState(params, model.manager());
-        if (startStep > 0) {
-            adam.load(ckpt.resolve("adam.ndlist"));
-        }
-        log.printf(Locale.ROOT, "encoder %,d parameters, decoder %,d parameters, latent %dx(H/8)x(W/8), K=%d%n",
-                model.parameterCount(model.encoder()), model.parameterCount(model.decoder()),
-                cfg.latentChannels(), cfg.schedule().stages());
-
-        Prefetcher<StageBatch> batches = new Prefetcher<>("batch-maker", startStep, tc.steps(),
-                step -> StageBatch.make(bank, cfg, tc.batch(), tc.crop(), tc.seed(), step));
-
-        ParameterStore ps = new ParameterStore(model.manager(), false);
-        int types = cfg.stageTypes();
-        double[] avg = new double[types];
-        int avgN = 0;
-        long runStart = System.nanoTime();
-        long waitNanos = 0;
-        for (int step = startStep; step < tc.steps(); step++) {
-            long w0 = System.nanoTime();
-            StageBatch b = batches.take();
-            waitNanos += System.nanoTime() - w0;
-            float[] losses = trainStep(model, ps, adam, b, step);
-            for (int s = 0; s < types; s++) {
-                avg[s] += losses[s];
-            }
-            avgN++;
-            int done = step + 1;
-            if (done % 20 == 0 || done == tc.steps()) {
-                double el = (System.nanoTime() - runStart) / 1e9;
-                double rate = (done - startStep) / el;
-                StringBuilder sb = new StringBuilder();
-                for (int s = 0; s < types; s++) {
-                    sb.append(String.format(Locale.ROOT, " %s=%.4f", s == cfg.fullStageType() ? "full" : "s" + s, avg[s] / avgN));
-                }
-                log.printf(Locale.ROOT, "step %d/%d loss%s | %.1f img/s lr %.2e data-wait %.0f%% | ETA %.0f min%n",
-                        done, tc.steps(), sb, rate * tc.batch(), tc.learningRateAt(step),
-                        100.0 * waitNanos / (System.nanoTime() - runStart), (tc.steps() - done) / rate / 60);
-                java.util.Arrays.fill(avg, 0);
-                avgN = 0;
-            }
-            if (done % tc.checkpointEvery() == 0 && done < tc.steps()) {
-                checkpoint(model, adam, ckpt, done, priorSeconds + (System.nanoTime() - runStart) / 1e9, commandLine);
-            }
-        }
-        batches.close();
-        double seconds = priorSeconds + (System.nanoTime() - runStart) / 1e9;
-        model.save(tc.out(), trainingRecord(commandLine, tc.steps(), seconds));
-        log.printf(Locale.ROOT, "trained %d steps in %.1f min; model written to %s%n", tc.steps(), seconds / 60, tc.out());
-        model.close();
+        new TrainingLoop(tc.run(), log).run(this, commandLine);
     }
 
-    private float[] trainStep(MipflowModel model, ParameterStore ps, AdamState adam, StageBatch b, int step) {
+    @Override
+    public String checkpointName() {
+        return "checkpoint";
+    }
+
+    @Override
+    public String logName() {
+        return "step";
+    }
+
+    @Override
+    public int logEvery() {
+        return 20;
+    }
+
+    @Override
+    public MipflowModel fresh() {
+        // The weights' initialisation draws from the engine's generator.
+        Engine.getInstance().setRandomSeed((int) tc.run().seed());
+        return MipflowModel.create(modelConfig(), tc.run().seed());
+    }
+
+    @Override
+    public List<Parameter> trained(MipflowModel model) {
+        return MipflowModel.parameters(model.encoder(), model.decoder());
+    }
+
+    @Override
+    public void describe(MipflowModel model, PrintStream out) {
+        ModelConfig cfg = model.config();
+        out.printf(Locale.ROOT, "encoder %,d parameters, decoder %,d parameters, latent %dx(H/8)x(W/8), K=%d%n",
+                model.parameterCount(model.encoder()), model.parameterCount(model.decoder()),
+                cfg.latentChannels(), cfg.schedule().stages());
+    }
+
+    @Override
+    public StageBatch batch(PhotoBank bank, ModelConfig cfg, int step) {
+        TrainingSettings r = tc.run();
+        return StageBatch.make(bank, cfg, r.batch(), r.crop(), r.seed(), step);
+    }
+
+    @Override
+    public List<String> lossNames(ModelConfig cfg) {
+        List<String> names = new ArrayList<>();
+        for (int s = 0; s < cfg.stageTypes(); s++) {
+            names.add(s == cfg.fullStageType() ? "full" : "s" + s);
+        }
+        return names;
+    }
+
+    @Override
+    public float[] lossesAndGradients(MipflowModel model, ParameterStore ps, NDManager m, StageBatch b) {
         ModelConfig cfg = model.config();
         int types = cfg.stageTypes();
-        float[] losses = new float[types];
-        try (NDManager m = model.manager().newSubManager()) {
-            NDArray crops = m.create(b.crops(), new Shape(b.rows(), 3, b.crop(), b.crop()));
-            NDArray[] parts = new NDArray[types];
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray z = model.encoder().forward(ps, new NDList(crops), true).singletonOrThrow();
-                NDArray total = null;
-                for (int s = 0; s < types; s++) {
-                    StageBatch.Stage st = b.stages()[s];
-                    int r = st.side();
-                    int n = st.rows();
-                    NDArray x = m.create(st.state(), new Shape(n, 3, r, r));
-                    NDArray tf = m.create(st.timeFeatures(), new Shape(n, cfg.timeFeatureDim()));
-                    NDArray v = m.create(st.velocity(), new Shape(n, 3, r, r));
-                    NDArray zs = n == b.rows() ? z : z.get(new NDIndex("0:" + n));
-                    NDArray pred = model.decoder().forward(ps, new NDList(x, tf, zs), true).singletonOrThrow();
-                    NDArray d = pred.sub(v);
-                    parts[s] = d.mul(d).mean();
-                    total = total == null ? parts[s] : total.add(parts[s]);
-                }
-                gc.backward(total);
-            }
+        NDArray crops = m.create(b.crops(), new Shape(b.rows(), 3, b.crop(), b.crop()));
+        NDArray[] parts = new NDArray[types];
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray z = model.encoder().forward(ps, new NDList(crops), true).singletonOrThrow();
+            NDArray total = null;
             for (int s = 0; s < types; s++) {
-                losses[s] = parts[s].getFloat();
+                StageBatch.Stage st = b.stages()[s];
+                int r = st.side();
+                int n = st.rows();
+                NDArray x = m.create(st.state(), new Shape(n, 3, r, r));
+                NDArray tf = m.create(st.timeFeatures(), new Shape(n, cfg.timeFeatureDim()));
+                NDArray v = m.create(st.velocity(), new Shape(n, 3, r, r));
+                NDArray zs = n == b.rows() ? z : z.get(new NDIndex("0:" + n));
+                NDArray pred = model.decoder().forward(ps, new NDList(x, tf, zs), true).singletonOrThrow();
+                NDArray d = pred.sub(v);
+                parts[s] = d.mul(d).mean();
+                total = total == null ? parts[s] : total.add(parts[s]);
             }
-            adam.step(step + 1, (float) tc.learningRateAt(step));
+            gc.backward(total);
         }
-        for (float l : losses) {
-            if (!Float.isFinite(l)) {
-                throw new IllegalStateException("loss became " + l + " at step " + (step + 1) + "; lower --lr");
-            }
+        float[] losses = new float[types];
+        for (int s = 0; s < types; s++) {
+            losses[s] = parts[s].getFloat();
         }
         return losses;
     }
 
-    private void checkpoint(MipflowModel model, AdamState adam, Path ckpt, int step, double seconds, String cmd)
-            throws IOException {
-        Checkpoints.write(ckpt, model, adam, step, seconds, trainingRecord(cmd, step, seconds));
-        log.printf("checkpoint at step %d written to %s%n", step, ckpt);
-    }
-
-    private JsonObject trainingRecord(String cmd, int steps, double seconds) throws IOException {
-        JsonObject t = new JsonObject();
-        t.addProperty("command", cmd);
-        t.addProperty("steps", steps);
-        t.addProperty("wallSeconds", Math.round(seconds));
-        t.addProperty("batch", tc.batch());
-        t.addProperty("crop", tc.crop());
-        t.addProperty("learningRate", tc.learningRate());
-        t.addProperty("warmup", tc.warmup());
-        t.addProperty("seed", tc.seed());
-        t.addProperty("threads", tc.threads());
+    @Override
+    public JsonObject record(String cmd, int steps, double seconds) throws IOException {
+        TrainingSettings r = tc.run();
+        JsonObject t = r.record(cmd, steps, seconds);
+        t.addProperty("threads", r.threads());
         t.addProperty("objective", "multi-stage flow matching, velocity MSE summed over the K stages and the full-resolution flow");
-        t.addProperty("trainList", tc.list().getFileName().toString());
-        t.addProperty("trainListSha256", Checksums.sha256(tc.list()));
+        t.addProperty("trainList", r.list().getFileName().toString());
+        t.addProperty("trainListSha256", Checksums.sha256(r.list()));
         t.addProperty("machine", Runtime.getRuntime().availableProcessors() + " cores, CPU");
         return t;
     }

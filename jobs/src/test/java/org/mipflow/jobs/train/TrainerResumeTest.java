@@ -50,7 +50,7 @@ class TrainerResumeTest {
     }
 
     static TrainConfig config(Path out, int steps, boolean resume) {
-        return new TrainConfig(photos, list, out, steps, 2, 64, 1e-3, 2, 9, 2, 2, 4, 3, resume);
+        return new TrainConfig(new TrainingSettings(photos, list, out, steps, 2, 64, 1e-3, 2, 9, 2, 2, resume), 4, 3);
     }
 
     static PrintStream quiet() {
@@ -89,6 +89,7 @@ class TrainerResumeTest {
     }
 
     static DistillConfig distill(Path teacher, Path out, int steps, boolean resume) {
-        return new DistillConfig(photos, list, teacher, out, steps, 2, 64, 3e-4, 2, 5, 2, 2, 2, 0.25, resume);
+        return new DistillConfig(new TrainingSettings(photos, list, out, steps, 2, 64, 3e-4, 2, 5, 2, 2, resume), teacher, 2,
+                0.25);
     }
 }

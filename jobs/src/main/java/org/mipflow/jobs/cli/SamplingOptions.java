@@ -1,0 +1,47 @@
+package org.mipflow.jobs.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.mipflow.sampling.SamplerConfig;
+
+/**
+ * {@code --mode}, {@code --steps}, {@code --stage-steps}: which sampler, with how many Euler steps.
+ *
+ * @param mode the --mode given, or null (the command's default then applies)
+ * @param stageSteps one count for every stage or one per stage, comma-separated, as typed
+ */
+public record SamplingOptions(String mode, int fullSteps, String stageSteps) {
+
+    /** @param modeHelp the help of --mode, or null for commands that run every mode (no --mode) */
+    public static List<Options.Spec> specs(String modeHelp) {
+        List<Options.Spec> s = new ArrayList<>();
+        if (modeHelp != null) {
+            s.add(Options.Spec.value("mode", "MODE", null, modeHelp));
+        }
+        s.add(Options.Spec.value("steps", "N", Integer.toString(SamplerConfig.DEFAULT_FULL_STEPS),
+                "Euler steps of mode full"));
+        s.add(Options.Spec.value("stage-steps", "N[,N...]", Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS),
+                "Euler steps per stage of mode multiscale (one value for all, or one per stage)"));
+        return s;
+    }
+
+    public static SamplingOptions parse(Options o) throws UsageException {
+        return new SamplingOptions(o.has("mode") ? o.get("mode") : null, o.getInt("steps", 1, 1000),
+                o.get("stage-steps"));
+    }
+
+    /** The sampler for a model with {@code stages} stages, in --mode or else {@code defaultMode}. */
+    public SamplerConfig config(int stages, String defaultMode) throws UsageException {
+        try {
+            return SamplerConfig.parse(mode == null ? defaultMode : mode, fullSteps, stageSteps, stages);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** Every mode the model offers with these steps (see {@link SamplerConfig#everyMode}). */
+    public Map<String, SamplerConfig> everyMode(int stages, boolean hasStudent) throws UsageException {
+        return config(stages, "multiscale").everyMode(hasStudent);
+    }
+}

@@ -1,0 +1,94 @@
+package org.mipflow.jobs.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mipflow.model.BatchBudget;
+import org.mipflow.model.NumericPath;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+
+/** The option groups the commands share: each parses its options, checks them and describes itself. */
+class OptionGroupsTest {
+    private static Options parse(List<Options.Spec> specs, String... args) throws UsageException {
+        return Options.parse("test", specs, args);
+    }
+
+    @Test
+    void samplingWithAndWithoutMode() throws Exception {
+        List<Options.Spec> specs = SamplingOptions.specs("mode help");
+        SamplerConfig def = SamplingOptions.parse(parse(specs)).config(3, "onestep");
+        assertEquals(SamplingMode.ONESTEP, def.mode());
+        SamplerConfig c = SamplingOptions.parse(parse(specs, "--mode", "multiscale", "--stage-steps", "4,3,2"))
+                .config(3, "onestep");
+        assertEquals(SamplingMode.MULTISCALE, c.mode());
+        assertArrayEquals(new int[] {4, 3, 2}, c.stageSteps());
+        assertEquals(SamplerConfig.DEFAULT_FULL_STEPS, c.fullSteps());
+        UsageException e = assertThrows(UsageException.class,
+                () -> SamplingOptions.parse(parse(specs, "--stage-steps", "1,2")).config(3, "onestep"));
+        assertTrue(e.getMessage().contains("--stage-steps needs 1 or 3 values"), e.getMessage());
+        // Commands that run every mode take no --mode.
+        List<Options.Spec> noMode = SamplingOptions.specs(null);
+        assertThrows(UsageException.class, () -> parse(noMode, "--mode", "full"));
+        var modes = SamplingOptions.parse(parse(noMode, "--steps", "7")).everyMode(3, false);
+        assertEquals(List.of("full", "multiscale"), new ArrayList<>(modes.keySet()));
+        assertEquals(7, modes.get("full").forwardPasses(3));
+    }
+
+    @Test
+    void batchingFixedOrAuto() throws Exception {
+        List<Options.Spec> specs = BatchingOptions.specs("auto");
+        BatchingOptions auto = BatchingOptions.parse(parse(specs, "--memory-budget", "32"));
+        assertEquals(0, auto.fixed());
+        assertEquals(32L << 20, auto.budget().bytes());
+        assertEquals("auto (32 MiB working set)", auto.describe());
+        assertEquals("auto", auto.label());
+        BatchingOptions fixed = BatchingOptions.parse(parse(BatchingOptions.specs("4")));
+        assertEquals(4, fixed.fixed());
+        assertEquals("4", fixed.describe());
+        // The one rule: a fixed size wins, else the budget divides.
+        BatchBudget b = new BatchBudget(100, 64);
+        assertEquals(4, b.batchFor(4, 30));
+        assertEquals(3, b.batchFor(0, 30));
+        UsageException e = assertThrows(UsageException.class, () -> BatchingOptions.parse(parse(specs, "--batch-size", "0")));
+        assertTrue(e.getMessage().contains("--batch-size must be in 1..1024"), e.getMessage());
+    }
+
+    @Test
+    void numericsRefuseWhatNoDeviceRuns() throws Exception {
+        List<Options.Spec> specs = NumericsOptions.specs();
+        assertEquals(NumericPath.Request.AUTO, NumericsOptions.parse(parse(specs)).request());
+        UsageException e = assertThrows(UsageException.class,
+                () -> NumericsOptions.parse(parse(specs, "--precision", "bf16", "--layout", "nchw")));
+        assertTrue(e.getMessage().contains("bf16 runs channels-last only"), e.getMessage());
+    }
+
+    @Test
+    void photosMustExist(@TempDir Path tmp) throws Exception {
+        List<Options.Spec> specs = PhotoOptions.specs(PhotoOptions.DEV_LIST, "list");
+        UsageException e = assertThrows(UsageException.class,
+                () -> PhotoOptions.parse(parse(specs, "--photos", tmp.resolve("none").toString())));
+        assertTrue(e.getMessage().contains("run scripts/fetch-photos.sh first"), e.getMessage());
+        e = assertThrows(UsageException.class, () -> PhotoOptions.parse(parse(specs, "--photos", tmp.toString(),
+                "--list", tmp.resolve("none.lst").toString())));
+        assertTrue(e.getMessage().contains("cannot be read"), e.getMessage());
+        Path list = Files.writeString(tmp.resolve("a.lst"), "x.jpg\n");
+        PhotoOptions p = PhotoOptions.parse(parse(specs, "--photos", tmp.toString(), "--list", list.toString()));
+        assertEquals(list, p.list());
+    }
+
+    @Test
+    void theCommandLineIsKeptAsTyped() throws Exception {
+        Options o = Options.parse("train", SamplingOptions.specs(null), new String[] {"--steps", "5"});
+        assertEquals("bin/mipflow train --steps 5", o.commandLine());
+        assertEquals("bin/mipflow train", Options.parse("train", List.of(), new String[0]).commandLine());
+    }
+}

@@ -1,0 +1,166 @@
+package org.mipflow.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import org.junit.jupiter.api.Test;
+import org.mipflow.io.LatentRow;
+import org.mipflow.io.RowRejected;
+import org.mipflow.metrics.MetricSet;
+import org.mipflow.schedule.StageSchedule;
+
+/** The one decode loop: batching by shape, rejections, retries, laziness and batch-invariant bytes. */
+class BatchDecoderTest {
+    private static final SamplerConfig MULTI = new SamplerConfig(SamplingMode.MULTISCALE, 4, new int[] {2, 2, 2});
+
+    /** Names "bad-*" are rejected; "wide-*" rows are 4x8 latents, the others 4x4; every third has a reference. */
+    private static final BatchDecoder.RowParser<String> PARSER = name -> {
+        if (name.startsWith("bad-")) {
+            throw new RowRejected("rejected " + name);
+        }
+        int zw = name.startsWith("wide-") ? 8 : 4;
+        SplittableRandom r = new SplittableRandom(name.hashCode());
+        float[] z = new float[3 * 4 * zw];
+        for (int i = 0; i < z.length; i++) {
+            z[i] = (float) (2 * r.nextDouble() - 1);
+        }
+        float[] ref = null;
+        if (name.hashCode() % 3 == 0) {
+            ref = new float[3 * 32 * 8 * zw];
+            for (int i = 0; i < ref.length; i++) {
+                ref[i] = (float) (2 * r.nextDouble() - 1);
+            }
+        }
+        return new LatentRow(name, z, 3, 4, zw, ref);
+    };
+
+    private static final List<String> SOURCES = List.of("a-0", "a-1", "bad-2", "wide-3", "wide-4", "a-5", "bad-6",
+            "a-7", "a-8", "wide-9", "a-10");
+
+    /** Records each batch the loop hands to the sampler. */
+    private static final class Recording implements ImageSampler {
+        final ImageSampler inner;
+        final List<String> batches = new ArrayList<>();
+
+        Recording(ImageSampler inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
+            batches.add(n + "x" + zh + "x" + zw);
+            return inner.decode(z, n, zh, zw, rngs);
+        }
+
+        @Override
+        public int forwardPasses() {
+            return inner.forwardPasses();
+        }
+    }
+
+    private static Map<String, BatchDecoder.Result<String>> decode(ImageSampler sampler, int batch) {
+        OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
+        BatchDecoder d = new BatchDecoder(model, sampler, 11, MetricSet.DEFAULT, BatchDecoder.BatchRows.fixed(batch));
+        Map<String, BatchDecoder.Result<String>> out = new LinkedHashMap<>();
+        d.decode(SOURCES.iterator(), PARSER).forEachRemaining(r -> assertNull(out.put(r.source(), r), "twice: " + r.source()));
+        return out;
+    }
+
+    @Test
+    void everySourceComesOutOnceAndBatchesHoldOneShape() throws Exception {
+        OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
+        Recording sampler = new Recording(new Sampler(model, MULTI));
+        Map<String, BatchDecoder.Result<String>> out = decode(sampler, 2);
+        assertEquals(SOURCES.size(), out.size());
+        for (String s : SOURCES) {
+            DecodedImage d = out.get(s).image();
+            if (s.startsWith("bad-")) {
+                assertEquals("rejected " + s, d.error());
+                continue;
+            }
+            assertTrue(d.ok(), s + ": " + d.error());
+            assertEquals(s, d.id());
+            assertEquals(32, d.height());
+            assertEquals(s.startsWith("wide-") ? 64 : 32, d.width());
+            assertEquals(MULTI.forwardPasses(3), d.forwardPasses());
+            assertEquals(PARSER.parse(s).reference() != null, d.metric("psnr") != null, s);
+        }
+        // Consecutive rows of one shape, at most 2: a-0 a-1 | wide-3 wide-4 | a-5 a-7 | a-8 | wide-9 | a-10.
+        assertEquals(List.of("2x4x4", "2x4x8", "2x4x4", "1x4x4", "1x4x8", "1x4x4"), sampler.batches);
+    }
+
+    @Test
+    void imagesDoNotDependOnTheBatchSize() {
+        OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
+        Map<String, BatchDecoder.Result<String>> one = decode(new Sampler(model, MULTI), 1);
+        for (int batch : new int[] {2, 5, 64}) {
+            Map<String, BatchDecoder.Result<String>> other = decode(new Sampler(model, MULTI), batch);
+            for (String s : SOURCES) {
+                assertArrayEquals(one.get(s).image().png(), other.get(s).image().png(), s + " in batches of " + batch);
+            }
+        }
+    }
+
+    @Test
+    void aFailingBatchIsRetriedRowByRow() throws Exception {
+        OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
+        Sampler good = new Sampler(model, MULTI);
+        // Fails whenever row a-5's latent is in the batch.
+        float first = PARSER.parse("a-5").latent()[0];
+        ImageSampler flaky = new ImageSampler() {
+            @Override
+            public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
+                for (int i = 0; i < n; i++) {
+                    if (z[i * 3 * zh * zw] == first) {
+                        throw new IllegalStateException("boom");
+                    }
+                }
+                return good.decode(z, n, zh, zw, rngs);
+            }
+
+            @Override
+            public int forwardPasses() {
+                return good.forwardPasses();
+            }
+        };
+        Map<String, BatchDecoder.Result<String>> out = decode(flaky, 4);
+        assertEquals("decoder failed: java.lang.IllegalStateException: boom", out.get("a-5").image().error());
+        assertTrue(out.get("a-7").image().ok(), "a-5's batch neighbour decodes alone");
+        assertTrue(out.get("a-8").image().ok());
+    }
+
+    @Test
+    void sourcesArePulledBatchByBatch() {
+        OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
+        BatchDecoder d = new BatchDecoder(model, new Sampler(model, MULTI), 0, MetricSet.DEFAULT,
+                BatchDecoder.BatchRows.fixed(2));
+        int[] pulled = new int[1];
+        Iterator<String> counting = new Iterator<>() {
+            private final Iterator<String> it = SOURCES.iterator();
+
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public String next() {
+                pulled[0]++;
+                return it.next();
+            }
+        };
+        Iterator<BatchDecoder.Result<String>> results = d.decode(counting, PARSER);
+        assertNotNull(results.next());
+        assertEquals(2, pulled[0], "the first batch (a-0, a-1) and nothing more");
+    }
+}
