@@ -60,11 +60,12 @@ public final class BenchCommand implements Command {
     @Override
     public String summary() {
         return "Native models: benchmarks full (the baseline), multiscale, onestep and one plain full-resolution forward pass\n"
-                + "(the cost floor) on the same dev images and seeds, interleaved over --rounds; prints\n"
+                + "(the cost floor) on the same dev images and seeds, each through decode's loop (sampling, PNG,\n"
+                + "PSNR/SSIM), interleaved over --rounds; prints\n"
                 + "images/s, ms/image, forward passes, peak RSS, PSNR/SSIM against the originals and against\n"
                 + "full, speedup over full; then forward and onestep per precision/layout (--numerics) with\n"
                 + "speedup, PSNR/SSIM change against fp32/nchw and a run-to-run byte check; then the Spark decode\n"
-                + "against the raw decoder on the same --spark-rows rows, alternated. TorchScript models\n"
+                + "against the same loop outside Spark on the same --spark-rows rows, alternated. TorchScript models\n"
                 + "(--model with format torchscript): Mipflow's images/s per mode next to the plain PyTorch loop\n"
                 + "(scripts/torch/bench_loop.py, same threads and batch), interleaved. Writes bench.md/json.";
     }
@@ -78,7 +79,7 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.value("numerics", "LIST", "fp32/nhwc,bf16/nhwc",
                 "precision/layout paths benchmarked next to fp32/nchw (the native network, always run)"));
         specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
-        specs.add(Options.Spec.flag("spark-only", "only the Spark decode against the raw decoder (no mode table)"));
+        specs.add(Options.Spec.flag("spark-only", "only the Spark decode against the same loop outside Spark (no mode table)"));
         specs.add(Options.Spec.value("spark-rows", "N", "60", "rows the Spark decode runs on (the dev latents repeated)"));
         specs.add(Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
         specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
@@ -366,7 +367,7 @@ public final class BenchCommand implements Command {
                 raw.add(n / ((System.nanoTime() - t0) / 1e9));
                 MipflowModel.setThreads(sparkThreads);
                 spark.add(DecodeJob.run(session, List.of(latents), out, s).imagesPerSecond());
-                System.out.printf(Locale.ROOT, "round %d raw %.3f images/s, spark %.3f images/s%n", r + 1,
+                System.out.printf(Locale.ROOT, "round %d outside Spark %.3f images/s, Spark %.3f images/s%n", r + 1,
                         raw.get(r), spark.get(r));
             }
         } finally {
