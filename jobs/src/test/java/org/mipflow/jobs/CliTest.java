@@ -77,6 +77,16 @@ class CliTest {
     }
 
     @Test
+    void failFastNamesTheFirstBadRow(@TempDir Path tmp) throws Exception {
+        // The sample latents have 8 channels, the tiny model takes 4: every row is bad.
+        Path model = TestModels.tiny(tmp.resolve("m"));
+        Result r = run("decode", "--model", model.toString(), "--input", "../sample-data/latents", "--out",
+                tmp.resolve("o").toString(), "--master", "local[1]", "--fail-fast");
+        assertOneLineError(r, "--fail-fast: row ");
+        assertTrue(r.err().contains("latent has 8 channels; the model takes 4"), r.err());
+    }
+
+    @Test
     void helpListsOptions() {
         assertEquals(0, Main.run(new String[] {"decode", "--help"}));
         assertEquals(0, Main.run(new String[] {"--help"}));

@@ -61,12 +61,19 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 settings.metrics(), (h, w) -> settings.batchFor(model, h, w));
         int sideMultiple = model.latentSideMultiple();
         Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {
-            String rejected = rejection(r);
-            if (rejected != null) {
-                throw new RowRejected(rejected);
+            try {
+                String rejected = rejection(r);
+                if (rejected != null) {
+                    throw new RowRejected(rejected);
+                }
+                return LatentRows.parse(r, cols, settings.limits(), model.latentChannels(), sideMultiple,
+                        model.downsample());
+            } catch (RowRejected e) {
+                if (failFast) {
+                    throw stop(r, e.getMessage()); // before the batch it would have waited for is decoded
+                }
+                throw e;
             }
-            return LatentRows.parse(r, cols, settings.limits(), model.latentChannels(), sideMultiple,
-                    model.downsample());
         });
         boolean injectFault = injectedFault();
         return new Iterator<>() {
@@ -171,11 +178,16 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         return RowFactory.create(v);
     }
 
+    /** What --fail-fast throws for a bad row: the job's error names the row and the reason. */
+    private IllegalStateException stop(Row src, String message) {
+        Object source = DecodeSchemas.has(src.schema(), DecodeSchemas.SOURCE_FILE)
+                ? " of " + src.getAs(DecodeSchemas.SOURCE_FILE) : "";
+        return new IllegalStateException("--fail-fast: row " + src.getAs(cols.id()) + source + ": " + message);
+    }
+
     private Row error(Row src, String message) {
         if (failFast) {
-            Object source = DecodeSchemas.has(src.schema(), DecodeSchemas.SOURCE_FILE)
-                    ? " of " + src.getAs(DecodeSchemas.SOURCE_FILE) : "";
-            throw new IllegalStateException("--fail-fast: row " + src.getAs(cols.id()) + source + ": " + message);
+            throw stop(src, message);
         }
         Object[] v = values(src);
         set(v, DecodeSchemas.ERROR, message);

@@ -142,7 +142,10 @@ public final class DecodeCommand implements Command {
             DecodeJob.Summary sm;
             try {
                 sm = DecodeJob.run(spark, req);
-            } catch (RuntimeException e) {
+            } catch (UsageException e) {
+                throw e;
+            } catch (Exception e) {
+                // A failed job is Spark's SparkException: checked, but thrown by Scala undeclared.
                 String m = failFastMessage(e);
                 if (m == null) {
                     throw e;
