@@ -31,13 +31,14 @@ final class TrainingOptions {
 
     static TrainingSettings parse(Options o) throws UsageException {
         PhotoOptions photos = PhotoOptions.parse(o);
-        int crop = o.getInt("crop", 64, 1024);
-        if (crop % 64 != 0) {
-            throw new UsageException("--crop must be a multiple of 64");
+        try {
+            return new TrainingSettings(photos.photos(), photos.list(), o.path("out"), o.getInt("steps", 1, 10_000_000),
+                    o.getInt("batch", 1, 4096), o.getInt("crop", 64, 1024), o.getDouble("lr"),
+                    o.getInt("warmup", 1, 1_000_000), o.getLong("seed"), o.getInt("checkpoint-every", 1, 10_000_000),
+                    o.getInt("threads", 1, 1024), o.flag("resume"));
+        } catch (IllegalArgumentException e) {
+            // The settings check themselves (a crop the pyramid cannot split); the command line gets the reason.
+            throw new UsageException(e.getMessage());
         }
-        return new TrainingSettings(photos.photos(), photos.list(), o.path("out"), o.getInt("steps", 1, 10_000_000),
-                o.getInt("batch", 1, 4096), crop, o.getDouble("lr"), o.getInt("warmup", 1, 1_000_000),
-                o.getLong("seed"), o.getInt("checkpoint-every", 1, 10_000_000), o.getInt("threads", 1, 1024),
-                o.flag("resume"));
     }
 }
