@@ -61,17 +61,6 @@ public record NumericPath(Precision precision, Layout layout) implements Seriali
         }
 
         /**
-         * bf16 when asked, or on "auto" when the device has bf16 arithmetic; channels-last on "auto"
-         * exactly when bf16 is used (in fp32 the native NCHW network is the reference the fast paths
-         * are compared against).
-         *
-         * <p>bf16 with NCHW is refused: libtorch 2.5.1's bfloat16 3x3 convolution with 3 output
-         * channels in NCHW layout is wrong on this project's AVX-512-BF16 CPU (relative error
-         * 0.23-0.31 against fp32, while the same convolution channels-last and every other layer
-         * were within 0.005), and the decoder's last layer is exactly such a convolution.
-         * FlowUNetTwinTest watches for a libtorch that fixes it.
-         */
-        /**
          * This request, if some device can run it: executors resolve "auto" for their own device,
          * so what neither a bf16-capable nor another device could run is refused up front.
          *
@@ -83,11 +72,27 @@ public record NumericPath(Precision precision, Layout layout) implements Seriali
             return this;
         }
 
+        /**
+         * bf16 when asked, or on "auto" when the device has bf16 arithmetic and the layout is not
+         * NCHW; channels-last on "auto"
+         * exactly when bf16 is used (in fp32 the native NCHW network is the reference the fast paths
+         * are compared against).
+         *
+         * <p>bf16 with NCHW is refused on every device, whatever its CPU. libtorch 2.5.1's bfloat16
+         * 3x3 convolution with 3 output channels in NCHW layout, the decoder's last layer, was wrong
+         * on one AVX-512 BF16 AMD EPYC (Zen 4; relative error 0.23-0.31 against fp32) and right on
+         * others (another Zen 4, a Zen 5, and an emulating Zen 3: 0.005): the defect follows the
+         * kernel oneDNN picks, not a CPU flag, so no flag can tell. Deciding it by a measurement at
+         * load would buy nothing: where it was right, bf16/nchw was 1.7x slower than bf16/nhwc
+         * (docs/METHOD.md section 8.3). FlowUNetTwinTest measures and logs the error on the machine
+         * it runs on.
+         */
         public NumericPath resolve(boolean deviceHasBf16) {
             Precision p = switch (precision) {
                 case "fp32" -> Precision.FP32;
                 case "bf16" -> Precision.BF16;
-                default -> deviceHasBf16 ? Precision.BF16 : Precision.FP32;
+                // bf16 runs channels-last only, so an explicit NCHW layout makes "auto" fp32
+                default -> deviceHasBf16 && !layout.equals("nchw") ? Precision.BF16 : Precision.FP32;
             };
             Layout l = switch (layout) {
                 case "nchw" -> Layout.NCHW;
@@ -96,7 +101,8 @@ public record NumericPath(Precision precision, Layout layout) implements Seriali
             };
             if (p == Precision.BF16 && l == Layout.NCHW) {
                 throw new IllegalArgumentException("bf16 runs channels-last only (layout nhwc or auto): libtorch 2.5.1 "
-                        + "computes bf16 NCHW convolutions with 3 output channels wrongly on this kind of CPU");
+                        + "computes bf16 NCHW convolutions with 3 output channels wrongly on some CPUs, and slower "
+                        + "than channels-last where it computes them right");
             }
             return new NumericPath(p, l);
         }

@@ -21,6 +21,8 @@ class NumericChoiceTest {
                 () -> new NumericPath.Request("bf16", "nchw").resolve(true));
         assertTrue(e.getMessage().startsWith("bf16 runs channels-last only"), e.getMessage());
         assertEquals("fp32/nhwc", new NumericPath.Request("fp32", "nhwc").resolve(true).label());
+        assertEquals(NumericPath.NATIVE, new NumericPath.Request("auto", "nchw").resolve(true),
+                "auto precision with an explicit NCHW layout is fp32: bf16 runs channels-last only");
         assertTrue(NumericPath.NATIVE.isNative());
         assertFalse(BF16_NHWC.isNative());
     }
@@ -43,6 +45,19 @@ class NumericChoiceTest {
         assertTrue(Bf16Support.gpuSupports("90"));
         assertFalse(Bf16Support.gpuSupports("75"));
         assertFalse(Bf16Support.gpuSupports("unknown"));
+    }
+
+    @Test
+    void cpuInfoIsReadFromTheFirstProcessorsBlock() {
+        Bf16Support.Cpu cpu = Bf16Support.Cpu.parse(java.util.List.of(
+                "processor\t: 0", "vendor_id\t: AuthenticAMD", "cpu family\t: 26", "model\t\t: 2",
+                "model name\t: AMD EPYC 9R45", "flags\t\t: fpu avx2 avx512f avx512_bf16", "",
+                "processor\t: 1", "model name\t: other", "flags\t\t: fpu amx_bf16"));
+        assertEquals("AMD EPYC 9R45 (family 26, model 2): avx512_bf16 yes, amx_bf16 no", cpu.describe());
+        assertTrue(Bf16Support.cpu(cpu.flags()).supported());
+        assertFalse(cpu.has("avx512"));
+        assertEquals("unknown (family ?, model ?): avx512_bf16 no, amx_bf16 no",
+                Bf16Support.Cpu.parse(java.util.List.of()).describe());
     }
 
     @Test

@@ -9,7 +9,7 @@ public record NumericsOptions(NumericPath.Request request) {
     public static List<Options.Spec> specs() {
         return List.of(
                 Options.Spec.value("precision", "P", "auto",
-                        "fp32 | bf16 | auto (bf16 where the executor's CPU or GPU computes it natively)"),
+                        "fp32 | bf16 | auto (bf16 where the executor's CPU or GPU computes it natively, unless --layout nchw)"),
                 Options.Spec.value("layout", "L", "auto",
                         "nchw | nhwc (channels-last) | auto (nhwc with bf16, which runs channels-last only)"));
     }
