@@ -55,6 +55,51 @@ public final class ImageOps {
     }
 
     /**
+     * Bilinear resize without antialiasing, as PyTorch's {@code F.interpolate(x, size, mode="bilinear",
+     * align_corners=False)}: output pixel i samples the input at (i + 0.5) * in / out - 0.5,
+     * clamped at 0, from its two neighbours. This is the resize of pytorch-fid, so features of the
+     * FID Inception network match those computed in PyTorch.
+     */
+    public static float[] bilinear(float[] src, int planes, int h, int w, int oh, int ow) {
+        int[] y0 = new int[oh];
+        int[] y1 = new int[oh];
+        float[] fy = new float[oh];
+        taps(h, oh, y0, y1, fy);
+        int[] x0 = new int[ow];
+        int[] x1 = new int[ow];
+        float[] fx = new float[ow];
+        taps(w, ow, x0, x1, fx);
+        float[] out = new float[planes * oh * ow];
+        for (int p = 0; p < planes; p++) {
+            int base = p * h * w;
+            int obase = p * oh * ow;
+            for (int i = 0; i < oh; i++) {
+                int r0 = base + y0[i] * w;
+                int r1 = base + y1[i] * w;
+                float wy = fy[i];
+                for (int j = 0; j < ow; j++) {
+                    float wx = fx[j];
+                    float top = (1 - wx) * src[r0 + x0[j]] + wx * src[r0 + x1[j]];
+                    float bottom = (1 - wx) * src[r1 + x0[j]] + wx * src[r1 + x1[j]];
+                    out[obase + i * ow + j] = (1 - wy) * top + wy * bottom;
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void taps(int in, int out, int[] lo, int[] hi, float[] frac) {
+        float scale = (float) in / out;
+        for (int i = 0; i < out; i++) {
+            float x = Math.max((i + 0.5f) * scale - 0.5f, 0f);
+            int i0 = Math.min((int) x, in - 1);
+            lo[i] = i0;
+            hi[i] = Math.min(i0 + 1, in - 1);
+            frac[i] = x - i0;
+        }
+    }
+
+    /**
      * Separable resize with a triangle (bilinear) kernel widened by the scale factor when
      * shrinking, i.e. antialiased bilinear as in PIL's BILINEAR filter.
      */

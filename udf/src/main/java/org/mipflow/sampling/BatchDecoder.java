@@ -25,6 +25,7 @@ public final class BatchDecoder {
     private final ImageSampler sampler;
     private final long seed;
     private final MetricSet metrics;
+    private final ImageFeatures features;
     private final BatchRows batchRows;
 
     /** How many rows of h x w images go into one batch. */
@@ -47,11 +48,22 @@ public final class BatchDecoder {
     public record Result<T>(T source, DecodedImage image) {}
 
     public BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, BatchRows batchRows) {
+        this(model, sampler, seed, metrics, batchRows, null);
+    }
+
+    private BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, BatchRows batchRows,
+            ImageFeatures features) {
         this.model = model;
         this.sampler = sampler;
         this.seed = seed;
         this.metrics = metrics;
         this.batchRows = batchRows;
+        this.features = features;
+    }
+
+    /** This loop, also computing the features of each image that has a reference (null: none). */
+    public BatchDecoder withFeatures(ImageFeatures f) {
+        return new BatchDecoder(model, sampler, seed, metrics, batchRows, f);
     }
 
     /** Decodes rows that are already validated, all at once, in their order. */
@@ -213,6 +225,27 @@ public final class BatchDecoder {
         byte[] png = ImageCodec.png(ImageOps.fromPlanar(img, s.offset(), s.height(), s.width()));
         Map<String, Double> scores =
                 r.reference() == null ? Map.of() : metrics.score(img, s.offset(), r.reference(), s.height(), s.width());
-        return new DecodedImage(r.id(), png, s.width(), s.height(), sampler.forwardPasses(), s.decodeMs(), scores, null);
+        return new DecodedImage(r.id(), png, s.width(), s.height(), sampler.forwardPasses(), s.decodeMs(), scores, null,
+                features(r, img, s));
+    }
+
+    /** The features of the image as written (8-bit) and of its reference, or why there are none. */
+    private DecodedImage.Features features(LatentRow r, float[] img, Sampled s) {
+        if (features == null || r.reference() == null) {
+            return null;
+        }
+        int n = 3 * s.height() * s.width();
+        float[] decoded = new float[n];
+        float[] reference = new float[n];
+        for (int i = 0; i < n; i++) {
+            decoded[i] = ImageOps.toByte(img[s.offset() + i]);
+            reference[i] = ImageOps.toByte(r.reference()[i]);
+        }
+        try {
+            return new DecodedImage.Features(features.of(decoded, s.height(), s.width()),
+                    features.of(reference, s.height(), s.width()), null);
+        } catch (RuntimeException e) {
+            return new DecodedImage.Features(null, null, "feature network failed: " + e.getMessage());
+        }
     }
 }
