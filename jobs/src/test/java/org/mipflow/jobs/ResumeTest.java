@@ -23,19 +23,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.decode.DecodeJob;
+import org.mipflow.metrics.FeatureStats;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.FeatureSettings;
 
 /**
  * A decode over 200 one-row shards, committed in waves of 20 shards, killed with SIGKILL midway, then
  * rerun with --resume over the same output: committed shards are skipped, and the output holds
- * every id exactly once with the bytes of an uninterrupted run.
+ * every id exactly once with the bytes of an uninterrupted run, and the rFID and KID of an
+ * uninterrupted run (the committed waves' feature statistics are carried over).
  */
 class ResumeTest {
     static final int SHARDS = 200;
     static final int ROWS_PER_SHARD = 1;
     static final int SHARDS_PER_WAVE = 20;
+    static final int KID_SAMPLE = 50;
 
     @Test
     void killedRunResumesWithEveryIdOnce(@TempDir Path tmp) throws Exception {
@@ -45,9 +49,9 @@ class ResumeTest {
         try {
             Path input = writeShards(spark, tmp);
             DecodeSettings s = new DecodeSettings(model.toString(), SamplerConfig.of(SamplingMode.ONESTEP, 3), 2, 7, 1,
-                    null, RowLimits.DEFAULT, null);
+                    null, RowLimits.DEFAULT, null).withFeatures(FeatureSettings.of(FeatureFixture.NETWORK, KID_SAMPLE));
             String clean = tmp.resolve("clean").toString();
-            DecodeJob.run(spark, List.of(input.toString()), clean, s);
+            FeatureStats.Figures uninterrupted = DecodeJob.run(spark, List.of(input.toString()), clean, s).features();
 
             Path out = tmp.resolve("killed");
             int waves = runAndKillAfterFirstCommit(input, out, model);
@@ -59,6 +63,11 @@ class ResumeTest {
             assertEquals(SHARDS, sm.perShard().size());
             assertEquals(SHARDS * ROWS_PER_SHARD, sm.inputRows());
             assertEquals(SHARDS * ROWS_PER_SHARD, sm.decoded());
+            assertNull(sm.features().problem(), sm.features().problem());
+            assertEquals(SHARDS * ROWS_PER_SHARD, sm.features().images(), "rFID over every image, resumed ones too");
+            assertEquals(uninterrupted.rfid(), sm.features().rfid(), 1e-9 * Math.abs(uninterrupted.rfid()));
+            assertEquals(uninterrupted.kid(), sm.features().kid(), 1e-9 * Math.abs(uninterrupted.kid()));
+            assertEquals(uninterrupted.kidStd(), sm.features().kidStd(), 1e-9 * Math.abs(uninterrupted.kidStd()));
             assertFalse(Files.exists(out.resolve("_staging")), "staging left behind");
             Map<String, byte[]> resumed = images(spark, out.toString());
             Map<String, byte[]> expected = images(spark, clean);
@@ -79,7 +88,8 @@ class ResumeTest {
                 "--input", input.toString(), "--out", out.toString(), "--model", model.toString(),
                 "--mode", "onestep", "--batch-size", "2", "--seed", "7",
                 "--threads", "1", "--master", "local[1]",
-                "--wave-rows", Integer.toString(SHARDS_PER_WAVE * ROWS_PER_SHARD)));
+                "--wave-rows", Integer.toString(SHARDS_PER_WAVE * ROWS_PER_SHARD),
+                "--features", FeatureFixture.NETWORK.toString(), "--kid-sample", Integer.toString(KID_SAMPLE)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(out.resolveSibling("child.log").toFile()).start();
         Path commits = out.resolve("_commits");
@@ -115,7 +125,8 @@ class ResumeTest {
                 DataTypes.createStructField("latent", DataTypes.createArrayType(DataTypes.FloatType, false), false),
                 DataTypes.createStructField("latent_c", DataTypes.IntegerType, false),
                 DataTypes.createStructField("latent_h", DataTypes.IntegerType, false),
-                DataTypes.createStructField("latent_w", DataTypes.IntegerType, false)));
+                DataTypes.createStructField("latent_w", DataTypes.IntegerType, false),
+                DataTypes.createStructField("reference", DataTypes.BinaryType, false)));
         Path input = tmp.resolve("input");
         SplittableRandom rnd = new SplittableRandom(3);
         List<Row> rows = new ArrayList<>();
@@ -124,7 +135,7 @@ class ResumeTest {
             for (int i = 0; i < z.length; i++) {
                 z[i] = (float) rnd.nextGaussian();
             }
-            rows.add(RowFactory.create("img-" + r, z, 4, 8, 8));
+            rows.add(RowFactory.create("img-" + r, z, 4, 8, 8, FeatureFixture.referencePng(r)));
         }
         // Round-robin: exactly ROWS_PER_SHARD rows in each of SHARDS files, written by one job.
         spark.createDataFrame(rows, schema).repartition(SHARDS).write().parquet(input.toString());

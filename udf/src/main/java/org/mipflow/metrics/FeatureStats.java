@@ -9,7 +9,6 @@ import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.zip.DeflaterOutputStream;
@@ -33,11 +32,18 @@ public final class FeatureStats implements Serializable {
     private final FeatureMoments decoded;
     private final int sampleSize;
     private final long seed;
-    private final TreeMap<Key, float[][]> sample = new TreeMap<>(Comparator.comparingLong(Key::hash).thenComparing(Key::id));
+    private final TreeMap<Key, float[][]> sample = new TreeMap<>();
     private String problem;
     private long problemRows;
 
-    private record Key(long hash, String id) implements Serializable {}
+    /** A sample row's rank: its hash, then its id (natural order keeps the map serializable for Spark). */
+    private record Key(long hash, String id) implements Serializable, Comparable<Key> {
+        @Override
+        public int compareTo(Key o) {
+            int c = Long.compare(hash, o.hash);
+            return c != 0 ? c : id.compareTo(o.id);
+        }
+    }
 
     public FeatureStats(int dim, int sampleSize, long seed) {
         this.reference = new FeatureMoments(dim);

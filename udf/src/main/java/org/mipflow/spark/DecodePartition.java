@@ -40,7 +40,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     public DecodePartition(DecodeSettings settings, StructType input, LatentColumns cols, boolean failFast) {
         this.settings = settings;
         this.cols = cols;
-        this.output = DecodeSchemas.decoded(input);
+        this.output = DecodeSchemas.decoded(input, settings.features() != null);
         this.inputWidth = input.length();
         this.failFast = failFast;
     }
@@ -58,7 +58,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
             }
         });
         BatchDecoder decoder = new BatchDecoder(model, new Sampler(model, settings.sampler()), settings.seed(),
-                settings.metrics(), (h, w) -> settings.batchFor(model, h, w));
+                settings.metrics(), (h, w) -> settings.batchFor(model, h, w))
+                .withFeatures(settings.features() == null ? null : ModelCache.features(settings));
         int sideMultiple = model.latentSideMultiple();
         Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {
             try {
@@ -173,6 +174,11 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         set(v, "decode_ms", d.decodeMs());
         for (String metric : List.of("psnr", "ssim", "ms_ssim", "haarpsi")) {
             set(v, metric, d.metric(metric));
+        }
+        if (d.features() != null) {
+            set(v, DecodeSchemas.FEATURES, d.features().decoded());
+            set(v, DecodeSchemas.REFERENCE_FEATURES, d.features().reference());
+            set(v, DecodeSchemas.FEATURE_ERROR, d.features().error());
         }
         count(true);
         return RowFactory.create(v);

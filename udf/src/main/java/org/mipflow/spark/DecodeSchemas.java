@@ -31,6 +31,15 @@ public final class DecodeSchemas {
      */
     public static final String REJECT = "_mipflow_reject";
 
+    /**
+     * With a feature network (rFID, KID), three more columns: the decoded image's and the
+     * reference's features, or why there are none. The decode command aggregates them and does
+     * not write them out.
+     */
+    public static final String FEATURES = "features";
+    public static final String REFERENCE_FEATURES = "reference_features";
+    public static final String FEATURE_ERROR = "feature_error";
+
     /** The columns decoding appends to every row, in order, with their types. */
     public static final Map<String, DataType> OUTPUT = outputs();
 
@@ -108,8 +117,19 @@ public final class DecodeSchemas {
 
     /** The input's columns followed by {@link #OUTPUT}: what decoding a DataFrame gives. */
     public static StructType decoded(StructType in) {
+        return decoded(in, false);
+    }
+
+    /** The same, with the feature columns at the end when {@code features}. */
+    public static StructType decoded(StructType in, boolean features) {
         List<StructField> f = new ArrayList<>(List.of(in.fields()));
         OUTPUT.forEach((name, type) -> f.add(DataTypes.createStructField(name, type, true)));
+        if (features) {
+            DataType vector = DataTypes.createArrayType(DataTypes.FloatType, false);
+            f.add(DataTypes.createStructField(FEATURES, vector, true));
+            f.add(DataTypes.createStructField(REFERENCE_FEATURES, vector, true));
+            f.add(DataTypes.createStructField(FEATURE_ERROR, DataTypes.StringType, true));
+        }
         return DataTypes.createStructType(f);
     }
 

@@ -19,6 +19,7 @@ import org.mipflow.sampling.SamplerConfig;
  * @param metrics what to score each image with when it has a reference
  * @param numerics precision and layout asked for; "auto" is decided per executor from its device
  * @param budget sizes batches when {@code batchSize} is 0 (from each batch's image size)
+ * @param features the feature network for rFID and KID, or null for none
  */
 public record DecodeSettings(
         String modelDir,
@@ -31,8 +32,16 @@ public record DecodeSettings(
         String pngDir,
         MetricSet metrics,
         NumericPath.Request numerics,
-        BatchBudget budget)
+        BatchBudget budget,
+        FeatureSettings features)
         implements Serializable {
+
+    public DecodeSettings(String modelDir, SamplerConfig sampler, int batchSize, long seed, int intraOpThreads,
+            String engineCacheDir, RowLimits limits, String pngDir, MetricSet metrics, NumericPath.Request numerics,
+            BatchBudget budget) {
+        this(modelDir, sampler, batchSize, seed, intraOpThreads, engineCacheDir, limits, pngDir, metrics, numerics,
+                budget, null);
+    }
 
     public DecodeSettings(String modelDir, SamplerConfig sampler, int batchSize, long seed, int intraOpThreads,
             String engineCacheDir, RowLimits limits, String pngDir, MetricSet metrics) {
@@ -48,7 +57,12 @@ public record DecodeSettings(
 
     public DecodeSettings withIntraOpThreads(int threads) {
         return new DecodeSettings(modelDir, sampler, batchSize, seed, threads, engineCacheDir, limits, pngDir, metrics,
-                numerics, budget);
+                numerics, budget, features);
+    }
+
+    public DecodeSettings withFeatures(FeatureSettings f) {
+        return new DecodeSettings(modelDir, sampler, batchSize, seed, intraOpThreads, engineCacheDir, limits, pngDir,
+                metrics, numerics, budget, f);
     }
 
     /** The fixed batch size, or the budget's choice for images of h x w in {@code model}. */

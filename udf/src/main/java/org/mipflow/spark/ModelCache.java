@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.mipflow.model.DecoderModel;
+import org.mipflow.model.FeatureNet;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.Models;
 
@@ -17,6 +18,7 @@ import org.mipflow.model.Models;
 public final class ModelCache {
     private static final Map<String, DecoderModel> MODELS = new ConcurrentHashMap<>();
     private static final Map<String, AtomicInteger> LOADS = new ConcurrentHashMap<>();
+    private static final Map<String, FeatureNet> FEATURES = new ConcurrentHashMap<>();
 
     private ModelCache() {}
 
@@ -39,6 +41,14 @@ public final class ModelCache {
             onLoad.accept(device.note() + ", " + m.numericsLabel());
             return m;
         });
+    }
+
+    /** The feature network of {@code s} on this task's device, loaded once per JVM and device. */
+    public static FeatureNet features(DecodeSettings s) {
+        configureEngine(s);
+        TaskDevice.Choice device = TaskDevice.forCurrentTask();
+        return FEATURES.computeIfAbsent(s.features().dir() + "@" + device.device(),
+                k -> FeatureNet.load(Path.of(s.features().dir()), device.device()));
     }
 
     /** The native model (encode needs its encoder). */

@@ -17,10 +17,12 @@ import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.DecoderFacts;
+import org.mipflow.model.ModelFormatException;
 import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.FeatureSettings;
 import org.mipflow.spark.LatentColumns;
 
 /** {@code mipflow decode}: the main job. */
@@ -61,6 +63,11 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"),
                 Options.Spec.value("metrics", "LIST", "psnr,ssim",
                         "per-image metrics against the reference, any of " + MetricSet.ALL),
+                Options.Spec.value("features", "DIR", null, "a feature network (TorchScript + model.json, README "
+                        + "\"Data-set quality\"): rFID and KID of the decoded images against their references in "
+                        + "summary.json"),
+                Options.Spec.value("kid-sample", "N", Integer.toString(FeatureSettings.DEFAULT_KID_SAMPLE),
+                        "rows kept (a seeded random sample) for KID"),
                 Options.Spec.value("latent-dtype", "T", null,
                         "encoding of BINARY latents without a latent_dtype column: float16 | bfloat16 | float32"),
                 Options.Spec.value("wave-rows", "N", "auto", "shards are decoded and committed in waves (one Spark "
@@ -99,6 +106,18 @@ public final class DecodeCommand implements Command {
             throw new UsageException("model " + model + " has no one-step student; use --mode multiscale or run "
                     + "'mipflow distill'");
         }
+        FeatureSettings features = null;
+        if (o.has("features")) {
+            Path dir = o.path("features");
+            if (!Files.isDirectory(dir)) {
+                throw new UsageException("feature network directory " + dir + " does not exist");
+            }
+            try {
+                features = FeatureSettings.of(dir, o.getInt("kid-sample", 2, 1_000_000));
+            } catch (ModelFormatException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         String out = o.get("out");
         SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
@@ -117,7 +136,7 @@ public final class DecodeCommand implements Command {
                     batching.fixed(), seed, threads, o.getOr("engine-cache", null),
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
-                    o.getOr("png-dir", null), metrics, numerics, batching.budget());
+                    o.getOr("png-dir", null), metrics, numerics, batching.budget()).withFeatures(features);
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, %d task slot(s)%n",
                     sampler.mode().label(), sampler.forwardPasses(stages), SparkSupport.taskSlots(spark));
             LatentColumns cols = LatentColumns.DEFAULT;

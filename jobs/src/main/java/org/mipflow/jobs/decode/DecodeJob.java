@@ -20,11 +20,14 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.metrics.FeatureStats;
+import org.mipflow.metrics.KernelInceptionDistance;
 import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.FeatureSettings;
 import org.mipflow.spark.LatentColumns;
 import org.mipflow.spark.TaskSlots;
 
@@ -81,7 +84,7 @@ public final class DecodeJob {
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Double psnrMean, Double ssimMean, String mode, int forwardPasses, JsonObject perShard,
-            int resumedShards, List<String> modelLoads) {}
+            int resumedShards, List<String> modelLoads, FeatureStats.Figures features) {}
 
     /** What a dry run found and would do. */
     public record Plan(int shards, int badShards, long rows, long duplicateIds, long duplicateRows,
@@ -131,12 +134,14 @@ public final class DecodeJob {
             printPlan(settings, facts);
             WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.failFast(),
                     spark.sparkContext().defaultParallelism());
+            WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures());
             long t0 = System.nanoTime();
             try (Progress p = new Progress(spark, pendingRows, 10_000)) {
                 for (WavePlan.Wave w : waves) {
-                    for (WaveCommits.Record r : decoder.decode(w)) {
+                    for (WaveCommits.Record r : decoder.decode(w, features)) {
                         done.put(ShardKey.of(r.shard()), r);
                     }
+                    features = features == null ? null : decoder.features();
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
@@ -144,11 +149,51 @@ public final class DecodeJob {
             System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
             writeBadFiles(spark, commits, scan.bad());
             java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
+            FeatureStats.Figures figures = null;
+            if (features != null) {
+                long f0 = System.nanoTime();
+                figures = features.stats().figures();
+                System.out.printf(Locale.ROOT, "decode: rFID %s, KID %s over %d image(s) (%.1f s)%s%n",
+                        fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
+                        figures.problem() == null ? "" : ": " + figures.problem());
+            }
             Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
-                    facts.schedule().stages(), decoder.modelLoads());
+                    facts.schedule().stages(), decoder.modelLoads(), figures);
             writeSummary(req.out(), sm, settings, scan.bad().size(), spark.sparkContext().hadoopConfiguration());
             return sm;
         }
+    }
+
+    /**
+     * The feature statistics a run starts from: what the committed waves kept (on --resume),
+     * else none; null without --features. A resume with another feature network, or another KID
+     * sample size or seed, is refused: its figures would mix two definitions.
+     */
+    private static WaveCommits.Features startFeatures(DecodeSettings settings, WaveCommits.Features recovered)
+            throws UsageException {
+        FeatureSettings f = settings.features();
+        if (f == null) {
+            return null;
+        }
+        FeatureStats empty = f.emptyStats(settings.seed());
+        if (recovered == null) {
+            return new WaveCommits.Features(f.sha256(), java.util.Set.of(), empty);
+        }
+        if (!recovered.sha256().equals(f.sha256())) {
+            throw new UsageException("--resume --features " + f.dir() + ": the committed waves' features came from "
+                    + "another network (SHA-256 " + recovered.sha256() + "); resume with that one, or start over");
+        }
+        try {
+            recovered.stats().merge(empty); // merging nothing checks dimension, sample size and seed
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--resume --features: " + e.getMessage() + "; resume with the settings of the "
+                    + "run that committed them (--seed, --kid-sample), or start over");
+        }
+        return recovered;
+    }
+
+    private static String fmt(Double d) {
+        return d == null ? "null" : String.format(Locale.ROOT, "%.6g", d);
     }
 
     /** Lists, scans and plans without decoding or writing anything. */
@@ -234,7 +279,7 @@ public final class DecodeJob {
     /** Pools the commit records of every good shard, this run's and earlier runs', into the summary. */
     private static Summary summary(ShardScan.Result scan, Map<String, WaveCommits.Record> done,
             java.util.Set<String> decodedNow, double seconds, long imagesNow, DecodeSettings settings, int stages,
-            List<String> modelLoads) {
+            List<String> modelLoads, FeatureStats.Figures features) {
         long input = 0;
         long decoded = 0;
         double psnr = 0;
@@ -265,7 +310,7 @@ public final class DecodeJob {
         return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
                 psnrRows == 0 ? null : psnr / psnrRows, ssimRows == 0 ? null : ssim / ssimRows,
                 settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
-                scan.good().size() - decodedNow.size(), modelLoads);
+                scan.good().size() - decodedNow.size(), modelLoads, features);
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
@@ -298,6 +343,20 @@ public final class DecodeJob {
                 settings.budget().bytes() >> 20, facts.bytesPerImage(here, 256, 256) / 1048576.0);
     }
 
+    /** rFID and KID, the image counts they are over, the network; null figures with their reason. */
+    private static void addFeatureFigures(JsonObject o, FeatureStats.Figures f, FeatureSettings fs) {
+        o.addProperty("rfid", f.rfid());
+        o.addProperty("kid", f.kid());
+        o.addProperty("kid_std", f.kidStd());
+        o.addProperty("rfid_images", f.images());
+        o.addProperty("kid_images", f.kidImages());
+        o.addProperty("kid_subsets", f.problem() == null ? KernelInceptionDistance.SUBSETS : 0);
+        o.addProperty("kid_subset_size", f.kidSubsetSize());
+        o.addProperty("features", fs.dir());
+        o.addProperty("features_sha256", fs.sha256());
+        o.addProperty("features_error", f.problem());
+    }
+
     static void writeSummary(String out, Summary s, DecodeSettings settings, int badShards, Configuration conf)
             throws IOException {
         JsonObject o = new JsonObject();
@@ -325,6 +384,9 @@ public final class DecodeJob {
         o.addProperty("layout", settings.numerics().layout());
         o.addProperty("threads_per_task", settings.intraOpThreads());
         o.addProperty("seed", settings.seed());
+        if (settings.features() != null) {
+            addFeatureFigures(o, s.features(), settings.features());
+        }
         o.add("per_shard", s.perShard());
         String json = new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(o) + "\n";
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(out, "summary.json");

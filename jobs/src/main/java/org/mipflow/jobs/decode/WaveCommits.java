@@ -21,6 +21,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.mipflow.metrics.FeatureStats;
 
 /**
  * The commit protocol of the decode output, which makes {@code --resume} and task retries safe
@@ -31,6 +32,8 @@ import org.apache.hadoop.fs.Path;
  * OUT/errors/wave=WAVE/        their failed rows
  * OUT/_staging/WAVE/           a wave being written (never read)
  * OUT/_commits/WAVE.json       the wave's commit record: one entry per shard, written last
+ * OUT/_commits/WAVE.features   with --features: the feature statistics of every wave committed so
+ *                              far, this one included (written just before WAVE.json)
  * </pre>
  *
  * A wave (a set of whole shards, decoded by one Spark job) is written into staging with Spark's
@@ -53,6 +56,15 @@ final class WaveCommits implements AutoCloseable {
     record Record(String shard, long input, long decoded, long errors, double psnrSum, long psnrRows, double ssimSum,
             long ssimRows) {}
 
+    /**
+     * Feature statistics (rFID, KID) of the waves named, from the feature network with that SHA-256.
+     * They are kept cumulatively, one file per wave that replaces the previous one, because a
+     * wave's statistics are dim^2 doubles (32 MB for Inception's 2048) whatever its rows: a file
+     * per wave would grow with the run, one running total does not.
+     */
+    record Features(String sha256, Set<String> waves, FeatureStats stats) {}
+
+    private static final String FEATURES_SUFFIX = ".features";
     private static final Gson GSON = new Gson();
     private final Path out;
     private final FileSystem fs;
@@ -84,6 +96,7 @@ final class WaveCommits implements AutoCloseable {
         Map<String, Record> done = records();
         Set<String> waves = committedWaves();
         fs.delete(new Path(out, STAGING), true);
+        recovered = recoverFeatures(waves);
         List<Callable<Boolean>> deletes = new ArrayList<>();
         for (String what : List.of(IMAGES, ERRORS)) {
             Path dir = new Path(out, what);
@@ -100,6 +113,82 @@ final class WaveCommits implements AutoCloseable {
         }
         all(deletes);
         return done;
+    }
+
+    private Features recovered;
+    /** The statistics file the last commit (or the recovery) left, which the next commit replaces. */
+    private Path featuresFile;
+
+    /** With --resume: the feature statistics of the committed waves, or null when none were kept. */
+    Features recoveredFeatures() {
+        return recovered;
+    }
+
+    /**
+     * The newest statistics file whose waves are all committed (a kill between a wave's statistics
+     * and its record leaves one that is not); the others are deleted.
+     */
+    private Features recoverFeatures(Set<String> committed) throws IOException {
+        Path commits = new Path(out, COMMITS);
+        if (!fs.exists(commits)) {
+            return null;
+        }
+        Features best = null;
+        Path bestPath = null;
+        List<Path> stale = new ArrayList<>();
+        for (FileStatus st : fs.listStatus(commits)) {
+            if (!st.getPath().getName().endsWith(FEATURES_SUFFIX)) {
+                continue;
+            }
+            Features f = readFeatures(st.getPath());
+            if (committed.containsAll(f.waves()) && (best == null || f.waves().size() > best.waves().size())) {
+                if (bestPath != null) {
+                    stale.add(bestPath);
+                }
+                best = f;
+                bestPath = st.getPath();
+            } else {
+                stale.add(st.getPath());
+            }
+        }
+        for (Path p : stale) {
+            fs.delete(p, false);
+        }
+        featuresFile = bestPath;
+        return best;
+    }
+
+    private Features readFeatures(Path p) throws IOException {
+        try (java.io.DataInputStream in = new java.io.DataInputStream(fs.open(p))) {
+            String sha = in.readUTF();
+            int n = in.readInt();
+            Set<String> waves = new HashSet<>();
+            for (int i = 0; i < n; i++) {
+                waves.add(in.readUTF());
+            }
+            byte[] b = new byte[in.readInt()];
+            in.readFully(b);
+            return new Features(sha, waves, FeatureStats.fromBytes(b));
+        }
+    }
+
+    private void writeFeatures(String wave, Features f) throws IOException {
+        Path commits = new Path(out, COMMITS);
+        Path tmp = new Path(commits, "." + wave + FEATURES_SUFFIX + ".tmp");
+        try (java.io.DataOutputStream os = new java.io.DataOutputStream(fs.create(tmp, true))) {
+            os.writeUTF(f.sha256());
+            os.writeInt(f.waves().size());
+            for (String w : f.waves()) {
+                os.writeUTF(w);
+            }
+            byte[] b = f.stats().toBytes();
+            os.writeInt(b.length);
+            os.write(b);
+        }
+        Path dst = new Path(commits, wave + FEATURES_SUFFIX);
+        if (!fs.rename(tmp, dst)) {
+            throw new IOException("could not write feature statistics " + dst);
+        }
     }
 
     private Set<String> committedWaves() throws IOException {
@@ -157,6 +246,14 @@ final class WaveCommits implements AutoCloseable {
      * {@code records} lists every shard of the wave, also those with no rows.
      */
     void commit(String wave, List<Record> records) throws IOException {
+        commit(wave, records, null);
+    }
+
+    /**
+     * The same, with the feature statistics of every wave committed so far ({@code features}
+     * includes this wave): written before the record, and the previous wave's file deleted after it.
+     */
+    void commit(String wave, List<Record> records, Features features) throws IOException {
         for (String what : List.of(IMAGES, ERRORS)) {
             fs.mkdirs(new Path(out, what));
             Path src = new Path(staging(wave, what));
@@ -167,6 +264,9 @@ final class WaveCommits implements AutoCloseable {
         }
         Path commits = new Path(out, COMMITS);
         fs.mkdirs(commits);
+        if (features != null) {
+            writeFeatures(wave, features);
+        }
         Path tmp = new Path(commits, "." + wave + ".json.tmp");
         try (OutputStream os = fs.create(tmp, true)) {
             os.write(GSON.toJson(records).getBytes(StandardCharsets.UTF_8));
@@ -174,6 +274,12 @@ final class WaveCommits implements AutoCloseable {
         Path dst = new Path(commits, wave + ".json");
         if (!fs.rename(tmp, dst)) {
             throw new IOException("could not write commit record " + dst);
+        }
+        if (features != null) {
+            if (featuresFile != null) {
+                fs.delete(featuresFile, false);
+            }
+            featuresFile = new Path(commits, wave + FEATURES_SUFFIX);
         }
         fs.delete(new Path(new Path(out, STAGING), wave), true);
     }

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -27,9 +28,11 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
+import org.mipflow.metrics.FeatureStats;
 import org.mipflow.spark.DecodePartition;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.FeatureSettings;
 import org.mipflow.spark.LatentColumns;
 
 /**
@@ -56,6 +59,8 @@ final class WaveDecoder {
     private final LongAccumulator decodedAcc;
     private final LongAccumulator failedAcc;
     private final CollectionAccumulator<String> loadsAcc;
+    /** The feature statistics after the last committed wave (null without a feature network). */
+    private WaveCommits.Features runningFeatures;
 
     WaveDecoder(SparkSession spark, WaveCommits commits, DecodeSettings settings, LatentColumns cols,
             Duplicates duplicates, boolean failFast, int slots) {
@@ -74,6 +79,11 @@ final class WaveDecoder {
     /** The device of each model load in an executor JVM during this run (at most one per JVM and device). */
     List<String> modelLoads() {
         return List.copyOf(loadsAcc.value());
+    }
+
+    /** The feature statistics of every wave committed so far, or null without a feature network. */
+    WaveCommits.Features features() {
+        return runningFeatures;
     }
 
     long decodedRows() {
@@ -130,8 +140,47 @@ final class WaveDecoder {
         out.write().mode(SaveMode.Overwrite).parquet(commits.staging(wave.name(), what));
     }
 
-    /** Decodes and commits the wave; its records, one per shard (shards without rows too). */
-    List<WaveCommits.Record> decode(WavePlan.Wave wave) throws IOException {
+    /**
+     * The wave's feature statistics, built per partition on the executors from the cached result
+     * (decoded rows only) and merged pairwise up a tree: no feature row reaches the driver but the
+     * KID sample's.
+     */
+    private FeatureStats featureStats(Dataset<Row> result) {
+        FeatureSettings fs = settings.features();
+        long seed = settings.seed();
+        return result.filter(col(DecodeSchemas.ERROR).isNull())
+                .select(col(DecodeSchemas.ID), col(DecodeSchemas.FEATURES), col(DecodeSchemas.REFERENCE_FEATURES),
+                        col(DecodeSchemas.FEATURE_ERROR))
+                .javaRDD()
+                .mapPartitions(rows -> {
+                    FeatureStats s = fs.emptyStats(seed);
+                    while (rows.hasNext()) {
+                        Row r = rows.next();
+                        if (!r.isNullAt(3)) {
+                            s.reject("row " + r.getString(0) + ": " + r.getString(3));
+                        } else if (!r.isNullAt(1)) {
+                            s.add(r.getString(0), floats(r.getList(1)), floats(r.getList(2)));
+                        }
+                    }
+                    return List.of(s).iterator();
+                })
+                .treeReduce(FeatureStats::merge);
+    }
+
+    private static float[] floats(List<Float> v) {
+        float[] f = new float[v.size()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = v.get(i);
+        }
+        return f;
+    }
+
+    /**
+     * Decodes and commits the wave; its records, one per shard (shards without rows too). With a
+     * feature network, {@code features} holds the statistics of the waves committed before and
+     * gains this wave's, committed with it.
+     */
+    List<WaveCommits.Record> decode(WavePlan.Wave wave, WaveCommits.Features features) throws IOException {
         long t0 = System.nanoTime();
         spark.sparkContext().setJobDescription(String.format(Locale.ROOT, "mipflow decode (%s) wave %s: %d shard(s), "
                 + "%d row(s)", settings.sampler().mode().label(), wave.name(), wave.shards().size(), wave.rows()));
@@ -144,6 +193,11 @@ final class WaveDecoder {
         kept.add(col(DecodeSchemas.SOURCE_FILE));
         kept.add(col(DecodeSchemas.ERROR));
         kept.add(KEY.apply(col(DecodeSchemas.SOURCE_FILE)).as(SHARD));
+        if (settings.features() != null) { // aggregated below, not written
+            kept.add(col(DecodeSchemas.FEATURES));
+            kept.add(col(DecodeSchemas.REFERENCE_FEATURES));
+            kept.add(col(DecodeSchemas.FEATURE_ERROR));
+        }
         imageCols.add(col(SHARD));
         // The latents are dropped in the same stage, so the cache holds images, not inputs.
         Dataset<Row> result = in.mapPartitions(fn, Encoders.row(fn.outputSchema()))
@@ -182,7 +236,16 @@ final class WaveDecoder {
                 throw new IllegalStateException("wave " + wave.name() + " produced rows of a file outside the wave: "
                         + stats.keySet());
             }
-            commits.commit(wave.name(), records);
+            WaveCommits.Features total = null;
+            if (features != null) {
+                Set<String> waves = new java.util.HashSet<>(features.waves());
+                waves.add(wave.name());
+                total = new WaveCommits.Features(features.sha256(), waves, features.stats().merge(featureStats(result)));
+            }
+            commits.commit(wave.name(), records, total);
+            if (total != null) {
+                runningFeatures = total;
+            }
             System.out.printf(Locale.ROOT, "committed wave %s: %d shard(s), %d rows (%d decoded, %d errors) in %.1f s%n",
                     wave.name(), wave.shards().size(), input, decoded, input - decoded, (System.nanoTime() - t0) / 1e9);
             return records;
