@@ -16,10 +16,11 @@ class AuditCommandTest {
         Path out = tmp.resolve("audit");
         int code = Main.run(new String[] {"audit", "--input", "../sample-data/latents", "--model", "../models/default",
             "--sample", "2", "--seed", "3", "--steps", "3", "--stage-steps", "1", "--threads", "2", "--master", "local[1]",
-            "--out", out.toString()});
+            "--features", FeatureFixture.NETWORK.toString(), "--bootstrap", "50", "--out", out.toString()});
         assertEquals(0, code);
         String html = Files.readString(out.resolve("audit.html"));
-        for (String s : new String[] {"full", "multiscale", "onestep", "MS-SSIM", "HaarPSI", "data:image/png;base64,"}) {
+        for (String s : new String[] {"full", "multiscale", "onestep", "MS-SSIM", "HaarPSI", "data:image/png;base64,",
+            "Data-set figures", "rFID [95% CI]"}) {
             assertTrue(html.contains(s), s);
         }
         assertFalse(html.contains("http://") || html.contains("https://"), "external reference in the report");

@@ -84,6 +84,32 @@ class FeatureStatsTest {
     }
 
     @Test
+    void theSampleRouteGivesTheSameFiguresFromGramMatrices() throws IOException {
+        JsonObject e = expected();
+        int n = e.get("count").getAsInt();
+        float[][] f = pythonFeatures(e);
+        float[][] r = java.util.Arrays.copyOfRange(f, 0, n);
+        float[][] d = java.util.Arrays.copyOfRange(f, n, 2 * n);
+        SampleDistances s = new SampleDistances(r, d);
+        double rfid = e.get("rfid").getAsDouble();
+        assertEquals(rfid, s.rfid(s.identity()), 1e-6 * rfid);
+        assertEquals(e.get("kid").getAsDouble(), s.kid(s.identity()), 1e-6 * e.get("kid").getAsDouble());
+        // a resample with repeats: the same as the covariance route over the repeated rows
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = (i * 7) % 23;
+        }
+        FeatureMoments mr = new FeatureMoments(16);
+        FeatureMoments md = new FeatureMoments(16);
+        for (int i : idx) {
+            mr.add(r[i]);
+            md.add(d[i]);
+        }
+        double direct = FrechetDistance.of(mr.mean(), mr.covariance(), md.mean(), md.covariance());
+        assertEquals(direct, s.rfid(idx), 1e-9 * direct);
+    }
+
+    @Test
     void kidSubsetsAreDrawnWithoutReplacementAndSeeded() {
         SplittableRandom r = new SplittableRandom(3);
         float[][] x = new float[30][4];

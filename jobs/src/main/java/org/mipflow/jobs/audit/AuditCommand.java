@@ -23,9 +23,13 @@ import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.metrics.FeatureStats;
 import org.mipflow.metrics.MetricSet;
+import org.mipflow.metrics.SampleDistances;
 import org.mipflow.model.DecoderModel;
+import org.mipflow.model.FeatureNet;
 import org.mipflow.model.MipflowModel;
+import org.mipflow.model.ModelFormatException;
 import org.mipflow.model.Models;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
@@ -66,6 +70,9 @@ public final class AuditCommand implements Command {
         specs.add(Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
                 "libtorch threads"));
         specs.add(Options.Spec.value("master", "URL", null, "Spark master for reading the sample (default local[*])"));
+        specs.add(Options.Spec.value("features", "DIR", null,
+                "a feature network (README \"Data-set quality\"): rFID and KID per mode with bootstrap intervals"));
+        specs.add(Options.Spec.value("bootstrap", "N", "200", "resamples for the rFID and KID intervals"));
         return specs;
     }
 
@@ -85,6 +92,14 @@ public final class AuditCommand implements Command {
         if (!Files.isDirectory(model)) {
             throw new UsageException("model directory " + model + " does not exist");
         }
+        Path featuresDir = null;
+        if (o.has("features")) {
+            featuresDir = o.path("features");
+            if (!Files.isDirectory(featuresDir)) {
+                throw new UsageException("feature network directory " + featuresDir + " does not exist");
+            }
+        }
+        int rounds = o.getInt("bootstrap", 10, 100_000);
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         List<Row> sample;
         SparkSession spark = SparkSupport.session("mipflow audit", o.getOr("master", null));
@@ -101,7 +116,16 @@ public final class AuditCommand implements Command {
         Map<String, byte[]> originals = new LinkedHashMap<>();
         Map<String, Map<String, AuditData.Decoded>> decoded = new LinkedHashMap<>();
         List<LatentRow> rows = new ArrayList<>();
+        List<AuditData.DatasetFigures> figures = new ArrayList<>();
+        FeatureNet net = null;
         try (DecoderModel m = Models.load(model)) {
+            if (featuresDir != null) {
+                try {
+                    net = FeatureNet.load(featuresDir, ai.djl.Device.cpu());
+                } catch (ModelFormatException e) {
+                    throw new UsageException(e.getMessage());
+                }
+            }
             for (Row r : sample) {
                 try {
                     rows.add(LatentRows.parse(r, RowLimits.DEFAULT, m.latentChannels(), m.latentSideMultiple(),
@@ -115,8 +139,11 @@ public final class AuditCommand implements Command {
             for (var e : sampling.everyMode(k, m.hasStudent()).entrySet()) {
                 long t0 = System.nanoTime();
                 List<DecodedImage> out = new BatchDecoder(m, new Sampler(m, e.getValue()), seed, metrics,
-                        batching.rowsFor(m)).decodeAll(rows);
+                        batching.rowsFor(m)).withFeatures(net).decodeAll(rows);
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                if (net != null) {
+                    figures.add(figures(e.getKey(), out, net, rounds, seed));
+                }
                 speeds.add(new AuditData.Speed(e.getKey(), rows.size() / seconds, e.getValue().forwardPasses(k), seconds));
                 System.out.printf(Locale.ROOT, "audit: %-10s %d images in %.1f s%n", e.getKey(), rows.size(), seconds);
                 for (int i = 0; i < out.size(); i++) {
@@ -129,16 +156,57 @@ public final class AuditCommand implements Command {
                             .put(e.getKey(), new AuditData.Decoded(d.png(), d.metrics()));
                 }
             }
+        } finally {
+            if (net != null) {
+                net.close();
+            }
         }
         List<AuditData.Image> images = new ArrayList<>();
         originals.forEach((id, png) -> images.add(new AuditData.Image(id, png, decoded.getOrDefault(id, Map.of()))));
         AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, rows.size(), String.join(",", inputs),
-                Instant.now()), speeds, images);
+                Instant.now()), speeds, images, figures);
         Path out = o.path("out");
         Files.createDirectories(out);
         AuditReport.write(data, out.resolve("audit.html"));
         System.out.println("report: " + out.resolve("audit.html"));
         return 0;
+    }
+
+    /**
+     * rFID and KID of one mode's decodes against their references, each with a percentile
+     * bootstrap interval over the images; null with the reason when features are missing or bad.
+     */
+    static AuditData.DatasetFigures figures(String mode, List<DecodedImage> out, FeatureNet net, int rounds, long seed) {
+        String sha = net.manifest().sha256();
+        // validates each row's features as the decode job does (shape, finite values)
+        FeatureStats check = new FeatureStats(net.manifest().featureDim(), 2, seed);
+        List<float[]> ref = new ArrayList<>();
+        List<float[]> dec = new ArrayList<>();
+        for (DecodedImage d : out) {
+            if (!d.ok()) {
+                continue;
+            }
+            if (d.features() == null || d.features().error() != null) {
+                check.reject("row " + d.id() + ": " + (d.features() == null ? "no features" : d.features().error()));
+                continue;
+            }
+            check.add(d.id(), d.features().decoded(), d.features().reference());
+            ref.add(d.features().reference());
+            dec.add(d.features().decoded());
+        }
+        String problem = check.problem() != null ? check.problemRows() + " row(s) without usable features, first: "
+                + check.problem() : check.count() < 2 ? "rFID and KID need at least 2 decoded images; have "
+                + check.count() : null;
+        if (problem != null) {
+            System.out.println("audit: " + mode + ": no rFID/KID: " + problem);
+            return new AuditData.DatasetFigures(mode, ref.size(), null, null, sha, problem);
+        }
+        SampleDistances s = new SampleDistances(ref.toArray(float[][]::new), dec.toArray(float[][]::new));
+        AuditStats.Interval rfid = AuditStats.bootstrap(s.size(), rounds, seed, s::rfid);
+        AuditStats.Interval kid = AuditStats.bootstrap(s.size(), rounds, seed + 1, s::kid);
+        System.out.printf(Locale.ROOT, "audit: %-10s rFID %.4f [%.4f, %.4f], KID %.5f [%.5f, %.5f] over %d images%n",
+                mode, rfid.mean(), rfid.low(), rfid.high(), kid.mean(), kid.low(), kid.high(), s.size());
+        return new AuditData.DatasetFigures(mode, s.size(), rfid, kid, sha, null);
     }
 
     /** N rows with a reference, chosen by a seeded hash of the id: the same sample for the same seed. */

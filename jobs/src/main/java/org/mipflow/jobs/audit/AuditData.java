@@ -21,8 +21,9 @@ import java.util.Set;
  * @param run the facts of the run, shown in the report's header
  * @param speeds per mode; a mode with no entry shows no speed
  * @param images the sample, in any order (the report sorts it)
+ * @param figures per mode, with a feature network; empty without
  */
-public record AuditData(Run run, List<Speed> speeds, List<Image> images) {
+public record AuditData(Run run, List<Speed> speeds, List<Image> images, List<DatasetFigures> figures) {
     /** Decode modes in display order; "full" is the baseline that the others are compared with. */
     public static final List<String> MODE_ORDER = List.of("full", "multiscale", "onestep");
 
@@ -35,6 +36,25 @@ public record AuditData(Run run, List<Speed> speeds, List<Image> images) {
         Objects.requireNonNull(run, "run");
         speeds = List.copyOf(speeds);
         images = List.copyOf(images);
+        figures = List.copyOf(figures);
+    }
+
+    /** Without data-set figures (no feature network). */
+    public AuditData(Run run, List<Speed> speeds, List<Image> images) {
+        this(run, speeds, images, List.of());
+    }
+
+    /**
+     * rFID and KID of one mode's decodes of the sample against their references, with bootstrap
+     * intervals; both null, with the reason, when the feature network could not give them.
+     *
+     * @param features the feature network's SHA-256
+     */
+    public record DatasetFigures(String mode, int images, AuditStats.Interval rfid, AuditStats.Interval kid,
+            String features, String problem) {
+        public DatasetFigures {
+            Objects.requireNonNull(mode, "mode");
+        }
     }
 
     /**

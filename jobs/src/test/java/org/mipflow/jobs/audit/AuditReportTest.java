@@ -223,6 +223,21 @@ class AuditReportTest {
     }
 
     @Test
+    void dataSetFiguresShowWithTheirIntervalsOrTheirReason() {
+        AuditData base = sample(3, ALL);
+        List<AuditData.DatasetFigures> figs = List.of(
+                new AuditData.DatasetFigures("multiscale", 3, new AuditStats.Interval(3, 0.1234, 0.05, 0.2),
+                        new AuditStats.Interval(3, 0.00123, -0.001, 0.004), "abc<sha>", null),
+                new AuditData.DatasetFigures("onestep", 3, null, null, "abc<sha>", "row x: non-finite <value>"));
+        String html = AuditReport.html(new AuditData(base.run(), base.speeds(), base.images(), figs));
+        assertTrue(html.contains("<h2>Data-set figures</h2>"), html);
+        assertTrue(html.contains("0.1234<br><span class=\"ci\">[0.0500, 0.2000]</span>"), html);
+        assertTrue(html.contains("row x: non-finite &lt;value&gt;"), "the reason, escaped");
+        assertTrue(html.contains("abc&lt;sha&gt;"));
+        assertFalse(AuditReport.html(base).contains("Data-set figures"), "no section without a feature network");
+    }
+
+    @Test
     void writeCreatesTheFile(@TempDir Path tmp) throws IOException {
         AuditData d = sample(2, ALL);
         Path file = tmp.resolve("sub/report.html");

@@ -11,6 +11,33 @@ import org.mipflow.jobs.audit.AuditStats.Interval;
 
 class AuditStatsTest {
     @Test
+    void bootstrapIntervalOfAMeanIsCloseToTheTInterval() {
+        double[] x = new double[200];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(4);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 10 + 2 * r.nextGaussian();
+        }
+        AuditStats.Interval boot = AuditStats.bootstrap(x.length, 2000, 1, idx -> {
+            double s = 0;
+            for (int i : idx) {
+                s += x[i];
+            }
+            return s / idx.length;
+        });
+        AuditStats.Interval t = AuditStats.meanInterval(x);
+        assertEquals(t.mean(), boot.mean(), 1e-12, "the point is the statistic of the sample itself");
+        assertEquals(t.low(), boot.low(), 0.1 * t.halfWidth());
+        assertEquals(t.high(), boot.high(), 0.1 * t.halfWidth());
+        assertEquals(boot, AuditStats.bootstrap(x.length, 2000, 1, idx -> {
+            double s = 0;
+            for (int i : idx) {
+                s += x[i];
+            }
+            return s / idx.length;
+        }), "seeded");
+    }
+
+    @Test
     void tQuantilesMatchPublishedTables() {
         assertEquals(12.7062, AuditStats.t975(1), 1e-4);
         assertEquals(2.7764, AuditStats.t975(4), 1e-4);
