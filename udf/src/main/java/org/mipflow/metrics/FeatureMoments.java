@@ -10,13 +10,14 @@ import java.io.Serializable;
  * row at a time (Welford) and merged exactly across partitions, waves and runs (Chan et al.'s
  * pairwise update), so that the covariance of a billion rows from many tasks is as accurate as a
  * two-pass computation over all of them: no sum of squares is ever formed, so a large common mean
- * does not cancel away the variance. Memory is dim^2 doubles, whatever the number of rows.
+ * does not cancel away the variance. Memory is dim (dim + 1) / 2 doubles (the co-moment matrix is
+ * symmetric: its upper triangle is kept, packed row by row), whatever the number of rows.
  */
 public final class FeatureMoments implements Serializable {
     private final int dim;
     private long count;
     private final double[] mean;
-    /** Sum over rows of (x - mean)(x - mean)^T, row-major dim x dim. */
+    /** Sum over rows of (x - mean)(x - mean)^T, upper triangle packed row by row: (i, j >= i). */
     private final double[] comoment;
 
     public FeatureMoments(int dim) {
@@ -25,7 +26,7 @@ public final class FeatureMoments implements Serializable {
         }
         this.dim = dim;
         this.mean = new double[dim];
-        this.comoment = new double[dim * dim];
+        this.comoment = new double[dim * (dim + 1) / 2];
     }
 
     public int dim() {
@@ -45,9 +46,14 @@ public final class FeatureMoments implements Serializable {
         if (count < 2) {
             throw new IllegalStateException("a covariance needs at least 2 rows, have " + count);
         }
-        double[] c = new double[comoment.length];
-        for (int i = 0; i < c.length; i++) {
-            c[i] = comoment[i] / (count - 1);
+        double[] c = new double[dim * dim];
+        int k = 0;
+        for (int i = 0; i < dim; i++) {
+            for (int j = i; j < dim; j++) {
+                double v = comoment[k++] / (count - 1);
+                c[i * dim + j] = v;
+                c[j * dim + i] = v;
+            }
         }
         return c;
     }
@@ -64,11 +70,11 @@ public final class FeatureMoments implements Serializable {
             mean[i] += d[i] / count;
         }
         double f = (count - 1.0) / count;
+        int k = 0;
         for (int i = 0; i < dim; i++) {
             double di = f * d[i];
-            int row = i * dim;
-            for (int j = 0; j < dim; j++) {
-                comoment[row + j] += di * d[j];
+            for (int j = i; j < dim; j++) {
+                comoment[k++] += di * d[j];
             }
         }
     }
@@ -94,11 +100,11 @@ public final class FeatureMoments implements Serializable {
             mean[i] += d[i] * other.count / n;
         }
         double f = (double) count * other.count / n;
+        int k = 0;
         for (int i = 0; i < dim; i++) {
             double di = f * d[i];
-            int row = i * dim;
-            for (int j = 0; j < dim; j++) {
-                comoment[row + j] += other.comoment[row + j] + di * d[j];
+            for (int j = i; j < dim; j++, k++) {
+                comoment[k] += other.comoment[k] + di * d[j];
             }
         }
         count = n;

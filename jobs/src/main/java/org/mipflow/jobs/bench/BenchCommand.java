@@ -33,6 +33,8 @@ import org.mipflow.jobs.eval.DevImages;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
+import org.mipflow.model.FeatureNet;
+import org.mipflow.model.ModelFormatException;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.NumericPath;
 import org.mipflow.model.TorchScriptManifest;
@@ -82,6 +84,8 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.flag("spark-only", "only the Spark decode against the same loop outside Spark (no mode table)"));
         specs.add(Options.Spec.value("spark-rows", "N", "60", "rows the Spark decode runs on (the dev latents repeated)"));
         specs.add(Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
+        specs.add(Options.Spec.value("features", "DIR", null, "a feature network (decode --features): the fastest mode "
+                + "also runs with it, to show its cost per image"));
         specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
                 "TorchScript models: the Python that runs the plain PyTorch loop next to Mipflow"));
         return specs;
@@ -92,9 +96,9 @@ public final class BenchCommand implements Command {
      * loaded in one numeric path, with each round's images kept to check that rounds repeat exactly.
      */
     private record ModeRun(String mode, NumericPath numerics, SamplerConfig cfg, int passes, int batch,
-            List<Double> seconds, long[] peakMb, List<List<DecodedImage>> outs) {
+            List<Double> seconds, long[] peakMb, List<List<DecodedImage>> outs, boolean features) {
         String name() {
-            return numerics.isNative() ? mode : mode + " " + numerics.label();
+            return (numerics.isNative() ? mode : mode + " " + numerics.label()) + (features ? " +features" : "");
         }
 
         List<DecodedImage> out() {
@@ -138,7 +142,15 @@ public final class BenchCommand implements Command {
         Map<String, ModeRun> runs = new LinkedHashMap<>();
         Map<NumericPath, MipflowModel> models = new LinkedHashMap<>();
         List<LatentRow> rows;
+        FeatureNet net = null;
         try {
+            if (o.has("features")) {
+                try {
+                    net = FeatureNet.load(o.path("features"), Device.cpu());
+                } catch (ModelFormatException e) {
+                    throw new UsageException(e.getMessage());
+                }
+            }
             for (NumericPath p : paths) {
                 models.put(p, MipflowModel.load(o.path("model"), Device.cpu(), p));
             }
@@ -160,6 +172,9 @@ public final class BenchCommand implements Command {
                 if (!sparkOnly) {
                     add(runs, "forward", p, null, k, batch);
                 }
+                if (!sparkOnly && net != null && p.isNative()) {
+                    add(runs, fastest, p, modes.get(fastest), k, batch, true);
+                }
             }
             List<String> order = new ArrayList<>(runs.keySet());
             for (int r = 0; r < (sparkOnly ? 0 : rounds); r++) {
@@ -168,7 +183,7 @@ public final class BenchCommand implements Command {
                     long t0 = System.nanoTime();
                     List<DecodedImage> img;
                     try (RssSampler rss = new RssSampler()) {
-                        img = decodeAll(models.get(m.numerics()), m, rows);
+                        img = decodeAll(models.get(m.numerics()), m, rows, net);
                         m.peakMb()[0] = Math.max(m.peakMb()[0], rss.peakMb());
                     }
                     m.seconds().add((System.nanoTime() - t0) / 1e9);
@@ -178,6 +193,9 @@ public final class BenchCommand implements Command {
             }
         } finally {
             models.values().forEach(MipflowModel::close);
+            if (net != null) {
+                net.close();
+            }
         }
         JsonObject json = new JsonObject();
         json.addProperty("images", n);
@@ -193,6 +211,7 @@ public final class BenchCommand implements Command {
         if (!o.flag("spark-only")) {
             md.append(modesTable(runs, dev, json));
             md.append(numericsTable(runs, dev, json));
+            md.append(featureCost(runs, dev, json));
         }
         if (!o.flag("no-spark")) {
             sparkRow(o, runs, rows, size, batching, threads, outDir, md, json);
@@ -281,7 +300,7 @@ public final class BenchCommand implements Command {
             double refIps = n / Measurements.median(ref.seconds());
             double[] refScores = scores(ref.out(), null);
             for (ModeRun m : runs.values()) {
-                if (!m.mode().equals(mode)) {
+                if (!m.mode().equals(mode) || m.features()) {
                     continue;
                 }
                 double ips = n / Measurements.median(m.seconds());
@@ -354,16 +373,16 @@ public final class BenchCommand implements Command {
                     sparkThreads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO,
                     batching.budget());
             ModeRun rawRun = new ModeRun(mode, auto, cfg, 0, batching.rows(model, size, size), new ArrayList<>(),
-                    new long[1], new ArrayList<>());
+                    new long[1], new ArrayList<>(), false);
             String out = outDir.resolve("spark-decode").toString();
             MipflowModel.setThreads(sparkThreads);
             DecodeJob.run(session, List.of(latents), out, s); // the executor's model load and JIT warm-up
             MipflowModel.setThreads(threads);
-            decodeAll(model, rawRun, rows);
+            decodeAll(model, rawRun, rows, null);
             for (int r = 0; r < rounds; r++) {
                 MipflowModel.setThreads(threads);
                 long t0 = System.nanoTime();
-                decodeAll(model, rawRun, rows);
+                decodeAll(model, rawRun, rows, null);
                 raw.add(n / ((System.nanoTime() - t0) / 1e9));
                 MipflowModel.setThreads(sparkThreads);
                 spark.add(DecodeJob.run(session, List.of(latents), out, s).imagesPerSecond());
@@ -410,15 +429,44 @@ public final class BenchCommand implements Command {
     }
 
     private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k, int batch) {
+        add(runs, mode, p, cfg, k, batch, false);
+    }
+
+    private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k, int batch,
+            boolean features) {
         ModeRun m = new ModeRun(mode, p, cfg, cfg == null ? 1 : cfg.forwardPasses(k), batch, new ArrayList<>(),
-                new long[1], new ArrayList<>());
+                new long[1], new ArrayList<>(), features);
         runs.put(m.name(), m);
     }
 
     /** The rows through the decode loop, in batches of the run's size, noise from (0, id). */
-    private static List<DecodedImage> decodeAll(MipflowModel model, ModeRun m, List<LatentRow> rows) {
+    private static List<DecodedImage> decodeAll(MipflowModel model, ModeRun m, List<LatentRow> rows, FeatureNet net) {
         return Measurements.allDecoded(new BatchDecoder(model, m.sampler(model), 0, MetricSet.DEFAULT,
-                BatchDecoder.BatchRows.fixed(m.batch())).decodeAll(rows), m.name());
+                BatchDecoder.BatchRows.fixed(m.batch())).withFeatures(m.features() ? net : null).decodeAll(rows),
+                m.name());
+    }
+
+    /**
+     * What the feature network adds per image (its features of the decoded image and of the
+     * reference), from the same mode decoded with and without it in the same interleaved rounds.
+     */
+    private static String featureCost(Map<String, ModeRun> runs, DevImages dev, JsonObject json) {
+        ModeRun with = runs.values().stream().filter(ModeRun::features).findFirst().orElse(null);
+        if (with == null) {
+            return "";
+        }
+        ModeRun without = runs.get(with.mode());
+        double msWith = 1000 * Measurements.median(with.seconds()) / dev.count();
+        double msWithout = 1000 * Measurements.median(without.seconds()) / dev.count();
+        JsonObject j = new JsonObject();
+        j.addProperty("mode", with.mode());
+        j.addProperty("ms_per_image_without", msWithout);
+        j.addProperty("ms_per_image_with", msWith);
+        j.addProperty("feature_ms_per_image", msWith - msWithout);
+        json.add("features", j);
+        return String.format(Locale.ROOT, "%nFeature network (rFID/KID): %s %.0f ms/image with it, %.0f without: "
+                + "%+.0f ms per image (two calls: the decoded image and its reference; %.0f%%)%n", with.mode(), msWith,
+                msWithout, msWith - msWithout, 100 * (msWith - msWithout) / msWithout);
     }
 
     /**

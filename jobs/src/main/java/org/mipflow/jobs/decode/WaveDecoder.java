@@ -148,6 +148,7 @@ final class WaveDecoder {
     private FeatureStats featureStats(Dataset<Row> result) {
         FeatureSettings fs = settings.features();
         long seed = settings.seed();
+        int parts = result.rdd().getNumPartitions();
         return result.filter(col(DecodeSchemas.ERROR).isNull())
                 .select(col(DecodeSchemas.ID), col(DecodeSchemas.FEATURES), col(DecodeSchemas.REFERENCE_FEATURES),
                         col(DecodeSchemas.FEATURE_ERROR))
@@ -164,7 +165,18 @@ final class WaveDecoder {
                     }
                     return List.of(s).iterator();
                 })
-                .treeReduce(FeatureStats::merge);
+                .treeReduce(FeatureStats::merge, mergeDepth(parts));
+    }
+
+    /**
+     * Levels of the merge tree: enough that each level merges about 4 statistics and the driver
+     * receives a handful (Spark stops a tree once it is within about twice its fan-in), whatever
+     * the partition count. One statistic is tens of MB for Inception features (two packed 2048^2
+     * co-moment triangles and the KID sample), so a flat merge of 200 partitions' statistics on the driver
+     * would pass spark.driver.maxResultSize.
+     */
+    static int mergeDepth(int partitions) {
+        return Math.max(2, (int) Math.ceil(Math.log(Math.max(partitions, 1)) / Math.log(4)));
     }
 
     private static float[] floats(List<Float> v) {
