@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.RowLimits;
@@ -15,6 +16,7 @@ import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.InputOutputCheck;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.DecoderFacts;
@@ -22,6 +24,7 @@ import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.HadoopConf;
 import org.mipflow.spark.LatentColumns;
 
 /** {@code mipflow decode}: the main job. */
@@ -108,6 +111,8 @@ public final class DecodeCommand implements Command {
         }
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         String out = o.get("out");
+        // Also checked by DecodeJob; here it fails before Spark starts.
+        InputOutputCheck.check(inputs, out, HadoopConf.from(new SparkConf()));
         SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
         try {
             int threads = 0;

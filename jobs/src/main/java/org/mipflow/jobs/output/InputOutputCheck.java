@@ -1,11 +1,12 @@
 package org.mipflow.jobs.output;
 
-import java.io.IOException;
+import java.io.File;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.mipflow.jobs.cli.UsageException;
 
@@ -50,11 +51,14 @@ public final class InputOutputCheck {
     }
 
     private static Where where(String path, Configuration conf) throws UsageException {
-        Path p = new Path(path);
         URI u;
         try {
-            u = p.getFileSystem(conf).makeQualified(p).toUri();
-        } catch (IOException | IllegalArgumentException e) {
+            // Qualified without connecting to the store: a check of names needs no round trip.
+            URI fs = FileSystem.getDefaultUri(conf);
+            Path work = "file".equals(fs.getScheme()) ? new Path(new File(System.getProperty("user.dir")).toURI())
+                    : new Path("/user/" + System.getProperty("user.name"));
+            u = new Path(path).makeQualified(fs, work).toUri();
+        } catch (IllegalArgumentException e) {
             throw new UsageException("cannot resolve " + path + ": " + e.getMessage());
         }
         List<String> parts = new ArrayList<>();

@@ -220,9 +220,10 @@ public final class OutputLease implements AutoCloseable {
             return;
         }
         released = true;
-        beat.shutdownNow();
+        // No interrupt: a beat cut short in its write would leave its temporary file behind.
+        beat.shutdown();
         try {
-            beat.awaitTermination(5, TimeUnit.SECONDS);
+            beat.awaitTermination(30, TimeUnit.SECONDS);
             Holder now = read(fs, file);
             if (now != null && now.runId().equals(me.runId())) {
                 fs.delete(file, false);
