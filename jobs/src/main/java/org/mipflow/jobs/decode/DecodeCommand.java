@@ -17,6 +17,7 @@ import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.output.InputOutputCheck;
+import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.DecoderFacts;
@@ -111,8 +112,10 @@ public final class DecodeCommand implements Command {
         }
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         String out = o.get("out");
-        // Also checked by DecodeJob; here it fails before Spark starts.
-        InputOutputCheck.check(inputs, out, HadoopConf.from(new SparkConf()));
+        // Checked again by DecodeJob (the output under its lease); here they fail before Spark starts.
+        org.apache.hadoop.conf.Configuration conf = HadoopConf.from(new SparkConf());
+        InputOutputCheck.check(inputs, out, conf);
+        new OutputDir(out, WaveCommits.LAYOUT, conf).check(policy);
         SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
         try {
             int threads = 0;
