@@ -42,6 +42,17 @@ public final class OutputGuard implements AutoCloseable {
         return new OutputGuard(dir, lease, policy);
     }
 
+    /** For the commands that write a local directory through java.nio (eval, audit, bench, train). */
+    public static OutputGuard openLocal(String command, java.nio.file.Path out, List<java.nio.file.Path> reads,
+            WritePolicy policy, OutputDir.Layout layout) throws UsageException, IOException {
+        return open(command, uri(out), reads.stream().map(OutputGuard::uri).toList(), policy, layout,
+                new Configuration());
+    }
+
+    private static String uri(java.nio.file.Path p) {
+        return p.toAbsolutePath().normalize().toUri().toString();
+    }
+
     /**
      * The new run's options, model and inputs are known to be good: with {@code --overwrite} the
      * earlier run's entries are removed now, not before, so a mistake in another option deletes

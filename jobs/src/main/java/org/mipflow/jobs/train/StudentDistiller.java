@@ -1,5 +1,7 @@
 package org.mipflow.jobs.train;
 
+import org.mipflow.jobs.output.OutputDir;
+import java.nio.file.Path;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -46,6 +48,31 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
     @Override
     public String checkpointName() {
         return "checkpoint-distill";
+    }
+
+    @Override
+    public String command() {
+        return "distill";
+    }
+
+    /**
+     * Into the teacher's own directory (the default), the teacher is the input and stays: only the
+     * checkpoints are this run's, and the student is added or replaced as documented.
+     */
+    @Override
+    public OutputDir.Layout layout() {
+        String ckpt = "checkpoint-distill(\\.tmp|\\.old)?";
+        return intoTeacher() ? OutputDir.Layout.of(ckpt, "checkpoint-distill/")
+                : OutputDir.Layout.of(TeacherTrainer.MODEL_FILES + "|" + ckpt, "model.json, *.params, checkpoint-distill/");
+    }
+
+    @Override
+    public List<Path> reads() {
+        return intoTeacher() ? List.of(dc.run().photos()) : List.of(dc.run().photos(), dc.teacher());
+    }
+
+    private boolean intoTeacher() {
+        return dc.teacher().toAbsolutePath().normalize().equals(dc.run().out().toAbsolutePath().normalize());
     }
 
     @Override

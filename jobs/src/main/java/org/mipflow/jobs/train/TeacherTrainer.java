@@ -1,5 +1,7 @@
 package org.mipflow.jobs.train;
 
+import org.mipflow.jobs.output.OutputDir;
+import java.nio.file.Path;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -46,6 +48,24 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     @Override
     public String checkpointName() {
         return "checkpoint";
+    }
+
+    /** The files of a saved model (MipflowModel.save). */
+    static final String MODEL_FILES = "model\\.json|(encoder|decoder|student)\\.params";
+
+    @Override
+    public String command() {
+        return "train";
+    }
+
+    @Override
+    public OutputDir.Layout layout() {
+        return OutputDir.Layout.of(MODEL_FILES + "|checkpoint(\\.tmp|\\.old)?", "model.json, *.params, checkpoint/");
+    }
+
+    @Override
+    public List<Path> reads() {
+        return List.of(tc.run().photos());
     }
 
     @Override
