@@ -58,7 +58,8 @@ class ResumeTest {
             int waves = runAndKillAfterFirstCommit(input, out, model);
             int committed = waves * SHARDS_PER_WAVE;
             assertTrue(committed >= 1 && committed < SHARDS, "kill landed midway: " + committed + " committed");
-            assertTrue(Files.exists(out.resolve(OutputLease.FILE)), "a SIGKILLed run leaves its lease behind");
+            assertTrue(Files.exists(out.resolve(OutputLease.FILE)), () -> "a SIGKILLed run leaves its lease behind: "
+                    + java.util.Arrays.toString(out.toFile().list()) + " " + readLog(out));
 
             // At once: the lease names a process of this host that is gone, so it is taken over without waiting.
             DecodeJob.Summary sm = DecodeJob.run(spark, List.of(input.toString()), out.toString(), s, false, true);
@@ -91,9 +92,10 @@ class ResumeTest {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(out.resolveSibling("child.log").toFile()).start();
         Path commits = out.resolve("_commits");
+        String earlier = earlierRun(commits);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         try {
-            while (count(commits) == 0) {
+            while (count(commits, earlier) == 0) {
                 assertTrue(p.isAlive(), "child exited before committing a shard: "
                         + Files.readString(out.resolveSibling("child.log")));
                 assertTrue(System.nanoTime() < deadline, "no shard committed in 120 s");
@@ -103,16 +105,37 @@ class ResumeTest {
             p.destroyForcibly();
             p.waitFor();
         }
-        return count(commits);
+        return count(commits, earlier);
     }
 
-    private static int count(Path commits) throws Exception {
+    private static String readLog(Path out) {
+        try {
+            return Files.readString(out.resolveSibling("child.log"));
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
+    /** Commit records under {@code commits} whose run id starts with {@code run} (the earlier run's do not). */
+    private static int count(Path commits, String run) throws Exception {
         if (!Files.isDirectory(commits)) {
             return 0;
         }
         try (var st = Files.list(commits)) {
-            return (int) st.filter(f -> f.getFileName().toString().endsWith(".json")
-                    && !f.getFileName().toString().startsWith(".")).count();
+            return (int) st.map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith(".json") && !n.startsWith(".") && (run == null || !n.startsWith(run)))
+                    .count();
+        }
+    }
+
+    /** The run id in the commit records already under {@code commits}, or null. */
+    private static String earlierRun(Path commits) throws Exception {
+        if (!Files.isDirectory(commits)) {
+            return null;
+        }
+        try (var st = Files.list(commits)) {
+            return st.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("run-"))
+                    .map(n -> n.substring(0, "run-".length() + 8)).findFirst().orElse(null);
         }
     }
 

@@ -1,7 +1,5 @@
 package org.mipflow.jobs.train;
 
-import org.mipflow.jobs.output.OutputDir;
-import java.nio.file.Path;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -13,8 +11,10 @@ import ai.djl.training.ParameterStore;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.FlowUNet;
 import org.mipflow.model.MipflowModel;

@@ -1,7 +1,5 @@
 package org.mipflow.jobs.train;
 
-import org.mipflow.jobs.output.OutputDir;
-import java.nio.file.Path;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -14,9 +12,11 @@ import ai.djl.training.ParameterStore;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
