@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.decode.DecodeJob;
+import org.mipflow.jobs.output.OutputLease;
 import org.mipflow.metrics.FeatureStats;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
@@ -30,10 +31,11 @@ import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
 
 /**
- * A decode over 200 one-row shards, committed in waves of 20 shards, killed with SIGKILL midway, then
- * rerun with --resume over the same output: committed shards are skipped, and the output holds
- * every id exactly once with the bytes of an uninterrupted run, and the rFID and KID of an
- * uninterrupted run (the committed waves' feature statistics are carried over).
+ * A decode over 200 one-row shards, committed in waves of 20 shards, run with --overwrite over an
+ * earlier run's output and killed with SIGKILL midway, then rerun with --resume over the same
+ * output: the dead run's lease is taken over, committed shards are skipped, and the output holds
+ * every id exactly once with the bytes of an uninterrupted run, nothing of the earlier run, and
+ * the rFID and KID of an uninterrupted run (the committed waves' feature statistics carry over).
  */
 class ResumeTest {
     static final int SHARDS = 200;
@@ -47,18 +49,25 @@ class ResumeTest {
         SparkSession spark = SparkSession.builder().master("local[1]").appName("mipflow-resume")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
         try {
-            Path input = writeShards(spark, tmp);
+            Path input = writeShards(spark, tmp.resolve("input"), SHARDS, "img-");
             DecodeSettings s = new DecodeSettings(model.toString(), SamplerConfig.of(SamplingMode.ONESTEP, 3), 2, 7, 1,
                     null, RowLimits.DEFAULT, null).withFeatures(FeatureSettings.of(FeatureFixture.NETWORK, KID_SAMPLE));
             String clean = tmp.resolve("clean").toString();
             FeatureStats.Figures uninterrupted = DecodeJob.run(spark, List.of(input.toString()), clean, s).features();
 
+            // The killed run is an --overwrite over an earlier run's output, which must not survive the resume.
             Path out = tmp.resolve("killed");
+            Path old = writeShards(spark, tmp.resolve("old-input"), 3, "old-");
+            DecodeJob.run(spark, List.of(old.toString()), out.toString(), s);
             int waves = runAndKillAfterFirstCommit(input, out, model);
             int committed = waves * SHARDS_PER_WAVE;
             assertTrue(committed >= 1 && committed < SHARDS, "kill landed midway: " + committed + " committed");
+            assertTrue(Files.exists(out.resolve(OutputLease.FILE)), () -> "a SIGKILLed run leaves its lease behind: "
+                    + java.util.Arrays.toString(out.toFile().list()) + " " + readLog(out));
 
+            // At once: the lease names a process of this host that is gone, so it is taken over without waiting.
             DecodeJob.Summary sm = DecodeJob.run(spark, List.of(input.toString()), out.toString(), s, false, true);
+            assertFalse(Files.exists(out.resolve(OutputLease.FILE)), "released at the end");
             assertEquals(committed, sm.resumedShards(), "committed shards are skipped");
             assertEquals(SHARDS, sm.perShard().size());
             assertEquals(SHARDS * ROWS_PER_SHARD, sm.inputRows());
@@ -87,15 +96,16 @@ class ResumeTest {
         cmd.addAll(List.of(Main.class.getName(), "decode",
                 "--input", input.toString(), "--out", out.toString(), "--model", model.toString(),
                 "--mode", "onestep", "--batch-size", "2", "--seed", "7",
-                "--threads", "1", "--master", "local[1]",
+                "--threads", "1", "--master", "local[1]", "--overwrite",
                 "--wave-rows", Integer.toString(SHARDS_PER_WAVE * ROWS_PER_SHARD),
                 "--features", FeatureFixture.NETWORK.toString(), "--kid-sample", Integer.toString(KID_SAMPLE)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(out.resolveSibling("child.log").toFile()).start();
         Path commits = out.resolve("_commits");
+        String earlier = earlierRun(commits);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         try {
-            while (count(commits) == 0) {
+            while (count(commits, earlier) == 0) {
                 assertTrue(p.isAlive(), "child exited before committing a shard: "
                         + Files.readString(out.resolveSibling("child.log")));
                 assertTrue(System.nanoTime() < deadline, "no shard committed in 120 s");
@@ -105,21 +115,42 @@ class ResumeTest {
             p.destroyForcibly();
             p.waitFor();
         }
-        return count(commits);
+        return count(commits, earlier);
     }
 
-    private static int count(Path commits) throws Exception {
+    private static String readLog(Path out) {
+        try {
+            return Files.readString(out.resolveSibling("child.log"));
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
+    /** Commit records under {@code commits} whose run id starts with {@code run} (the earlier run's do not). */
+    private static int count(Path commits, String run) throws Exception {
         if (!Files.isDirectory(commits)) {
             return 0;
         }
         try (var st = Files.list(commits)) {
-            return (int) st.filter(f -> f.getFileName().toString().endsWith(".json")
-                    && !f.getFileName().toString().startsWith(".")).count();
+            return (int) st.map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith(".json") && !n.startsWith(".") && (run == null || !n.startsWith(run)))
+                    .count();
         }
     }
 
-    /** SHARDS one-file shards of ROWS_PER_SHARD random 8x8 latents for the tiny test model (4 channels). */
-    private static Path writeShards(SparkSession spark, Path tmp) throws Exception {
+    /** The run id in the commit records already under {@code commits}, or null. */
+    private static String earlierRun(Path commits) throws Exception {
+        if (!Files.isDirectory(commits)) {
+            return null;
+        }
+        try (var st = Files.list(commits)) {
+            return st.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("run-"))
+                    .map(n -> n.substring(0, "run-".length() + 8)).findFirst().orElse(null);
+        }
+    }
+
+    /** {@code shards} one-file shards of ROWS_PER_SHARD random 8x8 latents for the tiny test model (4 channels). */
+    static Path writeShards(SparkSession spark, Path input, int shards, String idPrefix) throws java.io.IOException {
         StructType schema = DataTypes.createStructType(List.of(
                 DataTypes.createStructField("id", DataTypes.StringType, false),
                 DataTypes.createStructField("latent", DataTypes.createArrayType(DataTypes.FloatType, false), false),
@@ -127,22 +158,21 @@ class ResumeTest {
                 DataTypes.createStructField("latent_h", DataTypes.IntegerType, false),
                 DataTypes.createStructField("latent_w", DataTypes.IntegerType, false),
                 DataTypes.createStructField("reference", DataTypes.BinaryType, false)));
-        Path input = tmp.resolve("input");
         SplittableRandom rnd = new SplittableRandom(3);
         List<Row> rows = new ArrayList<>();
-        for (int r = 0; r < SHARDS * ROWS_PER_SHARD; r++) {
+        for (int r = 0; r < shards * ROWS_PER_SHARD; r++) {
             float[] z = new float[4 * 8 * 8];
             for (int i = 0; i < z.length; i++) {
                 z[i] = (float) rnd.nextGaussian();
             }
-            rows.add(RowFactory.create("img-" + r, z, 4, 8, 8, FeatureFixture.referencePng(r)));
+            rows.add(RowFactory.create(idPrefix + r, z, 4, 8, 8, FeatureFixture.referencePng(r)));
         }
-        // Round-robin: exactly ROWS_PER_SHARD rows in each of SHARDS files, written by one job.
-        spark.createDataFrame(rows, schema).repartition(SHARDS).write().parquet(input.toString());
+        // Round-robin: exactly ROWS_PER_SHARD rows in each of the files, written by one job.
+        spark.createDataFrame(rows, schema).repartition(shards).write().parquet(input.toString());
         return input;
     }
 
-    private static Map<String, byte[]> images(SparkSession spark, String out) {
+    static Map<String, byte[]> images(SparkSession spark, String out) {
         Map<String, byte[]> m = new HashMap<>();
         for (Row r : spark.read().parquet(out + "/images").collectAsList()) {
             assertNull(m.put(r.getAs("id"), r.getAs("image")), "id twice: " + r.getAs("id"));

@@ -23,6 +23,11 @@ import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.WritePolicy;
+import org.mipflow.spark.HadoopConf;
+import org.apache.spark.SparkConf;
 import org.mipflow.metrics.FeatureStats;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.metrics.SampleDistances;
@@ -73,6 +78,8 @@ public final class AuditCommand implements Command {
         specs.add(Options.Spec.value("features", "DIR", null,
                 "a feature network (README \"Data-set quality\"): rFID and KID per mode with bootstrap intervals"));
         specs.add(Options.Spec.value("bootstrap", "N", "200", "resamples for the rFID and KID intervals"));
+        specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
+                + "an --out that holds such output is refused"));
         return specs;
     }
 
@@ -92,6 +99,19 @@ public final class AuditCommand implements Command {
         if (!Files.isDirectory(model)) {
             throw new UsageException("model directory " + model + " does not exist");
         }
+        List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
+        Path out = o.path("out");
+        try (OutputGuard guard = OutputGuard.open("audit", out.toAbsolutePath().toUri().toString(), inputs,
+                WritePolicy.of(false, o.flag("overwrite")), LAYOUT, HadoopConf.from(new SparkConf()))) {
+            return run(o, n, seed, batching, sampling, metrics, model, inputs, out, guard);
+        }
+    }
+
+    /** audit.html. */
+    static final OutputDir.Layout LAYOUT = OutputDir.Layout.of("audit\\.html", "audit.html");
+
+    private int run(Options o, int n, long seed, BatchingOptions batching, SamplingOptions sampling, MetricSet metrics,
+            Path model, List<String> inputs, Path out, OutputGuard guard) throws Exception {
         Path featuresDir = null;
         if (o.has("features")) {
             featuresDir = o.path("features");
@@ -100,7 +120,6 @@ public final class AuditCommand implements Command {
             }
         }
         int rounds = o.getInt("bootstrap", 10, 100_000);
-        List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         List<Row> sample;
         SparkSession spark = SparkSupport.session("mipflow audit", o.getOr("master", null));
         try {
@@ -111,6 +130,7 @@ public final class AuditCommand implements Command {
         if (sample.isEmpty()) {
             throw new UsageException("no row of " + inputs + " has a reference image to audit against");
         }
+        guard.planIsValid();
         MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
         List<AuditData.Speed> speeds = new ArrayList<>();
         Map<String, byte[]> originals = new LinkedHashMap<>();
@@ -138,16 +158,16 @@ public final class AuditCommand implements Command {
             int k = m.schedule().stages();
             for (var e : sampling.everyMode(k, m.hasStudent()).entrySet()) {
                 long t0 = System.nanoTime();
-                List<DecodedImage> out = new BatchDecoder(m, new Sampler(m, e.getValue()), seed, metrics,
+                List<DecodedImage> decodedNow = new BatchDecoder(m, new Sampler(m, e.getValue()), seed, metrics,
                         batching.rowsFor(m)).withFeatures(net).decodeAll(rows);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 if (net != null) {
-                    figures.add(figures(e.getKey(), out, net, rounds, seed));
+                    figures.add(figures(e.getKey(), decodedNow, net, rounds, seed));
                 }
                 speeds.add(new AuditData.Speed(e.getKey(), rows.size() / seconds, e.getValue().forwardPasses(k), seconds));
                 System.out.printf(Locale.ROOT, "audit: %-10s %d images in %.1f s%n", e.getKey(), rows.size(), seconds);
-                for (int i = 0; i < out.size(); i++) {
-                    DecodedImage d = out.get(i);
+                for (int i = 0; i < decodedNow.size(); i++) {
+                    DecodedImage d = decodedNow.get(i);
                     if (!d.ok()) {
                         System.out.println("audit: " + d.id() + " failed in " + e.getKey() + ": " + d.error());
                         continue;
@@ -165,7 +185,6 @@ public final class AuditCommand implements Command {
         originals.forEach((id, png) -> images.add(new AuditData.Image(id, png, decoded.getOrDefault(id, Map.of()))));
         AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, rows.size(), String.join(",", inputs),
                 Instant.now()), speeds, images, figures);
-        Path out = o.path("out");
         Files.createDirectories(out);
         AuditReport.write(data, out.resolve("audit.html"));
         System.out.println("report: " + out.resolve("audit.html"));

@@ -28,6 +28,9 @@ import org.mipflow.jobs.cli.PhotoOptions;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.jobs.eval.DevImages;
 import org.mipflow.metrics.MetricSet;
@@ -86,6 +89,8 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.value("out", "DIR", "out/bench", "where bench.md and bench.json go"));
         specs.add(Options.Spec.value("features", "DIR", null, "a feature network (decode --features): the fastest mode "
                 + "also runs with it, to show its cost per image"));
+        specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
+                + "an --out that holds such output is refused"));
         specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
                 "TorchScript models: the Python that runs the plain PyTorch loop next to Mipflow"));
         return specs;
@@ -126,7 +131,19 @@ public final class BenchCommand implements Command {
     @Override
     public int run(Options o) throws Exception {
         List<NumericPath> paths = numerics(o.get("numerics"));
+        try (OutputGuard guard = OutputGuard.openLocal("bench", o.path("out"), List.of(o.path("photos")),
+                WritePolicy.of(false, o.flag("overwrite")), LAYOUT)) {
+            return run(o, paths, guard);
+        }
+    }
+
+    /** bench.md, bench.json, and the Spark comparison's latents and decode output. */
+    static final OutputDir.Layout LAYOUT = OutputDir.Layout.of("bench\\.md|bench\\.json|latents|spark-decode",
+            "bench.md, bench.json, latents/, spark-decode/");
+
+    private int run(Options o, List<NumericPath> paths, OutputGuard guard) throws Exception {
         if (TorchScriptManifest.FORMAT.equals(DecoderFacts.read(o.path("model")).format())) {
+            guard.planIsValid();
             return TorchScriptBench.run(o, o.path("model"));
         }
         int size = o.getInt("size", 32, 4096);
@@ -135,6 +152,7 @@ public final class BenchCommand implements Command {
         SamplingOptions sampling = SamplingOptions.parse(o);
         int rounds = o.getInt("rounds", 1, 100);
         DevImages dev = DevImages.load(PhotoOptions.parse(o), size, o.getInt("images", 1, 10_000));
+        guard.planIsValid();
         Path outDir = o.path("out");
         Files.createDirectories(outDir);
         MipflowModel.configureThreads(threads);
@@ -376,7 +394,8 @@ public final class BenchCommand implements Command {
                     new long[1], new ArrayList<>(), false);
             String out = outDir.resolve("spark-decode").toString();
             MipflowModel.setThreads(sparkThreads);
-            DecodeJob.run(session, List.of(latents), out, s); // the executor's model load and JIT warm-up
+            // The rounds decode into one directory: each replaces the last.
+            DecodeJob.run(session, List.of(latents), out, s, WritePolicy.OVERWRITE); // model load and JIT warm-up
             MipflowModel.setThreads(threads);
             decodeAll(model, rawRun, rows, null);
             for (int r = 0; r < rounds; r++) {
@@ -385,7 +404,7 @@ public final class BenchCommand implements Command {
                 decodeAll(model, rawRun, rows, null);
                 raw.add(n / ((System.nanoTime() - t0) / 1e9));
                 MipflowModel.setThreads(sparkThreads);
-                spark.add(DecodeJob.run(session, List.of(latents), out, s).imagesPerSecond());
+                spark.add(DecodeJob.run(session, List.of(latents), out, s, WritePolicy.OVERWRITE).imagesPerSecond());
                 System.out.printf(Locale.ROOT, "round %d outside Spark %.3f images/s, Spark %.3f images/s%n", r + 1,
                         raw.get(r), spark.get(r));
             }

@@ -29,6 +29,9 @@ import org.mipflow.jobs.cli.Command;
 import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.decode.DecodeJob;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.spark.DecodeSettings;
@@ -65,7 +68,9 @@ public final class ScaleBenchCommand implements Command {
                 Options.Spec.value("dry-run-shards", "N[,N...]", "20000,100000",
                         "shard counts for the dry-run timings (0 to skip)"),
                 Options.Spec.value("out", "DIR", "out/scale-bench", "data and report directory"),
-                Options.Spec.value("master", "URL", null, "Spark master (default local[*])"));
+                Options.Spec.value("master", "URL", null, "Spark master (default local[*])"),
+                Options.Spec.flag("overwrite", "replace an earlier run's scale.md and decodes under --out (the "
+                        + "generated inputs there are reused, not replaced)"));
     }
 
     @Override
@@ -77,6 +82,22 @@ public final class ScaleBenchCommand implements Command {
         Path out = o.path("out").toAbsolutePath();
         Path model = o.path("model").toAbsolutePath();
         DecoderFacts facts = DecoderFacts.read(model);
+        try (OutputGuard guard = OutputGuard.openLocal("scale-bench", out, List.of(model),
+                WritePolicy.of(false, o.flag("overwrite")), LAYOUT)) {
+            guard.planIsValid();
+            return run(o, rows, shards, size, rounds, out, model, facts);
+        }
+    }
+
+    /**
+     * The report and the decodes; the generated inputs (one-shard/, N-shards/, dry-N/) are a
+     * cache that later runs reuse, so --overwrite keeps them.
+     */
+    static final OutputDir.Layout LAYOUT = OutputDir.Layout.of("scale\\.md|decoded-.*|dry-out",
+            "scale.md, decoded-*/");
+
+    private static int run(Options o, int rows, int shards, int size, int rounds, Path out, Path model,
+            DecoderFacts facts) throws Exception {
         int c = facts.latentChannels();
         int side = size / facts.downsample();
         StringBuilder md = new StringBuilder("# Scale bench\n\n");
@@ -91,7 +112,8 @@ public final class ScaleBenchCommand implements Command {
                             Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS), facts.schedule().stages()),
                     0, 0, 0, null, RowLimits.DEFAULT, null);
             System.out.println("scale-bench: warm-up (model load) on the one-shard input");
-            DecodeJob.run(spark, List.of(one), out.resolve("decoded-warmup").toString(), s);
+            // Every round decodes into the same two directories, each replacing the last.
+            DecodeJob.run(spark, List.of(one), out.resolve("decoded-warmup").toString(), s, WritePolicy.OVERWRITE);
             md.append(String.format(Locale.ROOT, "%d rows at %d px (%s), one shard against %d shards of about %d rows,"
                     + " alternated in one JVM (%s); wall time of the whole decode (scan, duplicates, waves, commits, "
                     + "summary).%n%n| round | input | wall s | images/s | wall ratio (shards / one) |%n|---|---|---|---|---|%n",
@@ -105,7 +127,7 @@ public final class ScaleBenchCommand implements Command {
                     int which = (r % 2 == 0) ? k : 1 - k; // alternate who goes first
                     long t0 = System.nanoTime();
                     DecodeJob.Summary sm = DecodeJob.run(spark, List.of(which == 0 ? one : many),
-                            which == 0 ? oneOut : manyOut, s);
+                            which == 0 ? oneOut : manyOut, s, WritePolicy.OVERWRITE);
                     wall[which] = (System.nanoTime() - t0) / 1e9;
                     ips[which] = sm.decoded() / wall[which];
                 }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.RowLimits;
@@ -15,6 +16,9 @@ import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.InputOutputCheck;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.ModelFormatException;
@@ -23,6 +27,7 @@ import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
+import org.mipflow.spark.HadoopConf;
 import org.mipflow.spark.LatentColumns;
 
 /** {@code mipflow decode}: the main job. */
@@ -38,6 +43,8 @@ public final class DecodeCommand implements Command {
                 + "Writes OUT/images/ (Parquet), OUT/errors/ (Parquet, one row per row that could not be\n"
                 + "decoded, with the reason), both with a shard column, decoded and committed in waves of\n"
                 + "whole shards (one Spark job each; --resume skips committed ones), and OUT/summary.json.\n"
+                + "An OUT that holds an earlier run's output is refused unless --resume or --overwrite says what\n"
+                + "to do; one run at a time per OUT (OUT/_lease.json); OUT must not be, contain or lie in an input.\n"
                 + "--dry-run only scans and plans. Runs on embedded local Spark unless launched by spark-submit.";
     }
 
@@ -78,12 +85,16 @@ public final class DecodeCommand implements Command {
                         + "partitions, batch plan); decode and write nothing"),
                 Options.Spec.flag("fail-fast", "stop at the first bad shard or row instead of reporting it"),
                 Options.Spec.flag("resume", "keep the shards a killed or failed run over the same --out committed; "
-                        + "decode only the rest")));
+                        + "decode only the rest"),
+                Options.Spec.flag("overwrite", "replace an earlier run's output under --out (its images/, errors/, "
+                        + "_commits/, summary.json; other files stay), once the new run's plan is valid; without "
+                        + "--resume or --overwrite a run refuses an --out that holds output")));
         return specs;
     }
 
     @Override
     public int run(Options o) throws Exception {
+        WritePolicy policy = WritePolicy.of(o.flag("resume"), o.flag("overwrite"));
         BatchingOptions batching = BatchingOptions.parse(o);
         NumericPath.Request numerics = NumericsOptions.parse(o).request();
         long seed = o.getLong("seed");
@@ -120,6 +131,10 @@ public final class DecodeCommand implements Command {
         }
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         String out = o.get("out");
+        // Checked again by DecodeJob (the output under its lease); here they fail before Spark starts.
+        org.apache.hadoop.conf.Configuration conf = HadoopConf.from(new SparkConf());
+        InputOutputCheck.check(inputs, out, conf);
+        new OutputDir(out, WaveCommits.LAYOUT, conf).check(policy);
         SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
         try {
             int threads = 0;
@@ -148,7 +163,7 @@ public final class DecodeCommand implements Command {
                 }
             }
             DecodeJob.Request req = DecodeJob.Request.of(inputs, out, s).withColumns(cols)
-                    .withFlags(o.flag("fail-fast"), o.flag("resume"), o.flag("dry-run"))
+                    .withFlags(o.flag("fail-fast"), policy, o.flag("dry-run"))
                     .withWaves("auto".equals(o.get("wave-rows")) ? DecodeJob.Request.DEFAULT_WAVE_ROWS
                             : o.getLong("wave-rows"), o.getInt("wave-shards", 1, 1_000_000));
             if (req.waveRows() < 0) {

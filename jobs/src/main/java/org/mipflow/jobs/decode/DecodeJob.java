@@ -20,6 +20,10 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.InputOutputCheck;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.FeatureStats;
 import org.mipflow.metrics.KernelInceptionDistance;
 import org.mipflow.model.Bf16Support;
@@ -43,28 +47,42 @@ public final class DecodeJob {
      * One run's request.
      *
      * @param failFast stop at the first bad shard or row instead of reporting it and going on
-     * @param resume keep the shards an earlier run over the same output committed; decode the rest
+     * @param policy what to do with an earlier run's output under {@code out}: refuse it (FRESH),
+     *     keep its committed shards and decode the rest (RESUME), or replace it (OVERWRITE)
      * @param dryRun list, scan and plan only: nothing decoded, nothing written
      * @param waveRows a wave closes at this many rows (0: {@link #waveRows(SparkSession)});
      * @param waveShards and at this many shards
      */
     public record Request(List<String> inputs, String out, DecodeSettings settings, LatentColumns columns,
-            boolean failFast, boolean resume, boolean dryRun, long waveRows, int waveShards) {
+            boolean failFast, WritePolicy policy, boolean dryRun, long waveRows, int waveShards) {
         /** 0: sized from the cluster, see {@link #waveRows(SparkSession)}. */
         public static final long DEFAULT_WAVE_ROWS = 0;
         public static final int DEFAULT_WAVE_SHARDS = 5_000;
 
         public static Request of(List<String> inputs, String out, DecodeSettings settings) {
-            return new Request(inputs, out, settings, LatentColumns.DEFAULT, false, false, false, DEFAULT_WAVE_ROWS,
-                    DEFAULT_WAVE_SHARDS);
+            return new Request(inputs, out, settings, LatentColumns.DEFAULT, false, WritePolicy.FRESH, false,
+                    DEFAULT_WAVE_ROWS, DEFAULT_WAVE_SHARDS);
         }
 
+        public boolean resume() {
+            return policy == WritePolicy.RESUME;
+        }
+
+        /** {@code resume} false: FRESH. */
         public Request withFlags(boolean failFast, boolean resume, boolean dryRun) {
-            return new Request(inputs, out, settings, columns, failFast, resume, dryRun, waveRows, waveShards);
+            return withFlags(failFast, resume ? WritePolicy.RESUME : WritePolicy.FRESH, dryRun);
+        }
+
+        public Request withFlags(boolean failFast, WritePolicy policy, boolean dryRun) {
+            return new Request(inputs, out, settings, columns, failFast, policy, dryRun, waveRows, waveShards);
+        }
+
+        public Request withPolicy(WritePolicy p) {
+            return withFlags(failFast, p, dryRun);
         }
 
         public Request withWaves(long rows, int shards) {
-            return new Request(inputs, out, settings, columns, failFast, resume, dryRun, rows, shards);
+            return new Request(inputs, out, settings, columns, failFast, policy, dryRun, rows, shards);
         }
 
         /**
@@ -77,7 +95,7 @@ public final class DecodeJob {
         }
 
         public Request withColumns(LatentColumns c) {
-            return new Request(inputs, out, settings, c, failFast, resume, dryRun, waveRows, waveShards);
+            return new Request(inputs, out, settings, c, failFast, policy, dryRun, waveRows, waveShards);
         }
     }
 
@@ -103,16 +121,34 @@ public final class DecodeJob {
         return run(spark, Request.of(inputs, out, settings).withFlags(failFast, resume, false));
     }
 
+    public static Summary run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings,
+            WritePolicy policy) throws UsageException, IOException {
+        return run(spark, Request.of(inputs, out, settings).withPolicy(policy));
+    }
+
+    /**
+     * Decodes under the output rules of {@link OutputGuard}: the lease is held from before the
+     * scan to the end, and --overwrite's removal waits until the model and the scan are known good.
+     */
     public static Summary run(SparkSession spark, Request req) throws UsageException, IOException {
         DecodeSettings settings = withThreads(spark, req.settings());
         DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
-        ShardScan.Result scan = scan(spark, req);
-        try (WaveCommits commits = new WaveCommits(req.out(), spark.sparkContext().hadoopConfiguration())) {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        try (OutputGuard guard = OutputGuard.open("decode", req.out(), req.inputs(), req.policy(), WaveCommits.LAYOUT,
+                conf)) {
+            ShardScan.Result scan = scan(spark, req);
+            guard.planIsValid();
+            return run(spark, req, settings, facts, scan, guard);
+        }
+    }
+
+    private static Summary run(SparkSession spark, Request req, DecodeSettings settings, DecoderFacts facts,
+            ShardScan.Result scan, OutputGuard guard) throws IOException, UsageException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        try (WaveCommits commits = new WaveCommits(req.out(), conf, guard::checkHeld)) {
             Map<String, WaveCommits.Record> done = new HashMap<>();
             if (req.resume()) {
                 done.putAll(commits.recover());
-            } else {
-                commits.startFresh();
             }
             List<ShardScan.Shard> pending = pending(scan, done);
             if (req.resume()) {
@@ -147,6 +183,7 @@ public final class DecodeJob {
             double seconds = (System.nanoTime() - t0) / 1e9;
             commits.dropStaging();
             System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
+            guard.checkHeld();
             writeBadFiles(spark, commits, scan.bad());
             java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
             FeatureStats.Figures figures = null;
@@ -159,7 +196,8 @@ public final class DecodeJob {
             }
             Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
                     facts.schedule().stages(), decoder.modelLoads(), figures);
-            writeSummary(req.out(), sm, settings, scan.bad().size(), spark.sparkContext().hadoopConfiguration());
+            guard.checkHeld();
+            writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
             return sm;
         }
     }
@@ -200,6 +238,10 @@ public final class DecodeJob {
     public static Plan dryRun(SparkSession spark, Request req) throws UsageException, IOException {
         DecodeSettings settings = withThreads(spark, req.settings());
         DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        // The checks a run would make first, without its lease: a dry run writes nothing.
+        InputOutputCheck.check(req.inputs(), req.out(), conf);
+        new OutputDir(req.out(), WaveCommits.LAYOUT, conf).check(req.policy());
         ShardScan.Result scan = scan(spark, req);
         Map<String, WaveCommits.Record> done = req.resume() ? committed(spark, req.out()) : Map.of();
         List<ShardScan.Shard> pending = pending(scan, done);
@@ -254,7 +296,7 @@ public final class DecodeJob {
     /** Commit records already under {@code out}, read without changing anything (dry run). */
     private static Map<String, WaveCommits.Record> committed(SparkSession spark, String out) throws IOException {
         Map<String, WaveCommits.Record> done = new HashMap<>();
-        try (WaveCommits c = new WaveCommits(out, spark.sparkContext().hadoopConfiguration())) {
+        try (WaveCommits c = new WaveCommits(out, spark.sparkContext().hadoopConfiguration(), () -> {})) {
             done.putAll(c.records());
         }
         return done;

@@ -40,6 +40,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.OutputLease;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.HadoopConf;
 import org.mipflow.spark.LatentColumns;
@@ -209,10 +210,21 @@ public final class ShardScan {
      * the local file system fork a process per file for permissions, 10 ms each.)
      */
     private static void collect(FileSystem fs, Path dir, List<String> out) throws IOException {
+        List<FileStatus> entries = new ArrayList<>();
+        boolean decodeOutput = false;
         RemoteIterator<FileStatus> it = fs.listStatusIterator(dir);
         while (it.hasNext()) {
             FileStatus st = it.next();
-            if (hidden(st.getPath().getName())) {
+            String name = st.getPath().getName();
+            decodeOutput |= name.equals(WaveCommits.COMMITS) || name.equals(OutputLease.FILE);
+            if (!hidden(name)) {
+                entries.add(st);
+            }
+        }
+        for (FileStatus st : entries) {
+            // A decode's output under an input (the in/out check refuses that layout for new runs,
+            // but one may predate it): its images and errors are not latents.
+            if (decodeOutput && WaveCommits.LAYOUT.owned().matcher(st.getPath().getName()).matches()) {
                 continue;
             }
             if (st.isDirectory()) {

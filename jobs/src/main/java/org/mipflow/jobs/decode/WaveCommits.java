@@ -21,6 +21,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.metrics.FeatureStats;
 
 /**
@@ -49,8 +50,16 @@ final class WaveCommits implements AutoCloseable {
     static final String ERRORS = "errors";
     /** The errors partition that holds the shards that could not be read at all. */
     static final String BAD_FILES = "bad-files";
-    private static final String COMMITS = "_commits";
+    static final String COMMITS = "_commits";
     private static final String STAGING = "_staging";
+    /** Everything a decode writes directly under OUT (its lease aside): what --overwrite removes. */
+    static final OutputDir.Layout LAYOUT = OutputDir.Layout.of("images|errors|_commits|_staging|summary\\.json",
+            "images/, errors/, _commits/, summary.json");
+
+    /** Runs before each commit; throws to stop a run that no longer holds the output's lease. */
+    interface BeforeCommit {
+        void check() throws IOException;
+    }
 
     /** What one committed shard contributed; metric sums so that means can be pooled across runs. */
     record Record(String shard, long input, long decoded, long errors, double psnrSum, long psnrRows, double ssimSum,
@@ -70,22 +79,17 @@ final class WaveCommits implements AutoCloseable {
     private final FileSystem fs;
     /** Deletes and record reads on resume: storage round trips, many at once, never one after another. */
     private final ExecutorService io;
+    private final BeforeCommit beforeCommit;
 
-    WaveCommits(String out, Configuration conf) throws IOException {
+    WaveCommits(String out, Configuration conf, BeforeCommit beforeCommit) throws IOException {
         this.out = new Path(out);
+        this.beforeCommit = beforeCommit;
         this.fs = this.out.getFileSystem(conf);
         this.io = Executors.newFixedThreadPool(16, r -> {
             Thread t = new Thread(r, "mipflow-commit-io");
             t.setDaemon(true);
             return t;
         });
-    }
-
-    /** Without --resume: removes everything an earlier run wrote here (and nothing else). */
-    void startFresh() throws IOException {
-        for (String d : List.of(IMAGES, ERRORS, STAGING, COMMITS, "summary.json")) {
-            fs.delete(new Path(out, d), true);
-        }
     }
 
     /**
@@ -254,6 +258,7 @@ final class WaveCommits implements AutoCloseable {
      * includes this wave): written before the record, and the previous wave's file deleted after it.
      */
     void commit(String wave, List<Record> records, Features features) throws IOException {
+        beforeCommit.check();
         for (String what : List.of(IMAGES, ERRORS)) {
             fs.mkdirs(new Path(out, what));
             Path src = new Path(staging(wave, what));

@@ -10,6 +10,7 @@ import org.mipflow.jobs.cli.Command;
 import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.model.ModelManifest;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
@@ -43,7 +44,9 @@ public final class EncodeCommand implements Command {
                 Options.Spec.value("latent-dtype", "T", "array", "how latents are stored: array (ARRAY<FLOAT>), "
                         + "or BINARY little-endian float16 | bfloat16 | float32 with a latent_dtype column"),
                 Options.Spec.value("master", "URL", null, "Spark master for embedded runs (default local[*])"),
-                Options.Spec.value("threads", "N", null, "libtorch threads per executor JVM"));
+                Options.Spec.value("threads", "N", null, "libtorch threads per executor JVM"),
+                Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
+                        + "an --out that holds such output is refused"));
     }
 
     @Override
@@ -76,7 +79,7 @@ public final class EncodeCommand implements Command {
                     SamplerConfig.of(SamplingMode.MULTISCALE, m.config().schedule().stages()),
                     o.getInt("batch-size", 1, 1024), 0, threads, null, RowLimits.DEFAULT, null);
             EncodeJob.Result r = EncodeJob.run(spark, inputs, out, s, size, o.getInt("partitions", 0, 100000),
-                    encoding);
+                    encoding, WritePolicy.of(false, o.flag("overwrite")));
             System.out.println("encoded " + r.encoded() + " images, " + r.errors() + " unreadable; latents: " + out);
             return r.encoded() == 0 && r.errors() > 0 ? 1 : 0;
         } finally {

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.regexp_extract;
 import static org.apache.spark.sql.functions.udf;
 
+import java.io.IOException;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -17,6 +18,9 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.EncodePartition;
@@ -25,10 +29,14 @@ import org.mipflow.spark.EncodePartition;
 public final class EncodeJob {
     public record Result(long encoded, long errors) {}
 
+    /** What an encode writes under its output: Spark's part files and markers, and _errors/. */
+    static final OutputDir.Layout LAYOUT = OutputDir.Layout.of("part-.*|_SUCCESS|_errors|_temporary",
+            "part-*.parquet, _SUCCESS, _errors/");
+
     private EncodeJob() {}
 
     public static Result run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings, int size,
-            int partitions) throws UsageException {
+            int partitions) throws UsageException, IOException {
         return run(spark, inputs, out, settings, size, partitions, null);
     }
 
@@ -37,8 +45,27 @@ public final class EncodeJob {
      *     column naming it; null keeps ARRAY&lt;FLOAT&gt;
      */
     public static Result run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings, int size,
-            int partitions, LatentEncoding encoding) throws UsageException {
-        Dataset<Row> images = readImages(spark, inputs);
+            int partitions, LatentEncoding encoding) throws UsageException, IOException {
+        return run(spark, inputs, out, settings, size, partitions, encoding, WritePolicy.FRESH);
+    }
+
+    /**
+     * Under the output rules of {@link OutputGuard}; the files are appended to a directory that
+     * holds none of an earlier run's (Spark's Overwrite would delete the whole directory, the
+     * lease and anyone's files with it).
+     */
+    public static Result run(SparkSession spark, List<String> inputs, String out, DecodeSettings settings, int size,
+            int partitions, LatentEncoding encoding, WritePolicy policy) throws UsageException, IOException {
+        try (OutputGuard guard = OutputGuard.open("encode", out, inputs, policy, LAYOUT,
+                spark.sparkContext().hadoopConfiguration())) {
+            Dataset<Row> images = readImages(spark, inputs);
+            guard.planIsValid();
+            return write(spark, images, out, settings, size, partitions, encoding);
+        }
+    }
+
+    private static Result write(SparkSession spark, Dataset<Row> images, String out, DecodeSettings settings, int size,
+            int partitions, LatentEncoding encoding) {
         if (partitions > 0) {
             images = images.repartition(partitions);
         }
@@ -51,11 +78,11 @@ public final class EncodeJob {
                 ok = ok.withColumn(DecodeSchemas.LATENT, asBytes(encoding).apply(col(DecodeSchemas.LATENT)))
                         .withColumn(DecodeSchemas.DTYPE, lit(encoding.label()));
             }
-            ok.write().mode(SaveMode.Overwrite).parquet(out);
+            ok.write().mode(SaveMode.Append).parquet(out);
             Dataset<Row> bad = result.filter(col("error").isNotNull()).select("id", "error");
             long errors = bad.count();
             if (errors > 0) {
-                bad.write().mode(SaveMode.Overwrite).parquet(out + "/_errors");
+                bad.write().mode(SaveMode.Append).parquet(out + "/_errors");
                 for (Row r : bad.limit(20).collectAsList()) {
                     System.out.println("encode error: " + r.getString(0) + ": " + r.getString(1));
                 }

@@ -19,6 +19,9 @@ import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.PhotoOptions;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.ImageMetrics;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.MipflowModel;
@@ -57,8 +60,14 @@ public final class EvalCommand implements Command {
         specs.addAll(BatchingOptions.specs("4"));
         specs.add(Options.Spec.value("seed", "N", "0", "noise seed"));
         specs.add(Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
+        specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
+                + "an --out that holds such output is refused"));
         return specs;
     }
+
+    /** eval.json and the images, named PHOTO-MODE.png. */
+    static final OutputDir.Layout LAYOUT = OutputDir.Layout.of(
+            "eval\\.json|.+-(original|full|multiscale|onestep|mean|resize)\\.png", "eval.json, *-MODE.png");
 
     /** One mode's images: PNG bytes and PSNR/SSIM per photo, in the list's order. */
     private record Scored(List<byte[]> pngs, List<ImageMetrics> metrics) {}
@@ -74,8 +83,10 @@ public final class EvalCommand implements Command {
         long seed = o.getLong("seed");
         MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
         Path out = o.path("out");
-        Files.createDirectories(out);
-        try (MipflowModel model = MipflowModel.load(o.path("model"))) {
+        try (OutputGuard guard = OutputGuard.openLocal("eval", out, List.of(photos.photos()),
+                WritePolicy.of(false, o.flag("overwrite")), LAYOUT);
+                MipflowModel model = MipflowModel.load(o.path("model"))) {
+            guard.planIsValid();
             int k = model.schedule().stages();
             int zs = size / model.downsample();
             int per = model.latentChannels() * zs * zs;

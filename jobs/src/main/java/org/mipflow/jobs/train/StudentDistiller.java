@@ -11,8 +11,10 @@ import ai.djl.training.ParameterStore;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.FlowUNet;
 import org.mipflow.model.MipflowModel;
@@ -46,6 +48,31 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
     @Override
     public String checkpointName() {
         return "checkpoint-distill";
+    }
+
+    @Override
+    public String command() {
+        return "distill";
+    }
+
+    /**
+     * Into the teacher's own directory (the default), the teacher is the input and stays: only the
+     * checkpoints are this run's, and the student is added or replaced as documented.
+     */
+    @Override
+    public OutputDir.Layout layout() {
+        String ckpt = "checkpoint-distill(\\.tmp|\\.old)?";
+        return intoTeacher() ? OutputDir.Layout.of(ckpt, "checkpoint-distill/")
+                : OutputDir.Layout.of(TeacherTrainer.MODEL_FILES + "|" + ckpt, "model.json, *.params, checkpoint-distill/");
+    }
+
+    @Override
+    public List<Path> reads() {
+        return intoTeacher() ? List.of(dc.run().photos()) : List.of(dc.run().photos(), dc.teacher());
+    }
+
+    private boolean intoTeacher() {
+        return dc.teacher().toAbsolutePath().normalize().equals(dc.run().out().toAbsolutePath().normalize());
     }
 
     @Override

@@ -12,9 +12,11 @@ import ai.djl.training.ParameterStore;
 import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
@@ -46,6 +48,24 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     @Override
     public String checkpointName() {
         return "checkpoint";
+    }
+
+    /** The files of a saved model (MipflowModel.save). */
+    static final String MODEL_FILES = "model\\.json|(encoder|decoder|student)\\.params";
+
+    @Override
+    public String command() {
+        return "train";
+    }
+
+    @Override
+    public OutputDir.Layout layout() {
+        return OutputDir.Layout.of(MODEL_FILES + "|checkpoint(\\.tmp|\\.old)?", "model.json, *.params, checkpoint/");
+    }
+
+    @Override
+    public List<Path> reads() {
+        return List.of(tc.run().photos());
     }
 
     @Override

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputGuard;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
 
@@ -55,6 +57,15 @@ final class TrainingLoop {
         /** model.json's training record after {@code steps} steps and {@code seconds} of training. */
         JsonObject record(String commandLine, int steps, double seconds) throws IOException;
 
+        /** "train" or "distill", as its lease names it. */
+        String command();
+
+        /** What the run writes directly under its output directory (see {@link OutputDir}). */
+        OutputDir.Layout layout();
+
+        /** What the run reads, which its output must stay apart from. */
+        List<Path> reads();
+
         /** Logs what was loaded or built, once, before the first step. */
         default void describe(MipflowModel model, PrintStream log) {}
     }
@@ -68,9 +79,17 @@ final class TrainingLoop {
     }
 
     <B> void run(Objective<B> objective, String commandLine) throws Exception {
+        try (OutputGuard guard = OutputGuard.openLocal(objective.command(), run.out(), objective.reads(), run.policy(),
+                objective.layout())) {
+            run(objective, commandLine, guard);
+        }
+    }
+
+    private <B> void run(Objective<B> objective, String commandLine, OutputGuard guard) throws Exception {
         MipflowModel.configureThreads(run.threads());
         long t0 = System.nanoTime();
         PhotoBank bank = PhotoBank.load(run.photos(), run.list(), PHOTO_SIDES, PHOTO_SIDES[0], 2);
+        guard.planIsValid();
         log.printf(Locale.ROOT, "loaded %d photo scales (%d photos skipped: shorter side below %d px) in %.1f s%n",
                 bank.size(), bank.skipped(), PHOTO_SIDES[0], (System.nanoTime() - t0) / 1e9);
         Path ckpt = run.out().resolve(objective.checkpointName());

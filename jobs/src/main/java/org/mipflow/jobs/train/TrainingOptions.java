@@ -5,6 +5,7 @@ import java.util.List;
 import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.PhotoOptions;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.WritePolicy;
 
 /** The options {@code train} and {@code distill} share, with each command's defaults. */
 final class TrainingOptions {
@@ -26,6 +27,8 @@ final class TrainingOptions {
                 "steps between checkpoints"));
         s.add(Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
                 "libtorch intra-op threads"));
+        s.add(Options.Spec.flag("overwrite", "replace the model and checkpoints in --out (other files stay); "
+                + "without --resume or --overwrite an --out that holds them is refused"));
         return s;
     }
 
@@ -35,7 +38,7 @@ final class TrainingOptions {
             return new TrainingSettings(photos.photos(), photos.list(), o.path("out"), o.getInt("steps", 1, 10_000_000),
                     o.getInt("batch", 1, 4096), o.getInt("crop", 64, 1024), o.getDouble("lr"),
                     o.getInt("warmup", 1, 1_000_000), o.getLong("seed"), o.getInt("checkpoint-every", 1, 10_000_000),
-                    o.getInt("threads", 1, 1024), o.flag("resume"));
+                    o.getInt("threads", 1, 1024), WritePolicy.of(o.flag("resume"), o.flag("overwrite")));
         } catch (IllegalArgumentException e) {
             // The settings check themselves (a crop the pyramid cannot split); the command line gets the reason.
             throw new UsageException(e.getMessage());

@@ -2,6 +2,7 @@ package org.mipflow.jobs.train;
 
 import com.google.gson.JsonObject;
 import java.nio.file.Path;
+import org.mipflow.jobs.output.WritePolicy;
 
 /**
  * What a teacher training run and a distillation run have in common; all of it is recorded in
@@ -14,7 +15,8 @@ import java.nio.file.Path;
  * @param crop training crop side, a multiple of 64 (8x latent grid, 4x stage pyramid)
  * @param learningRate peak Adam learning rate, reached after {@code warmup} steps, then cosine decay
  * @param threads libtorch intra-op threads
- * @param resume continue from the checkpoint in {@code out} if there is one
+ * @param policy RESUME: continue from the checkpoint in {@code out} if there is one; FRESH: refuse an
+ *     {@code out} that holds a model or checkpoint; OVERWRITE: replace them
  */
 public record TrainingSettings(
         Path photos,
@@ -28,7 +30,17 @@ public record TrainingSettings(
         long seed,
         int checkpointEvery,
         int threads,
-        boolean resume) {
+        WritePolicy policy) {
+
+    public TrainingSettings(Path photos, Path list, Path out, int steps, int batch, int crop, double learningRate,
+            int warmup, long seed, int checkpointEvery, int threads, boolean resume) {
+        this(photos, list, out, steps, batch, crop, learningRate, warmup, seed, checkpointEvery, threads,
+                resume ? WritePolicy.RESUME : WritePolicy.FRESH);
+    }
+
+    public boolean resume() {
+        return policy == WritePolicy.RESUME;
+    }
 
     public TrainingSettings {
         if (steps < 1 || batch < 1 || checkpointEvery < 1) {
