@@ -398,6 +398,39 @@ def nearest_up2(x):
     return x.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
 
 
+class FlowScheduler:
+    """org.mipflow.schedule.FlowScheduler: the grid of a stage, the network time of each step, the
+    span dt/du, and the Euler step, for stage types 0..K-1 (pyramid) and K (full-resolution flow)."""
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def full_flow(self):
+        return self.schedule.stages
+
+    def is_pyramid(self, stage_type):
+        if stage_type < 0 or stage_type > self.full_flow():
+            raise ValueError("stage type out of range")
+        return stage_type < self.full_flow()
+
+    def time(self, stage_type, u):
+        return self.schedule.time(stage_type, u) if self.is_pyramid(stage_type) else u
+
+    def span(self, stage_type):
+        s = self.schedule
+        return s.start(stage_type) - s.end(stage_type) if self.is_pyramid(stage_type) else 1.0
+
+    def grid(self, stage_type, steps):
+        """(u_i, t_i, du_i) of a uniform grid: u_i = 1 - i * (1/N) in double, steps of 1/N."""
+        du = 1.0 / steps
+        return [(1.0 - i * du, self.time(stage_type, 1.0 - i * du), du) for i in range(steps)]
+
+    @staticmethod
+    def step(x, v, du):
+        # x[j] -= (float) (du * v[j]): the product in double, rounded, then a float subtraction
+        return x - (du * v.to(torch.float64)).to(torch.float32)
+
+
 class TorchScriptVelocity:
     """A VelocityModel over TorchScript modules with the contract
         forward(x [N,3,H,W] f32, t [N] f32, z [N,C,h,w] f32) -> [N,3,H,W] f32, the velocity dx/dt.
@@ -422,7 +455,7 @@ class TorchScriptVelocity:
         s = self.schedule
         if self.convention == "du" or s is None or stage_type >= s.stages:
             return None
-        return s.start(stage_type) - s.end(stage_type)
+        return FlowScheduler(s).span(stage_type)
 
     def __call__(self, x, z, t, stage_type, student):
         m = self.student if student else self.teacher
@@ -466,9 +499,10 @@ class Sampler:
         n, _, zh, zw = z.shape
         h = zh * self.downsample
         w = zw * self.downsample
+        sch = FlowScheduler(self.schedule)
         if self.mode == "full":
             x = noise.initial(n, (3, h, w))
-            return self._integrate(x, z, self.full_steps, lambda u: u, self.schedule.stages, False)
+            return self._integrate(x, z, sch, sch.full_flow(), self.full_steps, False)
         steps = self.stage_steps if self.mode == "multiscale" else [1] * self.schedule.stages
         student = self.mode == "onestep"
         s = self.schedule
@@ -480,7 +514,7 @@ class Sampler:
                 x = self._jump(x, sh, sw, stage, noise)
                 sh *= 2
                 sw *= 2
-            x = self._integrate(x, z, steps[stage], lambda u, st=stage: s.time(st, u), stage, student)
+            x = self._integrate(x, z, sch, stage, steps[stage], student)
         return x
 
     def _jump(self, x, h, w, next_stage, noise):
@@ -492,11 +526,7 @@ class Sampler:
         # (float) (a * up + b * noise), in double
         return (a * up.to(torch.float64) + b * nz.to(torch.float64)).to(torch.float32)
 
-    def _integrate(self, x, z, steps, time, stage_type, student):
-        du = 1.0 / steps
-        for i in range(steps):
-            u = 1.0 - i * du
-            v = self.velocity(x, z, time(u), stage_type, student)
-            # x[j] -= (float) (du * v[j]): the product in double, rounded, then a float subtraction
-            x = x - (du * v.to(torch.float64)).to(torch.float32)
+    def _integrate(self, x, z, sch, stage_type, steps, student):
+        for _u, t, du in sch.grid(stage_type, steps):
+            x = sch.step(x, self.velocity(x, z, t, stage_type, student), du)
         return x

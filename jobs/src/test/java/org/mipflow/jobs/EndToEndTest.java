@@ -33,6 +33,8 @@ import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.jobs.encode.EncodeJob;
+import org.mipflow.metrics.Metric;
+import org.mipflow.metrics.MetricSet;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
@@ -179,6 +181,36 @@ class EndToEndTest {
         }
         assertEquals(10, perShard);
         assertEquals(1, ModelCache.loads(model.toAbsolutePath().toString()), "model loaded once per JVM");
+    }
+
+    /** summary.json lists the metrics asked for and has the mean of each over the images that have it. */
+    @Test
+    void theSummaryHasTheMeanOfEveryRequestedMetric() throws Exception {
+        String out = tmp.resolve("out-all-metrics").toString();
+        DecodeSettings all = new DecodeSettings(Path.of("../models/default").toAbsolutePath().toString(),
+                SamplerConfig.of(SamplingMode.ONESTEP, 3), 0, 7, 1, null, RowLimits.DEFAULT, null,
+                MetricSet.parse(MetricSet.ALL));
+        DecodeJob.Summary s = DecodeJob.run(spark, List.of(Path.of("../sample-data/latents").toAbsolutePath().toString()),
+                out, all);
+        JsonObject summary = JsonParser.parseString(Files.readString(Path.of(out, "summary.json"))).getAsJsonObject();
+        List<String> listed = new java.util.ArrayList<>();
+        summary.getAsJsonArray("metrics").forEach(e -> listed.add(e.getAsString()));
+        assertEquals(List.of("psnr", "ssim", "ms_ssim", "haarpsi"), listed);
+        List<Row> rows = spark.read().parquet(out + "/images").collectAsList();
+        assertEquals(3, rows.size());
+        for (Metric m : Metric.values()) {
+            double mean = rows.stream().mapToDouble(r -> r.<Double>getAs(m.column())).average().orElseThrow();
+            assertEquals(mean, summary.get(m.summaryKey()).getAsDouble(), 1e-12, m.summaryKey());
+            assertEquals(mean, s.mean(m), 1e-12);
+        }
+        // Not asked for: neither listed nor averaged.
+        String two = tmp.resolve("out-psnr-only").toString();
+        DecodeJob.run(spark, List.of(Path.of("../sample-data/latents").toAbsolutePath().toString()), two,
+                new DecodeSettings(all.modelDir(), all.sampler(), 0, 7, 1, null, RowLimits.DEFAULT, null,
+                        MetricSet.parse("psnr")));
+        JsonObject psnrOnly = JsonParser.parseString(Files.readString(Path.of(two, "summary.json"))).getAsJsonObject();
+        assertEquals(1, psnrOnly.getAsJsonArray("metrics").size());
+        assertTrue(psnrOnly.has("psnr_mean") && !psnrOnly.has("ssim_mean"), psnrOnly.toString());
     }
 
     @Test

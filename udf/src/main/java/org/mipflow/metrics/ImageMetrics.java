@@ -9,6 +9,6 @@ public record ImageMetrics(double psnr, double ssim) {
      */
     public static ImageMetrics of(float[] decoded, int offset, float[] reference, int h, int w) {
         var m = MetricSet.DEFAULT.score(decoded, offset, reference, h, w);
-        return new ImageMetrics(m.get("psnr"), m.get("ssim"));
+        return new ImageMetrics(m.get(Metric.PSNR.column()), m.get(Metric.SSIM.column()));
     }
 }

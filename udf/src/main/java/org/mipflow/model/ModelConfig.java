@@ -1,5 +1,6 @@
 package org.mipflow.model;
 
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -45,12 +46,12 @@ public record ModelConfig(
 
     /** Stage types the decoder knows: the K pyramid stages plus the single full-resolution flow. */
     public int stageTypes() {
-        return schedule.stages() + 1;
+        return fullStageType() + 1;
     }
 
     /** Index of the single-stage, full-resolution flow among the stage types. */
     public int fullStageType() {
-        return schedule.stages();
+        return new FlowScheduler(schedule).fullFlow();
     }
 
     public int timeFeatureDim() {

@@ -13,6 +13,7 @@ import ai.djl.training.ParameterStore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -86,8 +87,7 @@ public final class TorchScriptModel implements DecoderModel {
         String file = useStudent ? manifest.student() : manifest.teacher();
         int zs = latentSideMultiple();
         int side = zs * downsample();
-        int k = schedule().stages();
-        for (int[] call : new int[][] {{schedule().resolution(0, side), 0}, {side, k}}) {
+        for (int[] call : new int[][] {{schedule().resolution(0, side), 0}, {side, scheduler().fullFlow()}}) {
             int h = call[0];
             float[] x = new float[3 * h * h];
             float[] z = new float[latentChannels() * zs * zs];
@@ -118,9 +118,9 @@ public final class TorchScriptModel implements DecoderModel {
             NDList out = block.forward(new ParameterStore(m, false), in, false);
             v = checked(out, new Shape(n, 3, h, w)).toFloatArray();
         }
-        StageSchedule s = schedule();
-        if (stageType < s.stages()) {
-            double span = s.start(stageType) - s.end(stageType);
+        FlowScheduler sch = scheduler();
+        if (sch.isPyramid(stageType)) {
+            double span = sch.span(stageType);
             for (int i = 0; i < v.length; i++) {
                 v[i] = (float) (span * v[i]);
             }

@@ -2,6 +2,7 @@ package org.mipflow.sampling;
 
 import java.util.random.RandomGenerator;
 import org.mipflow.schedule.BlockNoise;
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.Resample;
 import org.mipflow.schedule.StageSchedule;
 
@@ -29,8 +30,9 @@ public final class Sampler implements ImageSampler {
             throw new IllegalArgumentException(
                     "the model has " + k + " stages but " + cfg.stageSteps().length + " stage step counts were given");
         }
-        if (cfg.mode() == SamplingMode.ONESTEP && !model.hasStudent()) {
-            throw new IllegalArgumentException("mode onestep needs a model with a distilled student (mipflow distill)");
+        if (cfg.mode().needsStudent() && !model.hasStudent()) {
+            throw new IllegalArgumentException("mode " + cfg.mode().label()
+                    + " needs a model with a distilled student (mipflow distill)");
         }
     }
 
@@ -63,14 +65,15 @@ public final class Sampler implements ImageSampler {
 
     private float[] full(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs) {
         float[] x = gaussian(n, 3 * h * w, rngs);
-        int fullType = model.schedule().stages();
-        integrate(x, n, h, w, z, zh, zw, cfg.fullSteps(), fullType, u -> u, false);
+        FlowScheduler sch = model.scheduler();
+        integrate(x, n, h, w, z, zh, zw, sch.grid(sch.fullFlow(), cfg.fullSteps()), false);
         return x;
     }
 
     private float[] pyramid(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, int[] steps,
             boolean student) {
         StageSchedule s = model.schedule();
+        FlowScheduler sch = model.scheduler();
         int k = s.stages();
         int sh = s.resolution(0, h);
         int sw = s.resolution(0, w);
@@ -81,8 +84,7 @@ public final class Sampler implements ImageSampler {
                 sh *= 2;
                 sw *= 2;
             }
-            final int st = stage;
-            integrate(x, n, sh, sw, z, zh, zw, steps[stage], stage, u -> s.time(st, u), student);
+            integrate(x, n, sh, sw, z, zh, zw, sch.grid(stage, steps[stage]), student);
         }
         return x;
     }
@@ -90,8 +92,9 @@ public final class Sampler implements ImageSampler {
     /** Nearest-upsamples the end of a stage and renoises it into the next stage's start. */
     float[] jump(float[] x, int n, int h, int w, int nextStage, RandomGenerator[] rngs) {
         StageSchedule s = model.schedule();
-        double a = s.jumpScale(nextStage);
-        double b = s.jumpNoise(nextStage);
+        FlowScheduler sch = model.scheduler();
+        double a = sch.jumpScale(nextStage);
+        double b = sch.jumpNoise(nextStage);
         float[] up = Resample.nearestUp2(x, 3 * n, h, w);
         int per = 3 * 4 * h * w;
         float[] noise = new float[per];
@@ -105,22 +108,18 @@ public final class Sampler implements ImageSampler {
         return up;
     }
 
-    private void integrate(float[] x, int n, int h, int w, float[] z, int zh, int zw, int steps, int stageType,
-            java.util.function.DoubleUnaryOperator time, boolean student) {
-        double du = 1.0 / steps;
-        for (int i = 0; i < steps; i++) {
-            double u = 1.0 - i * du;
-            double t = time.applyAsDouble(u);
-            int per = 3 * h * w;
-            int zper = z.length / n;
+    /** The grid's Euler steps, each row through the network alone, updated by the scheduler's step. */
+    private void integrate(float[] x, int n, int h, int w, float[] z, int zh, int zw, FlowScheduler.Grid grid,
+            boolean student) {
+        FlowScheduler sch = model.scheduler();
+        int per = 3 * h * w;
+        int zper = z.length / n;
+        for (int i = 0; i < grid.steps(); i++) {
             for (int r = 0; r < n; r++) {
                 float[] xr = n == 1 ? x : java.util.Arrays.copyOfRange(x, r * per, (r + 1) * per);
                 float[] zr = n == 1 ? z : java.util.Arrays.copyOfRange(z, r * zper, (r + 1) * zper);
-                float[] v = model.velocity(xr, 1, h, w, zr, zh, zw, t, stageType, student);
-                int off = r * per;
-                for (int j = 0; j < per; j++) {
-                    x[off + j] -= (float) (du * v[j]);
-                }
+                float[] v = model.velocity(xr, 1, h, w, zr, zh, zw, grid.t()[i], grid.stageType(), student);
+                sch.step(x, v, grid, i, FlowScheduler.inPlace(r * per));
             }
         }
     }

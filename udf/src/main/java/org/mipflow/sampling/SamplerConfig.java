@@ -38,8 +38,7 @@ public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) 
      *
      * @throws IllegalArgumentException with the reason, worded for the user
      */
-    public static SamplerConfig parse(String mode, int fullSteps, String stageSteps, int stages) {
-        SamplingMode m = SamplingMode.parse(mode);
+    public static SamplerConfig parse(SamplingMode m, int fullSteps, String stageSteps, int stages) {
         String[] parts = stageSteps.split(",");
         if (parts.length != 1 && parts.length != stages) {
             throw new IllegalArgumentException("--stage-steps needs 1 or " + stages + " values, got " + parts.length);
@@ -73,10 +72,8 @@ public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) 
      */
     public Map<String, SamplerConfig> everyMode(boolean hasStudent) {
         Map<String, SamplerConfig> m = new LinkedHashMap<>();
-        for (SamplingMode mode : SamplingMode.values()) {
-            if (mode != SamplingMode.ONESTEP || hasStudent) {
-                m.put(mode.label(), withMode(mode));
-            }
+        for (SamplingMode mode : SamplingMode.offered(hasStudent)) {
+            m.put(mode.label(), withMode(mode));
         }
         return m;
     }

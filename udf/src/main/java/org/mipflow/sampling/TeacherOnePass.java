@@ -26,7 +26,7 @@ public final class TeacherOnePass implements ImageSampler {
         float[] zero = new float[per];
         for (int r = 0; r < n; r++) {
             float[] v = model.velocity(zero, 1, h, w, Arrays.copyOfRange(z, r * zper, (r + 1) * zper), zh, zw, 1.0,
-                    model.schedule().stages(), false);
+                    model.scheduler().fullFlow(), false);
             for (int i = 0; i < per; i++) {
                 out[r * per + i] = -v[i];
             }

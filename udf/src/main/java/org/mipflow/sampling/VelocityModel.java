@@ -1,5 +1,6 @@
 package org.mipflow.sampling;
 
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -10,6 +11,11 @@ import org.mipflow.schedule.StageSchedule;
 public interface VelocityModel {
 
     StageSchedule schedule();
+
+    /** The steps of this model's schedule (grids, network times, the Euler step, the jump). */
+    default FlowScheduler scheduler() {
+        return new FlowScheduler(schedule());
+    }
 
     int latentChannels();
 

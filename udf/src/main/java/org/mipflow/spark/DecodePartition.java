@@ -1,7 +1,6 @@
 package org.mipflow.spark;
 
 import java.util.Iterator;
-import java.util.List;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
@@ -11,6 +10,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.mipflow.io.RowRejected;
+import org.mipflow.metrics.Metric;
 import org.mipflow.model.DecoderModel;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
@@ -172,8 +172,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         set(v, "mode", settings.sampler().mode().label());
         set(v, "forward_passes", d.forwardPasses());
         set(v, "decode_ms", d.decodeMs());
-        for (String metric : List.of("psnr", "ssim", "ms_ssim", "haarpsi")) {
-            set(v, metric, d.metric(metric));
+        for (Metric metric : Metric.values()) {
+            set(v, metric.column(), d.metric(metric.column()));
         }
         if (d.features() != null) {
             set(v, DecodeSchemas.FEATURES, d.features().decoded());

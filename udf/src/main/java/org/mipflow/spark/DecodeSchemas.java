@@ -10,6 +10,7 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.mipflow.metrics.Metric;
 
 /**
  * The column contracts of decoding (README, "Input contract" and "Output contract"), defined once:
@@ -56,10 +57,9 @@ public final class DecodeSchemas {
         m.put("mode", DataTypes.StringType);
         m.put("forward_passes", DataTypes.IntegerType);
         m.put("decode_ms", DataTypes.DoubleType);
-        m.put("psnr", DataTypes.DoubleType);
-        m.put("ssim", DataTypes.DoubleType);
-        m.put("ms_ssim", DataTypes.DoubleType);
-        m.put("haarpsi", DataTypes.DoubleType);
+        for (Metric metric : Metric.values()) {
+            m.put(metric.column(), DataTypes.DoubleType);
+        }
         m.put(ERROR, DataTypes.StringType);
         return java.util.Collections.unmodifiableMap(m);
     }

@@ -155,15 +155,10 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
     public DecodeSettings settings(SparkSession session) {
         String dir = getOrDefault(modelDir);
         DecoderFacts facts = DecoderFacts.read(Path.of(dir));
-        String m = getOrDefault(mode);
-        if ("auto".equals(m)) {
-            m = facts.hasStudent() ? "onestep" : "multiscale";
-        }
+        org.mipflow.sampling.SamplingMode m = org.mipflow.sampling.SamplingMode
+                .parse(getOrDefault(mode), facts.hasStudent()).checkedFor(dir, facts.hasStudent());
         SamplerConfig sampler = SamplerConfig.parse(m, (Integer) getOrDefault(steps), getOrDefault(stageSteps),
                 facts.schedule().stages());
-        if (sampler.mode() == org.mipflow.sampling.SamplingMode.ONESTEP && !facts.hasStudent()) {
-            throw new IllegalArgumentException("model " + dir + " has no one-step student; use mode multiscale");
-        }
         NumericPath.Request numerics =
                 new NumericPath.Request(getOrDefault(precision), getOrDefault(layout)).checkedForAnyDevice();
         int t = (Integer) getOrDefault(threads);

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.mipflow.metrics.Metric;
+import org.mipflow.sampling.SamplingMode;
 
 /**
  * Everything {@code mipflow audit} measured, as plain values, so that the report can be rendered
@@ -25,12 +27,14 @@ import java.util.Set;
  */
 public record AuditData(Run run, List<Speed> speeds, List<Image> images, List<DatasetFigures> figures) {
     /** Decode modes in display order; "full" is the baseline that the others are compared with. */
-    public static final List<String> MODE_ORDER = List.of("full", "multiscale", "onestep");
+    public static final List<String> MODE_ORDER =
+            java.util.Arrays.stream(SamplingMode.values()).map(SamplingMode::label).toList();
 
-    public static final String BASELINE = "full";
+    public static final String BASELINE = SamplingMode.FULL.label();
 
     /** Metric names in display order; others follow in the order first seen. */
-    public static final List<String> METRIC_ORDER = List.of("psnr", "ssim", "ms_ssim", "haarpsi");
+    public static final List<String> METRIC_ORDER =
+            java.util.Arrays.stream(Metric.values()).map(Metric::column).toList();
 
     public AuditData {
         Objects.requireNonNull(run, "run");

@@ -22,6 +22,8 @@ import org.mipflow.jobs.audit.AuditData.Image;
 import org.mipflow.jobs.audit.AuditData.Speed;
 import org.mipflow.jobs.audit.AuditStats.Histogram;
 import org.mipflow.jobs.audit.AuditStats.Interval;
+import org.mipflow.metrics.Metric;
+import org.mipflow.sampling.SamplingMode;
 
 /**
  * The HTML report of {@code mipflow audit}: one self-contained file (inline CSS and SVG, images
@@ -260,7 +262,8 @@ public final class AuditReport {
                 .append(fixed(w, 1)).append("\" height=\"").append(fixed(hh, 1)).append("\"/>");
     }
 
-    private static final Map<String, String> MODE_COLOURS = Map.of("full", "#1f77b4", "multiscale", "#ff7f0e", "onestep", "#2ca02c");
+    private static final Map<String, String> MODE_COLOURS = Map.of(SamplingMode.FULL.label(), "#1f77b4",
+            SamplingMode.MULTISCALE.label(), "#ff7f0e", SamplingMode.ONESTEP.label(), "#2ca02c");
     private static final String[] EXTRA_COLOURS = {"#d62728", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"};
 
     private static String colour(String mode) {
@@ -272,7 +275,8 @@ public final class AuditReport {
 
     private static void grid(StringBuilder h, AuditData d, List<String> modes, List<String> metrics, List<String> heatModes) {
         List<Image> rows = new ArrayList<>(d.images());
-        String key = metrics.contains("psnr") ? "psnr" : metrics.isEmpty() ? null : metrics.get(0);
+        String psnr = Metric.PSNR.column();
+        String key = metrics.contains(psnr) ? psnr : metrics.isEmpty() ? null : metrics.get(0);
         boolean sorted = !heatModes.isEmpty() && key != null;
         if (sorted) {
             // NaN (no gap to compute) sorts last; the sort is stable, so ties keep the sample order.
@@ -524,19 +528,24 @@ public final class AuditReport {
         return b.toString();
     }
 
+    /** A known metric's heading; another name as it is. */
     private static String label(String metric) {
-        return switch (metric) {
-            case "psnr" -> "PSNR (dB)";
-            case "ssim" -> "SSIM";
-            case "ms_ssim" -> "MS-SSIM";
-            case "haarpsi" -> "HaarPSI";
-            default -> metric;
-        };
+        Metric m = known(metric);
+        return m == null ? metric : m.label();
     }
 
     // PSNR is in dB and varies in whole units; the others live in [0, 1] and need more digits.
     private static int decimals(String metric) {
-        return metric.equals("psnr") ? 2 : 4;
+        Metric m = known(metric);
+        return m == null ? 4 : m.decimals();
+    }
+
+    private static Metric known(String metric) {
+        try {
+            return Metric.parse(metric);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static String plain(String metric, double v) {

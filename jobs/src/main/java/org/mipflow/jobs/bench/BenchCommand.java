@@ -46,6 +46,7 @@ import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.ImageSampler;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
 import org.mipflow.sampling.TeacherOnePass;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.EncodePartition;
@@ -177,13 +178,14 @@ public final class BenchCommand implements Command {
             int zs = size / base.downsample();
             rows = dev.rows(base.encode(dev.batch(), n, size, size), base.latentChannels(), zs, i -> "bench-" + i);
             Map<String, SamplerConfig> modes = sampling.everyMode(k, base.hasStudent());
-            String fastest = base.hasStudent() ? "onestep" : "multiscale";
+            String fastest = SamplingMode.auto(base.hasStudent()).label();
             boolean sparkOnly = o.flag("spark-only");
             for (NumericPath p : sparkOnly ? List.of(NumericPath.NATIVE) : paths) {
                 int batch = batching.rows(models.get(p), size, size);
                 for (var mode : modes.entrySet()) {
                     // Other numeric paths are compared on the modes whose speed matters: onestep and forward.
-                    if (sparkOnly ? mode.getKey().equals(fastest) : p.isNative() || mode.getKey().equals("onestep")) {
+                    if (sparkOnly ? mode.getKey().equals(fastest)
+                            : p.isNative() || mode.getKey().equals(SamplingMode.ONESTEP.label())) {
                         add(runs, mode.getKey(), p, mode.getValue(), k, batch);
                     }
                 }
@@ -268,8 +270,9 @@ public final class BenchCommand implements Command {
     /** The native model's modes side by side (the table earlier stops printed). */
     private static String modesTable(Map<String, ModeRun> runs, DevImages dev, JsonObject json) {
         int n = dev.count();
-        double fullIps = n / Measurements.median(runs.get("full").seconds());
-        List<DecodedImage> fullOut = runs.get("full").out();
+        String baseline = SamplingMode.FULL.label();
+        double fullIps = n / Measurements.median(runs.get(baseline).seconds());
+        List<DecodedImage> fullOut = runs.get(baseline).out();
         StringBuilder md = new StringBuilder();
         md.append("| mode | images/s | ms/image | forward passes | batch | peak RSS MB | PSNR | SSIM | PSNR vs full "
                 + "| SSIM vs full | speedup vs full |\n");
@@ -282,7 +285,7 @@ public final class BenchCommand implements Command {
             double ips = n / Measurements.median(m.seconds());
             double[] orig = scores(m.out(), null);
             double[] vsFull = scores(m.out(), fullOut);
-            boolean full = m.mode().equals("full");
+            boolean full = m.mode().equals(baseline);
             md.append(String.format(Locale.ROOT, "| %s | %.3f | %.0f | %d | %d | %d | %.3f | %.4f | %s | %s | %.1fx |%n",
                     m.name(), ips, 1000 / ips, m.passes(), m.batch(), m.peakMb()[0], orig[0], orig[1],
                     full ? "-" : String.format(Locale.ROOT, "%.3f", vsFull[0]),
@@ -310,7 +313,7 @@ public final class BenchCommand implements Command {
                 + "| PSNR vs fp32 output | same bytes every round |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         JsonArray rows = new JsonArray();
-        for (String mode : List.of("forward", "onestep")) {
+        for (String mode : List.of("forward", SamplingMode.ONESTEP.label())) {
             ModeRun ref = runs.get(mode);
             if (ref == null) {
                 continue;
@@ -368,7 +371,7 @@ public final class BenchCommand implements Command {
     private static void sparkRow(Options o, Map<String, ModeRun> runs, List<LatentRow> dev, int size,
             BatchingOptions batching, int threads, Path outDir, StringBuilder md, JsonObject json) throws Exception {
         NumericPath auto = NumericPath.Request.AUTO.resolve(Bf16Support.of(Device.cpu()).supported());
-        String mode = runs.containsKey("onestep") ? "onestep" : "multiscale";
+        String mode = SamplingMode.auto(runs.containsKey(SamplingMode.ONESTEP.label())).label();
         SamplerConfig cfg = runs.get(mode).cfg();
         int n = o.getInt("spark-rows", 1, 1_000_000);
         int rounds = o.getInt("rounds", 1, 100);

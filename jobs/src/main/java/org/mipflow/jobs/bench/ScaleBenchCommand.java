@@ -34,6 +34,7 @@ import org.mipflow.jobs.output.OutputGuard;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 
 /**
@@ -63,7 +64,7 @@ public final class ScaleBenchCommand implements Command {
                 Options.Spec.value("shards", "N", "1000", "tiny shards the rows are split into"),
                 Options.Spec.value("size", "PX", "64", "image side (latent side = size / 8)"),
                 Options.Spec.value("rounds", "N", "2", "alternated rounds"),
-                Options.Spec.value("mode", "MODE", "onestep", "sampling mode"),
+                Options.Spec.value("mode", "MODE", SamplingMode.AUTO, "sampling mode (auto: the fastest the model has)"),
                 Options.Spec.value("model", "DIR", "models/default", "model directory"),
                 Options.Spec.value("dry-run-shards", "N[,N...]", "20000,100000",
                         "shard counts for the dry-run timings (0 to skip)"),
@@ -108,7 +109,8 @@ public final class ScaleBenchCommand implements Command {
             writeRows(spark, rows, c, side, one, 1);
             writeRows(spark, rows, c, side, many, shards);
             DecodeSettings s = new DecodeSettings(model.toString(),
-                    SamplerConfig.parse(o.get("mode"), SamplerConfig.DEFAULT_FULL_STEPS,
+                    SamplerConfig.parse(SamplingMode.parse(o.get("mode"), facts.hasStudent())
+                            .checkedFor(model.toString(), facts.hasStudent()), SamplerConfig.DEFAULT_FULL_STEPS,
                             Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS), facts.schedule().stages()),
                     0, 0, 0, null, RowLimits.DEFAULT, null);
             System.out.println("scale-bench: warm-up (model load) on the one-shard input");

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
 
 /**
  * {@code --mode}, {@code --steps}, {@code --stage-steps}: which sampler, with how many Euler steps.
@@ -31,10 +32,14 @@ public record SamplingOptions(String mode, int fullSteps, String stageSteps) {
                 o.get("stage-steps"));
     }
 
-    /** The sampler for a model with {@code stages} stages, in --mode or else {@code defaultMode}. */
-    public SamplerConfig config(int stages, String defaultMode) throws UsageException {
+    /**
+     * The sampler for a model with {@code stages} stages, in --mode (default and "auto": the
+     * fastest the model has), refused with one line when the model cannot run it.
+     */
+    public SamplerConfig config(int stages, boolean hasStudent, String model) throws UsageException {
         try {
-            return SamplerConfig.parse(mode == null ? defaultMode : mode, fullSteps, stageSteps, stages);
+            SamplingMode m = mode == null ? SamplingMode.auto(hasStudent) : SamplingMode.parse(mode, hasStudent);
+            return SamplerConfig.parse(m.checkedFor(model, hasStudent), fullSteps, stageSteps, stages);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -42,6 +47,10 @@ public record SamplingOptions(String mode, int fullSteps, String stageSteps) {
 
     /** Every mode the model offers with these steps (see {@link SamplerConfig#everyMode}). */
     public Map<String, SamplerConfig> everyMode(int stages, boolean hasStudent) throws UsageException {
-        return config(stages, "multiscale").everyMode(hasStudent);
+        try {
+            return SamplerConfig.parse(SamplingMode.FULL, fullSteps, stageSteps, stages).everyMode(hasStudent);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 }

@@ -19,12 +19,12 @@ import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.output.InputOutputCheck;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.jobs.output.WritePolicy;
+import org.mipflow.metrics.Metric;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.ModelFormatException;
 import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
-import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
 import org.mipflow.spark.HadoopConf;
@@ -56,7 +56,7 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("out", "DIR", "out/decode", "output directory (any Hadoop URI)"),
                 Options.Spec.value("model", "DIR", "models/default", "model directory")));
         specs.addAll(SamplingOptions.specs(
-                "full | multiscale | onestep (default: onestep if the model has a student, else multiscale)"));
+                "full | multiscale | onestep | auto (default auto: onestep if the model has a student, else multiscale)"));
         specs.addAll(BatchingOptions.specs("auto"));
         specs.addAll(NumericsOptions.specs());
         specs.addAll(List.of(
@@ -112,11 +112,7 @@ public final class DecodeCommand implements Command {
         DecoderFacts facts = DecoderFacts.read(model);
         int stages = facts.schedule().stages();
         boolean student = facts.hasStudent();
-        SamplerConfig sampler = SamplingOptions.parse(o).config(stages, student ? "onestep" : "multiscale");
-        if (sampler.mode() == SamplingMode.ONESTEP && !student) {
-            throw new UsageException("model " + model + " has no one-step student; use --mode multiscale or run "
-                    + "'mipflow distill'");
-        }
+        SamplerConfig sampler = SamplingOptions.parse(o).config(stages, student, model.toString());
         FeatureSettings features = null;
         if (o.has("features")) {
             Path dir = o.path("features");
@@ -188,8 +184,12 @@ public final class DecodeCommand implements Command {
             }
             System.out.printf(Locale.ROOT, "input rows %d = decoded %d + errors %d%n", sm.inputRows(), sm.decoded(),
                     sm.errors());
-            System.out.printf(Locale.ROOT, "%.2f images/s over %.1f s; mean PSNR %s dB, SSIM %s%n",
-                    sm.imagesPerSecond(), sm.seconds(), fmt(sm.psnrMean()), fmt(sm.ssimMean()));
+            List<String> means = new ArrayList<>();
+            for (Metric m : metrics.metrics()) {
+                means.add(m.shortName() + " " + m.format(sm.mean(m)));
+            }
+            System.out.printf(Locale.ROOT, "%.2f images/s over %.1f s%s%n", sm.imagesPerSecond(), sm.seconds(),
+                    means.isEmpty() ? "" : "; mean " + String.join(", ", means));
             System.out.println("images:  " + out + "/images");
             System.out.println("errors:  " + out + "/errors");
             System.out.println("summary: " + out + "/summary.json");
@@ -227,9 +227,5 @@ public final class DecodeCommand implements Command {
             }
         }
         return null;
-    }
-
-    private static String fmt(Double d) {
-        return d == null ? "n/a" : String.format(Locale.ROOT, "%.3f", d);
     }
 }

@@ -26,6 +26,7 @@ import org.mipflow.jobs.output.OutputGuard;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.FeatureStats;
 import org.mipflow.metrics.KernelInceptionDistance;
+import org.mipflow.metrics.Metric;
 import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
@@ -101,8 +102,13 @@ public final class DecodeJob {
 
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
-            Double psnrMean, Double ssimMean, String mode, int forwardPasses, JsonObject perShard,
-            int resumedShards, List<String> modelLoads, FeatureStats.Figures features) {}
+            Map<String, Double> metricMeans, String mode, int forwardPasses, JsonObject perShard,
+            int resumedShards, List<String> modelLoads, FeatureStats.Figures features) {
+        /** The mean of a requested metric, or null (not requested, or no image had it). */
+        public Double mean(Metric m) {
+            return metricMeans.get(m.column());
+        }
+    }
 
     /** What a dry run found and would do. */
     public record Plan(int shards, int badShards, long rows, long duplicateIds, long duplicateRows,
@@ -324,19 +330,16 @@ public final class DecodeJob {
             List<String> modelLoads, FeatureStats.Figures features) {
         long input = 0;
         long decoded = 0;
-        double psnr = 0;
-        long psnrRows = 0;
-        double ssim = 0;
-        long ssimRows = 0;
+        Map<String, WaveCommits.MetricSum> pooled = new java.util.LinkedHashMap<>();
+        for (String m : settings.metrics().names()) {
+            pooled.put(m, new WaveCommits.MetricSum(0, 0));
+        }
         JsonObject shards = new JsonObject();
         for (ShardScan.Shard s : scan.good()) {
             WaveCommits.Record r = done.get(ShardKey.of(s.path()));
             input += r.input();
             decoded += r.decoded();
-            psnr += r.psnrSum();
-            psnrRows += r.psnrRows();
-            ssim += r.ssimSum();
-            ssimRows += r.ssimRows();
+            r.metrics().forEach((m, sum) -> pooled.computeIfPresent(m, (k, total) -> total.plus(sum)));
             JsonObject o = new JsonObject();
             o.addProperty("input", r.input());
             o.addProperty("decoded", r.decoded());
@@ -350,7 +353,7 @@ public final class DecodeJob {
             shards.add(f, b);
         });
         return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
-                psnrRows == 0 ? null : psnr / psnrRows, ssimRows == 0 ? null : ssim / ssimRows,
+                means(pooled),
                 settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
                 scan.good().size() - decodedNow.size(), modelLoads, features);
     }
@@ -385,6 +388,13 @@ public final class DecodeJob {
                 settings.budget().bytes() >> 20, facts.bytesPerImage(here, 256, 256) / 1048576.0);
     }
 
+    /** Each requested metric's mean over the images that have it, or null where none has. */
+    private static Map<String, Double> means(Map<String, WaveCommits.MetricSum> pooled) {
+        Map<String, Double> means = new java.util.LinkedHashMap<>();
+        pooled.forEach((m, s) -> means.put(m, s.rows() == 0 ? null : s.sum() / s.rows()));
+        return java.util.Collections.unmodifiableMap(means);
+    }
+
     /** rFID and KID, the image counts they are over, the network; null figures with their reason. */
     private static void addFeatureFigures(JsonObject o, FeatureStats.Figures f, FeatureSettings fs) {
         o.addProperty("rfid", f.rfid());
@@ -413,8 +423,10 @@ public final class DecodeJob {
         o.addProperty("forward_passes", s.forwardPasses());
         o.addProperty("decode_seconds", s.seconds());
         o.addProperty("images_per_second", s.imagesPerSecond());
-        o.addProperty("psnr_mean", s.psnrMean());
-        o.addProperty("ssim_mean", s.ssimMean());
+        o.add("metrics", new com.google.gson.Gson().toJsonTree(settings.metrics().names()));
+        for (Metric m : settings.metrics().metrics()) {
+            o.addProperty(m.summaryKey(), s.metricMeans().get(m.column()));
+        }
         o.addProperty("model", settings.modelDir());
         if (settings.batchSize() > 0) {
             o.addProperty("batch_size", settings.batchSize());

@@ -61,9 +61,22 @@ final class WaveCommits implements AutoCloseable {
         void check() throws IOException;
     }
 
-    /** What one committed shard contributed; metric sums so that means can be pooled across runs. */
-    record Record(String shard, long input, long decoded, long errors, double psnrSum, long psnrRows, double ssimSum,
-            long ssimRows) {}
+    /**
+     * What one committed shard contributed; per requested metric (by column) its sum, so that
+     * means can be pooled across waves and runs.
+     */
+    record Record(String shard, long input, long decoded, long errors, Map<String, MetricSum> metrics) {
+        Record {
+            metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
+        }
+    }
+
+    /** A metric's sum over the images that have a value, and their count: means pool exactly. */
+    record MetricSum(double sum, long rows) {
+        MetricSum plus(MetricSum o) {
+            return new MetricSum(sum + o.sum, rows + o.rows);
+        }
+    }
 
     /**
      * Feature statistics (rFID, KID) of the waves named, from the feature network with that SHA-256.

@@ -29,6 +29,7 @@ import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.LongAccumulator;
 import org.mipflow.metrics.FeatureStats;
+import org.mipflow.metrics.Metric;
 import org.mipflow.spark.DecodePartition;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
@@ -219,9 +220,15 @@ final class WaveDecoder {
             Map<String, Row> stats = new HashMap<>();
             long waveDecoded = 0;
             long waveRows = 0;
-            for (Row r : result.groupBy(DecodeSchemas.SOURCE_FILE).agg(count(lit(1)),
-                    sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)), sum(col("psnr")), count(col("psnr")),
-                    sum(col("ssim")), count(col("ssim"))).collectAsList()) {
+            List<Metric> metrics = List.copyOf(settings.metrics().metrics());
+            List<Column> sums = new ArrayList<>();
+            sums.add(sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)));
+            for (Metric m : metrics) {
+                sums.add(sum(col(m.column())));
+                sums.add(count(col(m.column())));
+            }
+            for (Row r : result.groupBy(DecodeSchemas.SOURCE_FILE).agg(count(lit(1)), sums.toArray(Column[]::new))
+                    .collectAsList()) {
                 stats.put(r.getString(0), r);
                 waveRows += r.getLong(1);
                 waveDecoded += r.getLong(2);
@@ -236,10 +243,14 @@ final class WaveDecoder {
             long input = 0;
             for (ShardScan.Shard s : wave.shards()) {
                 Row a = stats.get(s.path());
-                WaveCommits.Record r = a == null ? new WaveCommits.Record(s.path(), 0, 0, 0, 0, 0, 0, 0)
-                        : new WaveCommits.Record(s.path(), a.getLong(1), a.getLong(2), a.getLong(1) - a.getLong(2),
-                                a.isNullAt(3) ? 0 : a.getDouble(3), a.getLong(4), a.isNullAt(5) ? 0 : a.getDouble(5),
-                                a.getLong(6));
+                Map<String, WaveCommits.MetricSum> ms = new HashMap<>();
+                for (int i = 0; i < metrics.size(); i++) {
+                    int c = 3 + 2 * i; // columns: file, rows, decoded, then (sum, count) per metric
+                    ms.put(metrics.get(i).column(), a == null ? new WaveCommits.MetricSum(0, 0)
+                            : new WaveCommits.MetricSum(a.isNullAt(c) ? 0 : a.getDouble(c), a.getLong(c + 1)));
+                }
+                WaveCommits.Record r = a == null ? new WaveCommits.Record(s.path(), 0, 0, 0, ms)
+                        : new WaveCommits.Record(s.path(), a.getLong(1), a.getLong(2), a.getLong(1) - a.getLong(2), ms);
                 records.add(r);
                 input += r.input();
                 decoded += r.decoded();

@@ -30,6 +30,7 @@ import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.ImageSampler;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
 import org.mipflow.sampling.TeacherOnePass;
 
 /**
@@ -101,7 +102,7 @@ public final class EvalCommand implements Command {
             System.out.printf(Locale.ROOT, "%-12s %8s %8s %8s %10s%n", "mode", "PSNR", "SSIM", "passes", "s/image");
             for (String mode : o.get("modes").split(",")) {
                 mode = mode.trim();
-                if (mode.equals("onestep") && !model.hasStudent()) {
+                if (mode.equals(SamplingMode.ONESTEP.label()) && !model.hasStudent()) {
                     System.out.println("onestep      (skipped: the model has no student)");
                     continue;
                 }

@@ -3,6 +3,7 @@ package org.mipflow.jobs.train;
 import java.util.SplittableRandom;
 import org.mipflow.model.ModelConfig;
 import org.mipflow.model.TimeFeatures;
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.Resample;
 import org.mipflow.schedule.StageSchedule;
 
@@ -24,6 +25,7 @@ public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
     public static StageBatch make(PhotoBank bank, ModelConfig cfg, int rows, int crop, long seed, long step) {
         SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
         StageSchedule sch = cfg.schedule();
+        FlowScheduler flow = new FlowScheduler(sch);
         int k = sch.stages();
         int types = cfg.stageTypes();
         int fd = cfg.timeFeatureDim();
@@ -35,8 +37,8 @@ public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
         int[] side = new int[types];
         int[] count = new int[types];
         for (int s = 0; s < types; s++) {
-            side[s] = s == cfg.fullStageType() ? crop : sch.resolution(s, crop);
-            count[s] = s == cfg.fullStageType() ? Math.max(1, rows / 2) : rows;
+            side[s] = s == flow.fullFlow() ? crop : sch.resolution(s, crop);
+            count[s] = s == flow.fullFlow() ? Math.max(1, rows / 2) : rows;
             state[s] = new float[count[s] * 3 * side[s] * side[s]];
             vel[s] = new float[state[s].length];
             tf[s] = new float[count[s] * fd];
@@ -52,30 +54,24 @@ public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
                 int n = 3 * side[s] * side[s];
                 float[] end;
                 float[] start;
-                double e;
-                double st;
-                double t;
+                double e = flow.endLevel(s);
+                double st = flow.startLevel(s);
                 double u = rng.nextDouble();
-                if (s == cfg.fullStageType()) {
+                double t = flow.time(s, u);
+                if (s == flow.fullFlow()) {
                     end = c;
                     start = null;
-                    e = 0;
-                    st = 1;
-                    t = u;
                 } else {
                     int levels = k - 1 - s;
                     end = Resample.down(c, 3, crop, crop, levels);
                     int sd = side[s];
                     start = Resample.nearestUp2(Resample.down2(end, 3, sd, sd), 3, sd / 2, sd / 2);
-                    e = sch.end(s);
-                    st = sch.start(s);
-                    t = sch.time(s, u);
                 }
                 int off = r * n;
                 for (int i = 0; i < n; i++) {
                     double eps = rng.nextGaussian();
-                    double a = (1 - e) * end[i] + e * eps;
-                    double b = (1 - st) * (start == null ? 0 : start[i]) + st * eps;
+                    double a = FlowScheduler.mix(end[i], eps, e);
+                    double b = FlowScheduler.mix(start == null ? 0 : start[i], eps, st);
                     state[s][off + i] = (float) ((1 - u) * a + u * b);
                     vel[s][off + i] = (float) (b - a);
                 }

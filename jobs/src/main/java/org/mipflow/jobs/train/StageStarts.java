@@ -1,6 +1,7 @@
 package org.mipflow.jobs.train;
 
 import java.util.SplittableRandom;
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.Resample;
 import org.mipflow.schedule.StageSchedule;
 
@@ -13,6 +14,7 @@ public record StageStarts(int rows, int crop, float[] crops, float[][] starts, f
 
     public static StageStarts make(PhotoBank bank, StageSchedule sch, int rows, int crop, long seed, long step) {
         SplittableRandom rng = new SplittableRandom(seed * 0xBF58476D1CE4E5B9L + step + 1);
+        FlowScheduler flow = new FlowScheduler(sch);
         int k = sch.stages();
         float[] crops = new float[rows * 3 * crop * crop];
         float[][] starts = new float[k][];
@@ -32,9 +34,9 @@ public record StageStarts(int rows, int crop, float[] crops, float[][] starts, f
                 int n = 3 * sd * sd;
                 float[] end = Resample.down(c, 3, crop, crop, k - 1 - s);
                 float[] coarse = Resample.nearestUp2(Resample.down2(end, 3, sd, sd), 3, sd / 2, sd / 2);
-                double st = sch.start(s);
+                double st = flow.startLevel(s);
                 for (int i = 0; i < n; i++) {
-                    starts[s][r * n + i] = (float) ((1 - st) * coarse[i] + st * rng.nextGaussian());
+                    starts[s][r * n + i] = (float) FlowScheduler.mix(coarse[i], rng.nextGaussian(), st);
                 }
                 System.arraycopy(end, 0, clean[s], r * n, n);
             }

@@ -21,6 +21,7 @@ import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
 import org.mipflow.model.ModelManifest;
 import org.mipflow.model.TimeFeatures;
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -159,17 +160,16 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
     /** The teacher's Euler integration of one stage from its start (no gradient is recorded). */
     static NDArray rollout(FlowUNet teacher, ParameterStore ps, NDManager m, ModelConfig cfg, NDArray start, NDArray z,
             int stage, int steps) {
-        StageSchedule sch = cfg.schedule();
+        FlowScheduler sch = new FlowScheduler(cfg.schedule());
+        FlowScheduler.Grid grid = sch.grid(stage, steps);
         long n = start.getShape().get(0);
         NDArray x = start;
-        double du = 1.0 / steps;
-        NDArray duArr = m.create((float) du);
-        for (int i = 0; i < steps; i++) {
-            double u = 1.0 - i * du;
-            NDArray tf = m.create(TimeFeatures.batch(cfg, (int) n, sch.time(stage, u), stage),
+        for (int i = 0; i < grid.steps(); i++) {
+            NDArray tf = m.create(TimeFeatures.batch(cfg, (int) n, grid.t()[i], stage),
                     new Shape(n, cfg.timeFeatureDim()));
             NDArray v = teacher.forward(ps, new NDList(x, tf, z), false).singletonOrThrow();
-            x = x.sub(v.mul(duArr));
+            // The sampler's step, on NDArrays (no gradient here, so the scalar tensor may be temporary).
+            x = sch.step(x, v, grid, i, (a, b, scale) -> a.sub(b.mul(m.create((float) scale))));
         }
         return x;
     }

@@ -25,15 +25,20 @@ class OptionGroupsTest {
     @Test
     void samplingWithAndWithoutMode() throws Exception {
         List<Options.Spec> specs = SamplingOptions.specs("mode help");
-        SamplerConfig def = SamplingOptions.parse(parse(specs)).config(3, "onestep");
-        assertEquals(SamplingMode.ONESTEP, def.mode());
+        SamplerConfig def = SamplingOptions.parse(parse(specs)).config(3, true, "m");
+        assertEquals(SamplingMode.ONESTEP, def.mode(), "no --mode: auto, the fastest the model has");
+        assertEquals(SamplingMode.MULTISCALE, SamplingOptions.parse(parse(specs, "--mode", "auto"))
+                .config(3, false, "m").mode(), "auto without a student");
+        UsageException noStudent = assertThrows(UsageException.class,
+                () -> SamplingOptions.parse(parse(specs, "--mode", "onestep")).config(3, false, "m"));
+        assertTrue(noStudent.getMessage().contains("model m has no one-step student"), noStudent.getMessage());
         SamplerConfig c = SamplingOptions.parse(parse(specs, "--mode", "multiscale", "--stage-steps", "4,3,2"))
-                .config(3, "onestep");
+                .config(3, true, "m");
         assertEquals(SamplingMode.MULTISCALE, c.mode());
         assertArrayEquals(new int[] {4, 3, 2}, c.stageSteps());
         assertEquals(SamplerConfig.DEFAULT_FULL_STEPS, c.fullSteps());
         UsageException e = assertThrows(UsageException.class,
-                () -> SamplingOptions.parse(parse(specs, "--stage-steps", "1,2")).config(3, "onestep"));
+                () -> SamplingOptions.parse(parse(specs, "--stage-steps", "1,2")).config(3, true, "m"));
         assertTrue(e.getMessage().contains("--stage-steps needs 1 or 3 values"), e.getMessage());
         // Commands that run every mode take no --mode.
         List<Options.Spec> noMode = SamplingOptions.specs(null);
