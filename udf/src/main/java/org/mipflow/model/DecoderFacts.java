@@ -7,6 +7,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
+import org.mipflow.io.LatentSpec;
+import org.mipflow.sampling.Guidance;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -15,7 +21,31 @@ import org.mipflow.schedule.StageSchedule;
  * checksum, so a corrupt model is refused before any work starts.
  */
 public record DecoderFacts(String format, int latentChannels, int downsample, StageSchedule schedule,
-        boolean hasStudent, int firstWidth) {
+        boolean hasStudent, int firstWidth, LatentSpec latent, Set<SamplingMode> modes, Guidance guidance) {
+
+    /**
+     * The sampler a decode of this model runs with {@code cfg}, checked on the driver: a mode the
+     * model was not trained for, or guidance without a null condition, is refused with one line.
+     *
+     * @throws IllegalArgumentException naming the model and the problem
+     */
+    public SamplerConfig check(String model, SamplerConfig cfg) {
+        if (!modes.contains(cfg.mode())) {
+            throw new IllegalArgumentException("model " + model + " was not trained for mode " + cfg.mode().label()
+                    + "; its modes: " + modes.stream().map(SamplingMode::label).toList());
+        }
+        double w = cfg.cfgScaleFor(guidance);
+        if (w > 1 && guidance == null) {
+            throw new IllegalArgumentException("model " + model + " has no null condition, so it cannot be guided: "
+                    + "--cfg-scale must be at most 1, is " + w);
+        }
+        return cfg;
+    }
+
+    /** The guidance scale W a decode with {@code cfg} uses (1: unguided). */
+    public double cfgScale(SamplerConfig cfg) {
+        return cfg.cfgScaleFor(guidance);
+    }
 
     /**
      * What a decoder of this model adds to a forward pass per h x w image, before it is loaded
@@ -32,12 +62,23 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
         if (ModelManifest.NATIVE.equals(format)) {
             ModelManifest m = ModelManifest.read(dir);
             ModelConfig c = m.config();
-            return new DecoderFacts(format, c.latentChannels(), c.downsample(), c.schedule(),
-                    m.has(MipflowModel.STUDENT_FILE), c.decoderWidths()[0]);
+            boolean student = m.has(MipflowModel.STUDENT_FILE);
+            return new DecoderFacts(format, c.latentChannels(), c.downsample(), c.schedule(), student,
+                    c.decoderWidths()[0],
+                    new LatentSpec.Grid(c.latentChannels(), c.downsample(), 1 << (c.schedule().stages() - 1)),
+                    Set.copyOf(SamplingMode.offered(student)), null);
         }
         if (TorchScriptManifest.FORMAT.equals(format)) {
             TorchScriptManifest m = TorchScriptManifest.read(dir);
-            return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.student() != null, 0);
+            LatentSpec l = m.latent() instanceof LatentSpec.Grid g
+                    ? new LatentSpec.Grid(g.channels(), g.downsample(), 1 << (m.schedule().stages() - 1)) : m.latent();
+            Set<SamplingMode> modes = EnumSet.noneOf(SamplingMode.class);
+            modes.addAll(m.modes());
+            if (!m.hasStudent()) {
+                modes.remove(SamplingMode.ONESTEP);
+            }
+            return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.hasStudent(), 0, l,
+                    Set.copyOf(modes), m.guidance());
         }
         throw new ModelFormatException("model " + dir + " has format '" + format + "'; Mipflow reads '"
                 + ModelManifest.NATIVE + "' and '" + TorchScriptManifest.FORMAT + "'");

@@ -21,10 +21,25 @@ import org.mipflow.schedule.StageSchedule;
 public final class Sampler implements ImageSampler {
     private final VelocityModel model;
     private final SamplerConfig cfg;
+    private final FlowScheduler sch;
+    private final Guidance guidance;
+    /** The guidance scale W decoded with (1: unguided). */
+    private final double w;
 
     public Sampler(VelocityModel model, SamplerConfig cfg) {
         this.model = model;
         this.cfg = cfg;
+        this.sch = model.scheduler();
+        this.guidance = model.guidance();
+        this.w = cfg.cfgScaleFor(guidance);
+        if (w > 1 && guidance == null) {
+            throw new IllegalArgumentException("guidance scale " + w + " needs a model with a null condition (model.json "
+                    + "nullContext); this one has none, so use a scale of at most 1");
+        }
+        if (!model.modes().contains(cfg.mode())) {
+            throw new IllegalArgumentException("mode " + cfg.mode().label() + " is not one the model was trained for ("
+                    + model.modes().stream().map(SamplingMode::label).toList() + ")");
+        }
         int k = model.schedule().stages();
         if (cfg.mode() == SamplingMode.MULTISCALE && cfg.stageSteps().length != k) {
             throw new IllegalArgumentException(
@@ -40,6 +55,11 @@ public final class Sampler implements ImageSampler {
         return cfg;
     }
 
+    /** The guidance scale this sampler decodes with (1: unguided). */
+    public double cfgScale() {
+        return w;
+    }
+
     /** Forward passes per image in this configuration. */
     @Override
     public int forwardPasses() {
@@ -48,8 +68,9 @@ public final class Sampler implements ImageSampler {
 
     @Override
     public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
-        int h = zh * model.downsample();
-        int w = zw * model.downsample();
+        int[] side = model.latent().imageSize(zh, zw);
+        int h = side[0];
+        int w = side[1];
         if (rngs.length != n) {
             throw new IllegalArgumentException("need one generator per row");
         }
@@ -65,7 +86,6 @@ public final class Sampler implements ImageSampler {
 
     private float[] full(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs) {
         float[] x = gaussian(n, 3 * h * w, rngs);
-        FlowScheduler sch = model.scheduler();
         integrate(x, n, h, w, z, zh, zw, sch.grid(sch.fullFlow(), cfg.fullSteps()), false);
         return x;
     }
@@ -73,7 +93,6 @@ public final class Sampler implements ImageSampler {
     private float[] pyramid(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, int[] steps,
             boolean student) {
         StageSchedule s = model.schedule();
-        FlowScheduler sch = model.scheduler();
         int k = s.stages();
         int sh = s.resolution(0, h);
         int sw = s.resolution(0, w);
@@ -92,14 +111,13 @@ public final class Sampler implements ImageSampler {
     /** Nearest-upsamples the end of a stage and renoises it into the next stage's start. */
     float[] jump(float[] x, int n, int h, int w, int nextStage, RandomGenerator[] rngs) {
         StageSchedule s = model.schedule();
-        FlowScheduler sch = model.scheduler();
         double a = sch.jumpScale(nextStage);
         double b = sch.jumpNoise(nextStage);
         float[] up = Resample.nearestUp2(x, 3 * n, h, w);
         int per = 3 * 4 * h * w;
         float[] noise = new float[per];
         for (int r = 0; r < n; r++) {
-            BlockNoise.fill(noise, 3, 2 * h, 2 * w, s.gamma(), rngs[r]);
+            BlockNoise.fill(noise, 3, 2 * h, 2 * w, s.gamma(), sch.renoiseCorrelation(), rngs[r]);
             int off = r * per;
             for (int i = 0; i < per; i++) {
                 up[off + i] = (float) (a * up[off + i] + b * noise[i]);
@@ -108,20 +126,44 @@ public final class Sampler implements ImageSampler {
         return up;
     }
 
-    /** The grid's Euler steps, each row through the network alone, updated by the scheduler's step. */
+    /**
+     * The grid's Euler steps, each row through the network alone (with its unconditional twin in
+     * the same call at a guided step), the velocity made stage-local and the state updated by the
+     * scheduler's step.
+     */
     private void integrate(float[] x, int n, int h, int w, float[] z, int zh, int zw, FlowScheduler.Grid grid,
             boolean student) {
-        FlowScheduler sch = model.scheduler();
         int per = 3 * h * w;
         int zper = z.length / n;
         for (int i = 0; i < grid.steps(); i++) {
+            double t = grid.t()[i];
+            boolean guided = guidance != null && guidance.applies(this.w, t);
             for (int r = 0; r < n; r++) {
                 float[] xr = n == 1 ? x : java.util.Arrays.copyOfRange(x, r * per, (r + 1) * per);
                 float[] zr = n == 1 ? z : java.util.Arrays.copyOfRange(z, r * zper, (r + 1) * zper);
-                float[] v = model.velocity(xr, 1, h, w, zr, zh, zw, grid.t()[i], grid.stageType(), student);
-                sch.step(x, v, grid, i, FlowScheduler.inPlace(r * per));
+                float[] v = guided ? guidedVelocity(xr, h, w, zr, zh, zw, t, grid.stageType(), student)
+                        : model.velocity(xr, 1, h, w, zr, zh, zw, t, grid.stageType(), student);
+                sch.step(x, sch.localVelocity(grid.stageType(), v), grid, i, FlowScheduler.inPlace(r * per));
             }
         }
+    }
+
+    /** v_u + W (v_c - v_u), the conditional row first and the null condition second in one call. */
+    private float[] guidedVelocity(float[] xr, int h, int w, float[] zr, int zh, int zw, double t, int stageType,
+            boolean student) {
+        int per = xr.length;
+        float[] x2 = java.util.Arrays.copyOf(xr, 2 * per);
+        System.arraycopy(xr, 0, x2, per, per);
+        float[] z2 = java.util.Arrays.copyOf(zr, 2 * zr.length);
+        System.arraycopy(guidance.nullCondition(), 0, z2, zr.length, zr.length);
+        float[] v2 = model.velocity(x2, 2, h, w, z2, zh, zw, t, stageType, student);
+        float scale = (float) this.w;
+        float[] v = new float[per];
+        for (int j = 0; j < per; j++) {
+            // float arithmetic, as PyTorch's v_u + w * (v_c - v_u) on float32 tensors
+            v[j] = v2[per + j] + scale * (v2[j] - v2[per + j]);
+        }
+        return v;
     }
 
     private static float[] gaussian(int n, int per, RandomGenerator[] rngs) {

@@ -8,8 +8,16 @@ import java.util.Map;
  * @param mode sampling mode
  * @param fullSteps Euler steps of the {@code full} mode
  * @param stageSteps Euler steps per stage of the {@code multiscale} mode, coarsest first
+ * @param cfgScale classifier-free guidance scale W, or NaN for the model's own default (1, none,
+ *     for a model without a null condition)
  */
-public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) implements java.io.Serializable {
+public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps, double cfgScale)
+        implements java.io.Serializable {
+
+    /** Without a guidance scale of its own: the model's default. */
+    public SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) {
+        this(mode, fullSteps, stageSteps, Double.NaN);
+    }
 
     public static final int DEFAULT_FULL_STEPS = 50;
     public static final int DEFAULT_STAGE_STEPS = 10;
@@ -24,6 +32,22 @@ public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) 
             }
         }
         stageSteps = stageSteps.clone();
+        if (!Double.isNaN(cfgScale) && !(cfgScale >= 0 && cfgScale <= 100)) {
+            throw new IllegalArgumentException("the guidance scale must be in [0, 100], got " + cfgScale);
+        }
+    }
+
+    /** The same, guided with scale {@code w} (NaN: the model's default). */
+    public SamplerConfig withCfgScale(double w) {
+        return new SamplerConfig(mode, fullSteps, stageSteps, w);
+    }
+
+    /** The scale W a model with {@code guidance} (null: none) decodes with. */
+    public double cfgScaleFor(Guidance guidance) {
+        if (!Double.isNaN(cfgScale)) {
+            return cfgScale;
+        }
+        return guidance == null ? 1.0 : guidance.scale();
     }
 
     public static SamplerConfig of(SamplingMode mode, int stages) {
@@ -63,7 +87,7 @@ public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps) 
 
     /** The same steps in another mode. */
     public SamplerConfig withMode(SamplingMode m) {
-        return new SamplerConfig(m, fullSteps, stageSteps);
+        return new SamplerConfig(m, fullSteps, stageSteps, cfgScale);
     }
 
     /**

@@ -18,8 +18,9 @@ public final class TeacherOnePass implements ImageSampler {
 
     @Override
     public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
-        int h = zh * model.downsample();
-        int w = zw * model.downsample();
+        int[] side = model.latent().imageSize(zh, zw);
+        int h = side[0];
+        int w = side[1];
         int per = 3 * h * w;
         int zper = z.length / n;
         float[] out = new float[n * per];

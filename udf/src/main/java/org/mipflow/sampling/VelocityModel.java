@@ -1,6 +1,8 @@
 package org.mipflow.sampling;
 
+import org.mipflow.io.LatentSpec;
 import org.mipflow.schedule.FlowScheduler;
+import org.mipflow.schedule.ScheduleConvention;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -12,9 +14,29 @@ public interface VelocityModel {
 
     StageSchedule schedule();
 
+    /** How the model was trained to be stepped; Mipflow's native convention unless it says otherwise. */
+    default ScheduleConvention convention() {
+        return ScheduleConvention.NATIVE;
+    }
+
     /** The steps of this model's schedule (grids, network times, the Euler step, the jump). */
     default FlowScheduler scheduler() {
-        return new FlowScheduler(schedule());
+        return new FlowScheduler(schedule(), convention());
+    }
+
+    /** Classifier-free guidance the model was trained for, or null (no null condition). */
+    default Guidance guidance() {
+        return null;
+    }
+
+    /** What the model takes as its latent. */
+    default LatentSpec latent() {
+        return new LatentSpec.Grid(latentChannels(), downsample(), latentSideMultiple());
+    }
+
+    /** The sampling modes the model was trained for. */
+    default java.util.Set<SamplingMode> modes() {
+        return java.util.EnumSet.allOf(SamplingMode.class);
     }
 
     int latentChannels();
@@ -39,7 +61,7 @@ public interface VelocityModel {
      * @param t global flow time of every row
      * @param stageType 0..K-1 for pyramid stages, K for the single full-resolution flow
      * @param student use the one-step student instead of the teacher
-     * @return velocity dx/du, [n,3,h,w]
+     * @return the network's velocity, [n,3,h,w]: dx/du of the stage or dx/dt as {@link #convention} says
      */
     float[] velocity(float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType, boolean student);
 }

@@ -13,21 +13,36 @@ import java.util.random.RandomGenerator;
  * +gamma would double it instead). {@code BlockNoiseTest} checks the resulting statistics.
  *
  * <p>Construction: w ~ N(0, I) on the 4 pixels, m its block mean, n' = sqrt(1+gamma) (w + beta m)
- * with (1 + beta)^2 = (1 - 3 gamma) / (1 + gamma).
+ * with (1 + beta)^2 = (1 - 3 gamma) / (1 + gamma). A decoder trained with the other sign (the
+ * method's authors' code: (1 - gamma) I + gamma J) gets it from the same draws through
+ * {@link #fill(float[], int, int, int, double, double, RandomGenerator)} with correlation +gamma.
  */
 public final class BlockNoise {
     private BlockNoise() {}
 
     /** Fills {@code out} (planes of h x w, both even, any number of planes) with block noise. */
     public static void fill(float[] out, int planes, int h, int w, double gamma, RandomGenerator rng) {
+        fill(out, planes, h, w, gamma, -gamma, rng);
+    }
+
+    /**
+     * Block noise with covariance (1 - c) I + c J, c = {@code correlation} in [-1/3, 1/3]: n' =
+     * sqrt(1 - c) (w + beta m) with (1 + beta)^2 = (1 + 3c) / (1 - c), from the same four draws
+     * per block in the same order.
+     */
+    public static void fill(float[] out, int planes, int h, int w, double gamma, double correlation,
+            RandomGenerator rng) {
+        if (Math.abs(Math.abs(correlation) - gamma) > 1e-15) {
+            throw new IllegalArgumentException("the correlation is +gamma or -gamma, got " + correlation);
+        }
         if (h % 2 != 0 || w % 2 != 0) {
             throw new IllegalArgumentException("block noise needs even sides, got " + h + "x" + w);
         }
         if (out.length != (long) planes * h * w) {
             throw new IllegalArgumentException("buffer length does not match planes*h*w");
         }
-        double scale = Math.sqrt(1.0 + gamma);
-        double beta = Math.sqrt(Math.max(0.0, (1.0 - 3.0 * gamma) / (1.0 + gamma))) - 1.0;
+        double scale = Math.sqrt(1.0 - correlation);
+        double beta = Math.sqrt(Math.max(0.0, (1.0 + 3.0 * correlation) / (1.0 - correlation))) - 1.0;
         for (int p = 0; p < planes; p++) {
             int base = p * h * w;
             for (int y = 0; y < h; y += 2) {

@@ -13,13 +13,29 @@ package org.mipflow.schedule;
  */
 public final class FlowScheduler {
     private final StageSchedule schedule;
+    private final ScheduleConvention convention;
 
+    /** Mipflow's native convention (physical time, stage-local velocity, uniform grid). */
     public FlowScheduler(StageSchedule schedule) {
+        this(schedule, ScheduleConvention.NATIVE);
+    }
+
+    public FlowScheduler(StageSchedule schedule, ScheduleConvention convention) {
+        if (convention.networkTime() == ScheduleConvention.NetworkTime.WINDOWS
+                && convention.timeWindows().size() != schedule.stages()) {
+            throw new IllegalArgumentException("timeWindows needs one [tau_max, tau_min] per stage ("
+                    + schedule.stages() + "), has " + convention.timeWindows().size());
+        }
         this.schedule = schedule;
+        this.convention = convention;
     }
 
     public StageSchedule schedule() {
         return schedule;
+    }
+
+    public ScheduleConvention convention() {
+        return convention;
     }
 
     /** The stage type of the full-resolution flow. */
@@ -46,23 +62,87 @@ public final class FlowScheduler {
     }
 
     /**
-     * A uniform grid of {@code steps} Euler steps: u_i = 1 - i/N, each of length 1/N (computed as
-     * 1.0 / N and 1 - i * (1/N) in double, the arithmetic decoded bytes depend on).
+     * The grid of {@code steps} Euler steps of a stage. Uniform: u_i = 1 - i/N, each of length
+     * 1/N (computed as 1.0 / N and 1 - i * (1/N) in double, the arithmetic decoded bytes depend
+     * on). The authors': u_i = linspace(1, gridEnd, N)[i] and a last step to 0, with the network
+     * time linspace'd over the stage's window the same way.
      */
     public Grid grid(int stageType, int steps) {
         if (steps < 1) {
             throw new IllegalArgumentException("a stage needs at least one step, got " + steps);
         }
-        double du = 1.0 / steps;
         double[] u = new double[steps];
         double[] t = new double[steps];
         double[] d = new double[steps];
+        if (convention.grid() == ScheduleConvention.StepGrid.UNIFORM) {
+            double du = 1.0 / steps;
+            for (int i = 0; i < steps; i++) {
+                u[i] = 1.0 - i * du;
+                t[i] = networkTime(stageType, u[i]);
+                d[i] = du;
+            }
+            return new Grid(stageType, u, t, d);
+        }
+        double end = convention.gridEnd();
         for (int i = 0; i < steps; i++) {
-            u[i] = 1.0 - i * du;
-            t[i] = time(stageType, u[i]);
-            d[i] = du;
+            u[i] = linspace(1.0, end, steps, i);
+        }
+        for (int i = 0; i < steps; i++) {
+            d[i] = u[i] - (i + 1 < steps ? u[i + 1] : 0.0);
+            t[i] = windows(stageType) ? linspace(window(stageType, 0), window(stageType, 1), steps, i)
+                    : networkTime(stageType, u[i]);
         }
         return new Grid(stageType, u, t, d);
+    }
+
+    /** numpy.linspace(a, b, n)[i]: a + i (b - a) / (n - 1), the last point exactly b. */
+    static double linspace(double a, double b, int n, int i) {
+        if (n == 1) {
+            return a;
+        }
+        return i == n - 1 ? b : a + i * ((b - a) / (n - 1));
+    }
+
+    private boolean windows(int stageType) {
+        return convention.networkTime() == ScheduleConvention.NetworkTime.WINDOWS && isPyramid(stageType);
+    }
+
+    private double window(int stage, int end) {
+        return convention.timeWindows().get(stage).get(end);
+    }
+
+    /**
+     * The time the network is given at local time u: the physical noise level (the stage's window
+     * of [1, 0], or u in the full flow), or the stage's tau window, mapped linearly so that u = 1
+     * gives tau_max and u = gridEnd gives tau_min.
+     */
+    public double networkTime(int stageType, double u) {
+        if (!windows(stageType)) {
+            return time(stageType, u);
+        }
+        double end = convention.gridEnd();
+        double f = (u - end) / (1.0 - end);
+        return window(stageType, 1) + f * (window(stageType, 0) - window(stageType, 1));
+    }
+
+    /**
+     * The network's output as dx/du of the stage: a global velocity dx/dt is scaled by the span
+     * (in double, rounded to float, as exports have always been), a stage-local one used as it is.
+     */
+    public float[] localVelocity(int stageType, float[] v) {
+        if (convention.velocity() == ScheduleConvention.VelocityUnit.STAGE_LOCAL || !isPyramid(stageType)) {
+            return v;
+        }
+        double span = span(stageType);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (span * v[i]);
+        }
+        return v;
+    }
+
+    /** The off-diagonal covariance of the jump's block noise: -gamma or +gamma. */
+    public double renoiseCorrelation() {
+        return convention.renoise() == ScheduleConvention.Renoise.NEGATIVE ? -schedule.gamma() : schedule.gamma();
     }
 
     /** Global flow time at local time u: the stage's window (pyramid), or u itself (full flow). */

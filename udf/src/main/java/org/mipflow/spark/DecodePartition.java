@@ -60,15 +60,14 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         BatchDecoder decoder = new BatchDecoder(model, new Sampler(model, settings.sampler()), settings.seed(),
                 settings.metrics(), (h, w) -> settings.batchFor(model, h, w))
                 .withFeatures(settings.features() == null ? null : ModelCache.features(settings));
-        int sideMultiple = model.latentSideMultiple();
+        org.mipflow.io.LatentSpec latent = model.latent();
         Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {
             try {
                 String rejected = rejection(r);
                 if (rejected != null) {
                     throw new RowRejected(rejected);
                 }
-                return LatentRows.parse(r, cols, settings.limits(), model.latentChannels(), sideMultiple,
-                        model.downsample());
+                return LatentRows.parse(r, cols, settings.limits(), latent);
             } catch (RowRejected e) {
                 if (failFast) {
                     throw stop(r, e.getMessage()); // before the batch it would have waited for is decoded

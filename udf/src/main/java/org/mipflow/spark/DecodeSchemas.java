@@ -78,18 +78,23 @@ public final class DecodeSchemas {
         } else {
             DataType t = in.apply(cols.latent()).dataType();
             boolean array = t instanceof ArrayType a && a.elementType().equals(DataTypes.FloatType);
+            boolean nested = t instanceof ArrayType a && a.elementType() instanceof ArrayType b
+                    && b.elementType().equals(DataTypes.FloatType);
             boolean binary = t.equals(DataTypes.BinaryType);
-            if (!array && !binary) {
-                p.add("column '" + cols.latent() + "' must be array<float> or binary, is " + t.simpleString());
+            if (cols.tokens() ? !array && !nested && !binary : !array && !binary) {
+                p.add("column '" + cols.latent() + "' must be array<float>" + (cols.tokens() ? ", array<array<float>>" : "")
+                        + " or binary, is " + t.simpleString());
             }
             if (binary && !has(in, cols.dtype()) && cols.defaultEncoding() == null) {
                 p.add("column '" + cols.latent() + "' is binary, so its values' encoding must be given: a '"
                         + cols.dtype() + "' column (float16, bfloat16 or float32) or a default latent dtype");
             }
         }
-        require(in, cols.channels(), DataTypes.IntegerType, p);
-        require(in, cols.height(), DataTypes.IntegerType, p);
-        require(in, cols.width(), DataTypes.IntegerType, p);
+        if (!cols.tokens()) { // a token latent's shape is the model's
+            require(in, cols.channels(), DataTypes.IntegerType, p);
+            require(in, cols.height(), DataTypes.IntegerType, p);
+            require(in, cols.width(), DataTypes.IntegerType, p);
+        }
         optional(in, cols.reference(), DataTypes.BinaryType, p);
         optional(in, cols.dtype(), DataTypes.StringType, p);
         return p.isEmpty() ? null : String.join("; ", p);

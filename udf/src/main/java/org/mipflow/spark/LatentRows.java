@@ -2,8 +2,10 @@ package org.mipflow.spark;
 
 import java.util.List;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.ArrayType;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.LatentRow;
+import org.mipflow.io.LatentSpec;
 import org.mipflow.io.RowLimits;
 import org.mipflow.io.RowRejected;
 import org.mipflow.io.RowValidator;
@@ -34,6 +36,89 @@ public final class LatentRows {
      * @param sideMultiple the latent side must be a multiple of this
      * @param downsample image side / latent side, for the reference's expected size
      */
+    /** For a model whose latent is {@code spec}: a grid as below, or a token sequence. */
+    public static LatentRow parse(Row r, LatentColumns cols, RowLimits limits, LatentSpec spec) throws BadRow {
+        if (spec instanceof LatentSpec.Grid g) {
+            return parse(r, cols, limits, g.channels(), g.sideMultiple(), g.downsample());
+        }
+        return tokens(r, cols, limits, (LatentSpec.Tokens) spec);
+    }
+
+    /**
+     * A token latent: T*D values token-major as ARRAY<FLOAT> or BINARY, or T arrays of D as
+     * ARRAY<ARRAY<FLOAT>> (what a [T, D] array written by pandas/pyarrow gives). It travels as a
+     * LatentRow of 1 x T x D; the reference must have the model's image size.
+     */
+    static LatentRow tokens(Row r, LatentColumns cols, RowLimits limits, LatentSpec.Tokens spec) throws BadRow {
+        String id = r.getAs(cols.id());
+        if (id == null || id.isEmpty()) {
+            throw new BadRow(id == null ? "id is null" : "id is empty");
+        }
+        int latentIdx = r.fieldIndex(cols.latent());
+        if (r.isNullAt(latentIdx)) {
+            throw new BadRow("latent is null");
+        }
+        Object latent = r.get(latentIdx);
+        String expected = "the model takes " + spec.describe() + " (" + (long) spec.tokens() * spec.dim() + " values)";
+        float[] z;
+        if (latent instanceof byte[] bytes) {
+            try {
+                z = encoding(r, cols).decode(bytes);
+            } catch (IllegalArgumentException e) {
+                throw new BadRow(e.getMessage());
+            }
+        } else {
+            if (r.schema().apply(cols.latent()).dataType() instanceof ArrayType a
+                    && a.elementType() instanceof ArrayType) {
+                z = nested(r.getList(latentIdx), spec, expected);
+            } else {
+                z = floats(r.getList(latentIdx));
+            }
+        }
+        if (z.length != (long) spec.tokens() * spec.dim()) {
+            throw new BadRow("latent has " + z.length + " values; " + expected);
+        }
+        String nf = RowValidator.nonFinite(z);
+        if (nf != null) {
+            throw new BadRow(nf);
+        }
+        float[] ref = null;
+        if (DecodeSchemas.has(r.schema(), cols.reference()) && !r.isNullAt(r.fieldIndex(cols.reference()))) {
+            try {
+                ref = RowValidator.reference(r.getAs(cols.reference()), spec.imageSize(), spec.imageSize(), limits);
+            } catch (IllegalArgumentException e) {
+                throw new BadRow(e.getMessage());
+            }
+        }
+        return new LatentRow(id, z, 1, spec.tokens(), spec.dim(), ref);
+    }
+
+    /** T rows of D values, token-major; a row of another length (ragged) names the expected shape. */
+    private static float[] nested(List<?> outer, LatentSpec.Tokens spec, String expected) throws BadRow {
+        if (outer.size() != spec.tokens()) {
+            throw new BadRow("latent has " + outer.size() + " tokens; " + expected);
+        }
+        float[] z = new float[spec.tokens() * spec.dim()];
+        for (int t = 0; t < outer.size(); t++) {
+            Object row = outer.get(t);
+            if (row == null) {
+                throw new BadRow("latent token " + t + " is null");
+            }
+            scala.collection.Seq<?> seq = (scala.collection.Seq<?>) row;
+            if (seq.length() != spec.dim()) {
+                throw new BadRow("latent token " + t + " has " + seq.length() + " values; " + expected);
+            }
+            for (int d = 0; d < seq.length(); d++) {
+                Object v = seq.apply(d);
+                if (v == null) {
+                    throw new BadRow("latent token " + t + " value " + d + " is null");
+                }
+                z[t * spec.dim() + d] = (Float) v;
+            }
+        }
+        return z;
+    }
+
     public static LatentRow parse(Row r, LatentColumns cols, RowLimits limits, int channels, int sideMultiple,
             int downsample) throws BadRow {
         String id = r.getAs(cols.id());

@@ -40,6 +40,7 @@ import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.spark.DecodeSchemas;
+import org.mipflow.spark.LatentColumns;
 import org.mipflow.spark.LatentRows;
 
 /**
@@ -148,8 +149,8 @@ public final class AuditCommand implements Command {
             }
             for (Row r : sample) {
                 try {
-                    rows.add(LatentRows.parse(r, RowLimits.DEFAULT, m.latentChannels(), m.latentSideMultiple(),
-                            m.downsample()));
+                    rows.add(LatentRows.parse(r, LatentColumns.DEFAULT.forLatent(m.latent()), RowLimits.DEFAULT,
+                            m.latent()));
                 } catch (LatentRows.BadRow e) {
                     throw new UsageException("sampled row " + r.getAs(DecodeSchemas.ID) + ": " + e.getMessage());
                 }

@@ -113,6 +113,11 @@ public final class DecodeCommand implements Command {
         int stages = facts.schedule().stages();
         boolean student = facts.hasStudent();
         SamplerConfig sampler = SamplingOptions.parse(o).config(stages, student, model.toString());
+        try {
+            facts.check(model.toString(), sampler);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
         FeatureSettings features = null;
         if (o.has("features")) {
             Path dir = o.path("features");
@@ -150,7 +155,7 @@ public final class DecodeCommand implements Command {
                     o.getOr("png-dir", null), metrics, numerics, batching.budget()).withFeatures(features);
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, %d task slot(s)%n",
                     sampler.mode().label(), sampler.forwardPasses(stages), SparkSupport.taskSlots(spark));
-            LatentColumns cols = LatentColumns.DEFAULT;
+            LatentColumns cols = LatentColumns.DEFAULT.forLatent(facts.latent());
             if (o.has("latent-dtype")) {
                 try {
                     cols = cols.withDefaultEncoding(LatentEncoding.parse(o.get("latent-dtype")));

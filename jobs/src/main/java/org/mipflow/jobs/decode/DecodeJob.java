@@ -103,7 +103,7 @@ public final class DecodeJob {
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Map<String, Double> metricMeans, String mode, int forwardPasses, JsonObject perShard,
-            int resumedShards, List<String> modelLoads, FeatureStats.Figures features) {
+            int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
         /** The mean of a requested metric, or null (not requested, or no image had it). */
         public Double mean(Metric m) {
             return metricMeans.get(m.column());
@@ -201,7 +201,7 @@ public final class DecodeJob {
                         figures.problem() == null ? "" : ": " + figures.problem());
             }
             Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
-                    facts.schedule().stages(), decoder.modelLoads(), figures);
+                    facts.schedule().stages(), decoder.modelLoads(), figures, facts.cfgScale(settings.sampler()));
             guard.checkHeld();
             writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
             return sm;
@@ -327,7 +327,7 @@ public final class DecodeJob {
     /** Pools the commit records of every good shard, this run's and earlier runs', into the summary. */
     private static Summary summary(ShardScan.Result scan, Map<String, WaveCommits.Record> done,
             java.util.Set<String> decodedNow, double seconds, long imagesNow, DecodeSettings settings, int stages,
-            List<String> modelLoads, FeatureStats.Figures features) {
+            List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
         long input = 0;
         long decoded = 0;
         Map<String, WaveCommits.MetricSum> pooled = new java.util.LinkedHashMap<>();
@@ -355,7 +355,7 @@ public final class DecodeJob {
         return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
                 means(pooled),
                 settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
-                scan.good().size() - decodedNow.size(), modelLoads, features);
+                scan.good().size() - decodedNow.size(), modelLoads, features, cfgScale);
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
@@ -421,6 +421,7 @@ public final class DecodeJob {
         o.addProperty("errors", s.errors());
         o.addProperty("mode", s.mode());
         o.addProperty("forward_passes", s.forwardPasses());
+        o.addProperty("cfg_scale", s.cfgScale());
         o.addProperty("decode_seconds", s.seconds());
         o.addProperty("images_per_second", s.imagesPerSecond());
         o.add("metrics", new com.google.gson.Gson().toJsonTree(settings.metrics().names()));
