@@ -124,7 +124,8 @@ public final class AuditCommand implements Command {
         List<Row> sample;
         SparkSession spark = SparkSupport.session("mipflow audit", o.getOr("master", null));
         try {
-            sample = sample(spark, inputs, n, seed);
+            sample = sample(spark, inputs, n, seed,
+                    LatentColumns.DEFAULT.forLatent(org.mipflow.model.DecoderFacts.read(model).latent()));
         } finally {
             spark.stop();
         }
@@ -230,9 +231,10 @@ public final class AuditCommand implements Command {
     }
 
     /** N rows with a reference, chosen by a seeded hash of the id: the same sample for the same seed. */
-    static List<Row> sample(SparkSession spark, List<String> inputs, int n, long seed) throws UsageException {
+    static List<Row> sample(SparkSession spark, List<String> inputs, int n, long seed, LatentColumns cols)
+            throws UsageException {
         Dataset<Row> df = spark.read().parquet(inputs.toArray(String[]::new));
-        String problem = DecodeSchemas.problems(df.schema());
+        String problem = DecodeSchemas.problems(df.schema(), cols);
         if (problem != null) {
             throw new UsageException(problem);
         }

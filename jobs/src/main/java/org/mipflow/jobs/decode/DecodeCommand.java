@@ -153,8 +153,10 @@ public final class DecodeCommand implements Command {
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
                     o.getOr("png-dir", null), metrics, numerics, batching.budget()).withFeatures(features);
-            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image, %d task slot(s)%n",
-                    sampler.mode().label(), sampler.forwardPasses(stages), SparkSupport.taskSlots(spark));
+            double w = facts.cfgScale(sampler);
+            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image%s, %d task slot(s)%n",
+                    sampler.mode().label(), sampler.forwardPasses(stages), w > 1 ? String.format(Locale.ROOT,
+                            " (guided, W = %s: two rows per call)", w) : "", SparkSupport.taskSlots(spark));
             LatentColumns cols = LatentColumns.DEFAULT.forLatent(facts.latent());
             if (o.has("latent-dtype")) {
                 try {
