@@ -23,12 +23,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.mipflow.schedule.StageSchedule;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The project's native model: tokenizer encoder, teacher flow decoder and optionally the
  * one-step student, held in one DJL manager on one device.
  */
 public final class MipflowModel implements DecoderModel {
+    private static final Logger LOG = LoggerFactory.getLogger(MipflowModel.class);
+    /** libtorch's intra-op threads in this JVM; 0 until the engine is started (guarded by the class). */
+    private static int engineThreads;
+    /** Counts asked for after the engine started, logged once each. */
+    private static final java.util.Set<Integer> IGNORED_THREADS = new java.util.HashSet<>();
     public static final String ENCODER_FILE = "encoder.params";
     public static final String DECODER_FILE = "decoder.params";
     public static final String STUDENT_FILE = "student.params";
@@ -292,20 +299,37 @@ public final class MipflowModel implements DecoderModel {
         return student != null;
     }
 
-    /** Threads libtorch uses inside one operator; set before the engine starts. */
-    public static void configureThreads(int intraOp) {
-        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(intraOp));
-        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-        System.setProperty("ai.djl.offline", "true");
-        Engine.getEngine("PyTorch");
+    /**
+     * Fixes libtorch's intra-op thread count for this JVM and starts the engine. DJL's PyTorch
+     * engine reads {@code ai.djl.pytorch.num_threads} and {@code num_interop_threads} once, when it
+     * starts, and never again, so only the first call of a JVM can act: a later call with the same
+     * count does nothing, and one with another count is logged (once per count) and ignored (the count is
+     * JVM-global, not per model or task). {@link #setThreads} changes it at run time on purpose.
+     *
+     * @return the count in force for this JVM
+     */
+    public static synchronized int configureThreads(int intraOp) {
+        if (engineThreads == 0) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(intraOp));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+            System.setProperty("ai.djl.offline", "true");
+            Engine.getEngine("PyTorch");
+            engineThreads = intraOp;
+        } else if (intraOp != engineThreads && IGNORED_THREADS.add(intraOp)) {
+            LOG.info("libtorch already runs {} intra-op thread(s) in this JVM; the request for {} has no effect"
+                    + " (the count is fixed when the engine starts)", engineThreads, intraOp);
+        }
+        return engineThreads;
     }
 
     /**
      * Changes libtorch's intra-op thread count of this JVM at run time (it is global, not per
      * model): for measurements that alternate two settings in one process.
      */
-    public static void setThreads(int intraOp) {
+    public static synchronized void setThreads(int intraOp) {
+        configureThreads(intraOp);
         ai.djl.pytorch.jni.JniUtils.setNumThreads(intraOp);
+        engineThreads = intraOp;
     }
 
     @Override
