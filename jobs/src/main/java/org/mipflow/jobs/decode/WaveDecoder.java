@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -33,6 +35,7 @@ import org.mipflow.spark.DecodePartition;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
+import org.mipflow.spark.InvalidRows;
 import org.mipflow.spark.LatentColumns;
 
 /**
@@ -53,7 +56,8 @@ final class WaveDecoder {
     private final DecodeSettings settings;
     private final LatentColumns cols;
     private final Duplicates duplicates;
-    private final boolean failFast;
+    private final InvalidRows invalid;
+    private final UnaryOperator<MapPartitionsFunction<Row, Row>> partitionWrapper;
     /** Task slots of the whole cluster (Spark's default parallelism). */
     private final int slots;
     private final LongAccumulator decodedAcc;
@@ -63,13 +67,15 @@ final class WaveDecoder {
     private WaveCommits.Features runningFeatures;
 
     WaveDecoder(SparkSession spark, WaveCommits commits, DecodeSettings settings, LatentColumns cols,
-            Duplicates duplicates, boolean failFast, int slots) {
+            Duplicates duplicates, InvalidRows invalid, UnaryOperator<MapPartitionsFunction<Row, Row>> partitionWrapper,
+            int slots) {
         this.spark = spark;
         this.commits = commits;
         this.settings = settings;
         this.cols = cols;
         this.duplicates = duplicates;
-        this.failFast = failFast;
+        this.invalid = invalid;
+        this.partitionWrapper = partitionWrapper;
         this.slots = slots;
         this.decodedAcc = spark.sparkContext().longAccumulator(Progress.DECODED);
         this.failedAcc = spark.sparkContext().longAccumulator(Progress.FAILED);
@@ -197,7 +203,7 @@ final class WaveDecoder {
         spark.sparkContext().setJobDescription(String.format(Locale.ROOT, "mipflow decode (%s) wave %s: %d shard(s), "
                 + "%d row(s)", settings.sampler().mode().label(), wave.name(), wave.shards().size(), wave.rows()));
         Dataset<Row> in = rows(wave);
-        DecodePartition fn = new DecodePartition(settings, in.schema(), cols, failFast)
+        DecodePartition fn = new DecodePartition(settings, in.schema(), cols, invalid)
                 .withProgress(decodedAcc, failedAcc).withLoadRecord(loadsAcc);
         List<Column> imageCols = new ArrayList<>();
         DecodeSchemas.imageColumns(in.schema()).forEach(c -> imageCols.add(col(c)));
@@ -212,7 +218,7 @@ final class WaveDecoder {
         }
         imageCols.add(col(SHARD));
         // The latents are dropped in the same stage, so the cache holds images, not inputs.
-        Dataset<Row> result = in.mapPartitions(fn, Encoders.row(fn.outputSchema()))
+        Dataset<Row> result = in.mapPartitions(partitionWrapper.apply(fn), Encoders.row(fn.outputSchema()))
                 .select(kept.toArray(Column[]::new))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
