@@ -195,7 +195,7 @@ public final class DecodeJob {
             try (Progress p = new Progress(spark, pendingRows, 10_000)) {
                 for (WavePlan.Wave w : waves) {
                     for (WaveCommits.Record r : decoder.decode(w, features)) {
-                        done.put(ShardKey.of(r.shard()), r);
+                        done.put(ShardKey.of(r.shardPath()), r);
                     }
                     features = features == null ? null : decoder.features();
                 }
@@ -204,7 +204,7 @@ public final class DecodeJob {
             commits.dropStaging();
             System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
             guard.checkHeld();
-            writeBadFiles(spark, commits, scan.bad());
+            writeBadShards(spark, commits, scan.bad());
             java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
             FeatureStats.Figures figures = null;
             if (features != null) {
@@ -396,13 +396,13 @@ public final class DecodeJob {
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
-    private static void writeBadFiles(SparkSession spark, WaveCommits commits, Map<String, String> bad) {
-        String dir = commits.partitionPath(WaveCommits.ERRORS, WaveCommits.BAD_FILES);
+    private static void writeBadShards(SparkSession spark, WaveCommits commits, Map<String, String> bad) {
+        String dir = commits.partitionPath(WaveCommits.ERRORS, WaveCommits.BAD_SHARDS);
         List<Row> rows = new ArrayList<>();
         bad.forEach((f, why) -> rows.add(RowFactory.create(null, f, "bad shard: " + why, ShardKey.of(f))));
         if (!rows.isEmpty()) {
             spark.sparkContext().setJobDescription("mipflow write bad-shard errors");
-            spark.createDataFrame(rows, DecodeSchemas.errors().add(WaveDecoder.SHARD, "string"))
+            spark.createDataFrame(rows, DecodeSchemas.errors().add(WaveDecoder.SHARD_KEY, "string"))
                     .coalesce(1).write().mode(SaveMode.Overwrite).parquet(dir);
         }
     }

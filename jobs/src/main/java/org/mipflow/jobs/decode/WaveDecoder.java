@@ -43,10 +43,11 @@ import org.mipflow.spark.LatentColumns;
  * {@link WaveCommits}: rows through {@link DecodePartition} (the path every caller decodes
  * through), per-shard counts and metric sums aggregated from the cached result, then images and
  * errors written into the wave's staging directory (a file per task, not per shard: a wave of a
- * thousand tiny shards writes a few files, and each row names its shard in a column).
+ * thousand tiny shards writes a few files, and each row names its shard's key in a column).
  */
 final class WaveDecoder {
-    static final String SHARD = "shard";
+    /** The column of images/ and errors/ that names each row's shard: its key ({@link ShardKey}), not its path. */
+    static final String SHARD_KEY = "shard";
     private static final UserDefinedFunction SOURCE = udf(
             (UDF1<String, String>) ShardKey::fromFilePath, DataTypes.StringType);
     private static final UserDefinedFunction KEY = udf((UDF1<String, String>) ShardKey::of, DataTypes.StringType);
@@ -210,13 +211,13 @@ final class WaveDecoder {
         List<Column> kept = new ArrayList<>(imageCols);
         kept.add(col(DecodeSchemas.SOURCE_FILE));
         kept.add(col(DecodeSchemas.ERROR));
-        kept.add(KEY.apply(col(DecodeSchemas.SOURCE_FILE)).as(SHARD));
+        kept.add(KEY.apply(col(DecodeSchemas.SOURCE_FILE)).as(SHARD_KEY));
         if (settings.features() != null) { // aggregated below, not written
             kept.add(col(DecodeSchemas.FEATURES));
             kept.add(col(DecodeSchemas.REFERENCE_FEATURES));
             kept.add(col(DecodeSchemas.FEATURE_ERROR));
         }
-        imageCols.add(col(SHARD));
+        imageCols.add(col(SHARD_KEY));
         // The latents are dropped in the same stage, so the cache holds images, not inputs.
         Dataset<Row> result = in.mapPartitions(partitionWrapper.apply(fn), Encoders.row(fn.outputSchema()))
                 .select(kept.toArray(Column[]::new))
@@ -235,7 +236,7 @@ final class WaveDecoder {
             write(result.filter(col(DecodeSchemas.ERROR).isNull()).select(imageCols.toArray(Column[]::new)),
                     wave, WaveCommits.IMAGES, waveDecoded == 0);
             write(result.filter(col(DecodeSchemas.ERROR).isNotNull())
-                    .select(col(DecodeSchemas.ID), col(DecodeSchemas.SOURCE_FILE), col(DecodeSchemas.ERROR), col(SHARD)),
+                    .select(col(DecodeSchemas.ID), col(DecodeSchemas.SOURCE_FILE), col(DecodeSchemas.ERROR), col(SHARD_KEY)),
                     wave, WaveCommits.ERRORS, waveRows == waveDecoded);
             List<WaveCommits.Record> records = new ArrayList<>();
             long decoded = 0;
