@@ -25,10 +25,10 @@ import org.mipflow.model.ModelFormatException;
 import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
-import org.mipflow.spark.InvalidRows;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
 import org.mipflow.spark.HadoopConf;
+import org.mipflow.spark.InvalidRows;
 import org.mipflow.spark.LatentColumns;
 
 /** {@code mipflow decode}: the main job. */

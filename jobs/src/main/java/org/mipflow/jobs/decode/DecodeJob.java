@@ -289,6 +289,8 @@ public final class DecodeJob {
                 pendingRows * settings.sampler().forwardPasses(facts.schedule().stages()));
     }
 
+    static final String PARTITION_DISCOVERY_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
+
     /**
      * The session the job reads and writes through: a new session of the caller's SparkContext
      * (same executors, cache and Hadoop configuration) with the caller's SQL settings copied and the
@@ -309,8 +311,6 @@ public final class DecodeJob {
                 Integer.toString(Math.max(8, 4 * caller.sparkContext().defaultParallelism())));
         return own;
     }
-
-    static final String PARTITION_DISCOVERY_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
 
     private static ShardScan.Result scan(SparkSession spark, Request req) throws UsageException {
         long t0 = System.nanoTime();
