@@ -57,11 +57,7 @@ class EndToEndTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        spark = SparkSession.builder().master("local[2]").appName("mipflow-test")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.shuffle.partitions", "2")
-                .config("spark.driver.host", "127.0.0.1")
-                .getOrCreate();
+        spark = SparkTestSession.startSmallShuffles("local[2]", "mipflow-test");
         model = TestModels.tiny(tmp.resolve("model"));
         latents = tmp.resolve("latents").toString();
         EncodeJob.Result r = EncodeJob.run(spark, List.of(Path.of("../sample-data/photos").toAbsolutePath().toString()),

@@ -21,10 +21,7 @@ import org.mipflow.spark.DecodeSettings;
 /** The same latents decoded with one and with three concurrent tasks give the same PNG bytes. */
 class ExecutorCountTest {
     static SparkSession session(String master) {
-        return SparkSession.builder().master(master).appName("mipflow-" + master)
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .getOrCreate();
+        return SparkTestSession.start(master, "mipflow-" + master);
     }
 
     static Map<String, byte[]> decode(String master, Path tmp, Path model, String latents, String name) throws Exception {

@@ -29,9 +29,7 @@ class HdfsTest {
         try {
             dfs.waitActive();
             String root = dfs.getFileSystem().getUri().toString();
-            spark = SparkSession.builder().master("local[2]").appName("mipflow-hdfs")
-                    .config("spark.ui.enabled", "false")
-                    .config("spark.driver.host", "127.0.0.1")
+            spark = SparkTestSession.builder("local[2]", "mipflow-hdfs")
                     .config("spark.hadoop.fs.defaultFS", root)
                     .getOrCreate();
             Path model = TestModels.tiny(tmp.resolve("model"));

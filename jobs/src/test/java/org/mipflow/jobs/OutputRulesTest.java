@@ -93,8 +93,7 @@ class OutputRulesTest {
                 .get("seed").getAsLong());
         assertNotEquals(first.get("summary.json"), snapshot(out).get("summary.json"));
         assertFalse(Files.exists(out.resolve(OutputLease.FILE)), "lease released");
-        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1").getOrCreate();
+        SparkSession spark = SparkTestSession.start("local[1]", "mipflow-output-rules");
         try {
             Map<String, byte[]> images = ResumeTest.images(spark, out.toString());
             assertEquals(3, images.size(), "every sample id once");
@@ -126,8 +125,7 @@ class OutputRulesTest {
         int shards = 14;
         Path model = TestModels.tiny(tmp.resolve("model"));
         Path input;
-        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1").getOrCreate();
+        SparkSession spark = SparkTestSession.start("local[1]", "mipflow-output-rules");
         try {
             input = ResumeTest.writeShards(spark, tmp.resolve("input"), shards, "img-");
         } finally {
@@ -156,8 +154,7 @@ class OutputRulesTest {
                 second.destroyForcibly();
             }
         }
-        spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1").getOrCreate();
+        spark = SparkTestSession.start("local[1]", "mipflow-output-rules");
         try {
             Map<String, byte[]> images = ResumeTest.images(spark, out.toString());
             assertEquals(shards, images.size());

@@ -46,8 +46,7 @@ class ResumeTest {
     @Test
     void killedRunResumesWithEveryIdOnce(@TempDir Path tmp) throws Exception {
         Path model = TestModels.tiny(tmp.resolve("model"));
-        SparkSession spark = SparkSession.builder().master("local[1]").appName("mipflow-resume")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+        SparkSession spark = SparkTestSession.start("local[1]", "mipflow-resume");
         try {
             Path input = writeShards(spark, tmp.resolve("input"), SHARDS, "img-");
             DecodeSettings s = new DecodeSettings(model.toString(), SamplerConfig.of(SamplingMode.ONESTEP, 3), 2, 7, 1,

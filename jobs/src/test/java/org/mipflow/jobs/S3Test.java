@@ -86,10 +86,8 @@ class S3Test {
                 Thread.sleep(10);
             }
             assertEquals("STARTED", server.getState());
-            SparkSession.Builder b = SparkSession.builder().master("local[2]").appName("mipflow-s3")
-                    .config("spark.ui.enabled", "false")
-                    .config("spark.sql.shuffle.partitions", "2")
-                    .config("spark.driver.host", "127.0.0.1");
+            SparkSession.Builder b = SparkTestSession.builder("local[2]", "mipflow-s3")
+                    .config("spark.sql.shuffle.partitions", "2");
             s3a("http://127.0.0.1:" + server.getPort()).forEach((k, v) -> b.config("spark.hadoop." + k, v));
             spark = b.getOrCreate();
 

@@ -54,8 +54,7 @@ class TorchScriptDecodeTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        spark = SparkSession.builder().master("local[2]").appName("mipflow-torchscript")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+        spark = SparkTestSession.start("local[2]", "mipflow-torchscript");
         expected = JsonParser.parseString(Files.readString(FIXTURE.resolve("expected.json"))).getAsJsonObject();
         JsonArray ids = expected.getAsJsonArray("ids");
         float[] z = floats(expected.getAsJsonArray("latents"));

@@ -23,20 +23,28 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.mipflow.schedule.StageSchedule;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The project's native model: tokenizer encoder, teacher flow decoder and optionally the
- * one-step student, held in one DJL manager on one device.
+ * The project's native model: tokenizer encoder, teacher (the multi-stage flow decoder) and
+ * optionally the one-step student, held in one DJL manager on one device. The teacher's file keeps
+ * its historic name, {@code decoder.params}, so shipped models' recorded checksums stay valid.
  */
 public final class MipflowModel implements DecoderModel {
+    private static final Logger LOG = LoggerFactory.getLogger(MipflowModel.class);
+    /** libtorch's intra-op threads in this JVM; 0 until the engine is started (guarded by the class). */
+    private static int engineThreads;
+    /** Counts asked for after the engine started, logged once each. */
+    private static final java.util.Set<Integer> IGNORED_THREADS = new java.util.HashSet<>();
     public static final String ENCODER_FILE = "encoder.params";
-    public static final String DECODER_FILE = "decoder.params";
+    public static final String TEACHER_FILE = "decoder.params";
     public static final String STUDENT_FILE = "student.params";
 
     private final ModelConfig cfg;
     private final NDManager manager;
     private final EncoderNet encoder;
-    private final FlowUNet decoder;
+    private final FlowUNet teacher;
     private FlowUNet student;
     private final ParameterStore store;
     private NumericPath numerics = NumericPath.NATIVE;
@@ -47,10 +55,10 @@ public final class MipflowModel implements DecoderModel {
         this.cfg = cfg;
         this.manager = NDManager.newBaseManager(device, "PyTorch");
         this.encoder = new EncoderNet(cfg, seed);
-        this.decoder = new FlowUNet(cfg, seed + 1);
+        this.teacher = new FlowUNet(cfg, seed + 1);
         int side = cfg.sideMultiple();
         encoder.initialize(manager, DataType.FLOAT32, new Shape(1, 3, side, side));
-        decoder.initialize(manager, DataType.FLOAT32, decoderInputShapes(side));
+        teacher.initialize(manager, DataType.FLOAT32, decoderInputShapes(side));
         this.store = new ParameterStore(manager, false);
     }
 
@@ -85,7 +93,7 @@ public final class MipflowModel implements DecoderModel {
             throw new ModelFormatException(
                     "model " + dir + " has format '" + m.format() + "'; this loader reads '" + ModelManifest.NATIVE + "'");
         }
-        for (String f : List.of(ENCODER_FILE, DECODER_FILE)) {
+        for (String f : List.of(ENCODER_FILE, TEACHER_FILE)) {
             if (!m.has(f)) {
                 throw new ModelFormatException("model " + dir + " lists no " + f + " in model.json");
             }
@@ -93,7 +101,7 @@ public final class MipflowModel implements DecoderModel {
         MipflowModel model = new MipflowModel(m.config(), 0, device);
         try {
             model.readInto(model.encoder, dir.resolve(ENCODER_FILE));
-            model.readInto(model.decoder, dir.resolve(DECODER_FILE));
+            model.readInto(model.teacher, dir.resolve(TEACHER_FILE));
             if (m.has(STUDENT_FILE)) {
                 model.student = model.newDecoderCopy();
                 model.readInto(model.student, dir.resolve(STUDENT_FILE));
@@ -113,7 +121,7 @@ public final class MipflowModel implements DecoderModel {
 
     private void useNumerics(NumericPath path, Device device) {
         if (!path.isNative()) {
-            teacherTwin = FlowUNetTwin.of(decoder, path, device, manager);
+            teacherTwin = FlowUNetTwin.of(teacher, path, device, manager);
             if (student != null) {
                 studentTwin = FlowUNetTwin.of(student, path, device, manager);
             }
@@ -166,7 +174,7 @@ public final class MipflowModel implements DecoderModel {
     /** Starts (or restarts) the student as a copy of the teacher. */
     public FlowUNet initStudentFromTeacher() {
         FlowUNet s = newDecoderCopy();
-        var src = decoder.getParameters();
+        var src = teacher.getParameters();
         var dst = s.getParameters();
         for (int i = 0; i < src.size(); i++) {
             dst.get(i).getValue().getArray().set(src.get(i).getValue().getArray().toFloatArray());
@@ -180,7 +188,7 @@ public final class MipflowModel implements DecoderModel {
         Files.createDirectories(dir);
         Map<String, String> sums = new LinkedHashMap<>();
         write(encoder, dir.resolve(ENCODER_FILE), sums);
-        write(decoder, dir.resolve(DECODER_FILE), sums);
+        write(teacher, dir.resolve(TEACHER_FILE), sums);
         if (student != null) {
             write(student, dir.resolve(STUDENT_FILE), sums);
         }
@@ -202,8 +210,8 @@ public final class MipflowModel implements DecoderModel {
         return encoder;
     }
 
-    public FlowUNet decoder() {
-        return decoder;
+    public FlowUNet teacher() {
+        return teacher;
     }
 
     public FlowUNet student() {
@@ -249,7 +257,7 @@ public final class MipflowModel implements DecoderModel {
     @Override
     public float[] velocity(
             float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType, boolean useStudent) {
-        FlowUNet net = useStudent ? student : decoder;
+        FlowUNet net = useStudent ? student : teacher;
         if (net == null) {
             throw new IllegalStateException("this model has no one-step student; train one with 'mipflow distill'");
         }
@@ -292,20 +300,37 @@ public final class MipflowModel implements DecoderModel {
         return student != null;
     }
 
-    /** Threads libtorch uses inside one operator; set before the engine starts. */
-    public static void configureThreads(int intraOp) {
-        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(intraOp));
-        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
-        System.setProperty("ai.djl.offline", "true");
-        Engine.getEngine("PyTorch");
+    /**
+     * Fixes libtorch's intra-op thread count for this JVM and starts the engine. DJL's PyTorch
+     * engine reads {@code ai.djl.pytorch.num_threads} and {@code num_interop_threads} once, when it
+     * starts, and never again, so only the first call of a JVM can act: a later call with the same
+     * count does nothing, and one with another count is logged (once per count) and ignored (the count is
+     * JVM-global, not per model or task). {@link #setThreads} changes it at run time on purpose.
+     *
+     * @return the count in force for this JVM
+     */
+    public static synchronized int configureThreads(int intraOp) {
+        if (engineThreads == 0) {
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(intraOp));
+            System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+            System.setProperty("ai.djl.offline", "true");
+            Engine.getEngine("PyTorch");
+            engineThreads = intraOp;
+        } else if (intraOp != engineThreads && IGNORED_THREADS.add(intraOp)) {
+            LOG.info("libtorch already runs {} intra-op thread(s) in this JVM; the request for {} has no effect"
+                    + " (the count is fixed when the engine starts)", engineThreads, intraOp);
+        }
+        return engineThreads;
     }
 
     /**
      * Changes libtorch's intra-op thread count of this JVM at run time (it is global, not per
      * model): for measurements that alternate two settings in one process.
      */
-    public static void setThreads(int intraOp) {
+    public static synchronized void setThreads(int intraOp) {
+        configureThreads(intraOp);
         ai.djl.pytorch.jni.JniUtils.setNumThreads(intraOp);
+        engineThreads = intraOp;
     }
 
     @Override

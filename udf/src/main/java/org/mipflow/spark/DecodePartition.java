@@ -1,7 +1,7 @@
 package org.mipflow.spark;
 
 import java.util.Iterator;
-import org.apache.spark.SparkEnv;
+import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
@@ -15,34 +15,53 @@ import org.mipflow.model.DecoderModel;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.Sampler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decodes one partition, the one path rows take whoever asks (the decode command, the
  * {@link LatentDecoder} Transformer, bench): parses and validates each row into the
  * {@link BatchDecoder} loop and emits each input row once, with the {@link DecodeSchemas#OUTPUT}
  * columns appended: an image, or {@code error} set (never neither, never both), lazily, batch by
- * batch.
+ * batch. What happens to a row that cannot be decoded is its {@link InvalidRows} setting. The
+ * {@code with*} methods return copies: an instance, once made, never changes.
  */
 public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(DecodePartition.class);
+
     private final DecodeSettings settings;
     private final LatentColumns cols;
     private final StructType output;
     private final int inputWidth;
-    private final boolean failFast;
-    private LongAccumulator decodedCount;
-    private LongAccumulator failedCount;
-    private CollectionAccumulator<String> loads;
+    private final InvalidRows invalid;
+    private final LongAccumulator decodedCount;
+    private final LongAccumulator failedCount;
+    private final LongAccumulator skippedCount;
+    private final CollectionAccumulator<String> loads;
 
     /**
      * @param input the schema of the rows this function gets (checked by {@link DecodeSchemas#problems})
-     * @param failFast throw at the first bad row instead of reporting it
+     * @param invalid what a row that cannot be decoded becomes: an error row (KEEP), the end of
+     *     the task and so of the job (ERROR), or nothing (SKIP)
      */
-    public DecodePartition(DecodeSettings settings, StructType input, LatentColumns cols, boolean failFast) {
+    public DecodePartition(DecodeSettings settings, StructType input, LatentColumns cols, InvalidRows invalid) {
+        this(settings, cols, DecodeSchemas.decoded(input, settings.features() != null), input.length(), invalid,
+                null, null, null, null);
+    }
+
+    private DecodePartition(DecodeSettings settings, LatentColumns cols, StructType output, int inputWidth,
+            InvalidRows invalid, LongAccumulator decodedCount, LongAccumulator failedCount,
+            LongAccumulator skippedCount, CollectionAccumulator<String> loads) {
         this.settings = settings;
         this.cols = cols;
-        this.output = DecodeSchemas.decoded(input, settings.features() != null);
-        this.inputWidth = input.length();
-        this.failFast = failFast;
+        this.output = output;
+        this.inputWidth = inputWidth;
+        this.invalid = invalid;
+        this.decodedCount = decodedCount;
+        this.failedCount = failedCount;
+        this.skippedCount = skippedCount;
+        this.loads = loads;
     }
 
     /** The schema of the rows this function emits. */
@@ -69,31 +88,46 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 }
                 return LatentRows.parse(r, cols, settings.limits(), latent);
             } catch (RowRejected e) {
-                if (failFast) {
+                if (invalid == InvalidRows.ERROR) {
                     throw stop(r, e.getMessage()); // before the batch it would have waited for is decoded
                 }
                 throw e;
             }
         });
-        boolean injectFault = injectedFault();
         return new Iterator<>() {
-            private int emitted;
+            private Row next;
+            private long skipped;
 
             @Override
             public boolean hasNext() {
-                return results.hasNext();
+                while (next == null && results.hasNext()) {
+                    next = output(results.next()); // null: a skipped row
+                    if (next == null) {
+                        skipped++;
+                    }
+                }
+                if (next == null && skipped > 0) {
+                    TaskContext tc = TaskContext.get();
+                    LOG.info("handleInvalid=skip: dropped {} row(s) that could not be decoded in partition {}",
+                            skipped, tc == null ? "?" : tc.partitionId());
+                    skipped = 0;
+                }
+                return next != null;
             }
 
             @Override
             public Row next() {
-                if (injectFault && ++emitted == 2) {
-                    throw new IllegalStateException("injected task fault (spark.mipflow.test.taskFaultRate)");
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
                 }
-                return output(results.next());
+                Row r = next;
+                next = null;
+                return r;
             }
         };
     }
 
+    /** The output row, or null for a bad row under SKIP. */
     private Row output(BatchDecoder.Result<Row> r) {
         DecodedImage d = r.image();
         Row src = r.source();
@@ -112,42 +146,34 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         return i < 0 || r.isNullAt(i) ? null : r.getString(i);
     }
 
-    private void count(boolean ok) {
-        LongAccumulator a = ok ? decodedCount : failedCount;
+    private static void count(LongAccumulator a) {
         if (a != null) {
             a.add(1);
         }
     }
 
     /**
-     * Test-only fault injection: with spark.mipflow.test.taskFaultRate = r, a fraction r of the
-     * partitions (chosen by partition id) fail once, on their first attempt, after emitting one
-     * row, so that tests can check that Spark's retries lose and duplicate nothing.
+     * A copy that counts rows as they are emitted, for the driver's progress line and the Spark
+     * UI. Updated inside a transformation, so a retried task may count twice: progress only, never
+     * accounting.
      */
-    private static boolean injectedFault() {
-        TaskContext tc = TaskContext.get();
-        SparkEnv env = SparkEnv.get();
-        if (tc == null || env == null || tc.attemptNumber() > 0) {
-            return false;
-        }
-        double rate = env.conf().getDouble("spark.mipflow.test.taskFaultRate", 0);
-        return rate > 0 && ((tc.partitionId() * 2654435761L) % 1000) / 1000.0 < rate;
+    public DecodePartition withProgress(LongAccumulator decoded, LongAccumulator failed) {
+        return new DecodePartition(settings, cols, output, inputWidth, invalid, decoded, failed, skippedCount, loads);
     }
 
     /**
-     * Counts rows as they are emitted, for the driver's progress line and the Spark UI. Updated
-     * inside a transformation, so a retried task may count twice: progress only, never accounting.
+     * A copy that counts the rows SKIP drops (a retried task may count twice, as for
+     * {@link #withProgress}).
      */
-    public DecodePartition withProgress(LongAccumulator decoded, LongAccumulator failed) {
-        this.decodedCount = decoded;
-        this.failedCount = failed;
-        return this;
+    public DecodePartition withSkipCount(LongAccumulator skipped) {
+        return new DecodePartition(settings, cols, output, inputWidth, invalid, decodedCount, failedCount, skipped,
+                loads);
     }
 
-    /** Records each model load (its device) across executors: one per executor JVM and device. */
-    public DecodePartition withLoadRecord(CollectionAccumulator<String> loads) {
-        this.loads = loads;
-        return this;
+    /** A copy that records each model load (its device) across executors: one per executor JVM and device. */
+    public DecodePartition withLoadRecord(CollectionAccumulator<String> loadRecord) {
+        return new DecodePartition(settings, cols, output, inputWidth, invalid, decodedCount, failedCount,
+                skippedCount, loadRecord);
     }
 
     /** The input row's values, then room for the outputs, which are filled by name. */
@@ -179,24 +205,30 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
             set(v, DecodeSchemas.REFERENCE_FEATURES, d.features().reference());
             set(v, DecodeSchemas.FEATURE_ERROR, d.features().error());
         }
-        count(true);
+        count(decodedCount);
         return RowFactory.create(v);
     }
 
-    /** What --fail-fast throws for a bad row: the job's error names the row and the reason. */
-    private IllegalStateException stop(Row src, String message) {
+    /** What ERROR throws for a bad row: the job's error names the row and the reason. */
+    private InvalidRows.Stop stop(Row src, String message) {
         Object source = DecodeSchemas.has(src.schema(), DecodeSchemas.SOURCE_FILE)
                 ? " of " + src.getAs(DecodeSchemas.SOURCE_FILE) : "";
-        return new IllegalStateException("--fail-fast: row " + src.getAs(cols.id()) + source + ": " + message);
+        return new InvalidRows.Stop("row " + src.getAs(cols.id()) + source + ": " + message);
     }
 
+    /** A bad row as {@link #invalid} says: an error row, a stop, or null (skipped). */
     private Row error(Row src, String message) {
-        if (failFast) {
-            throw stop(src, message);
+        switch (invalid) {
+            case ERROR:
+                throw stop(src, message);
+            case SKIP:
+                count(skippedCount);
+                return null;
+            default:
+                Object[] v = values(src);
+                set(v, DecodeSchemas.ERROR, message);
+                count(failedCount);
+                return RowFactory.create(v);
         }
-        Object[] v = values(src);
-        set(v, DecodeSchemas.ERROR, message);
-        count(false);
-        return RowFactory.create(v);
     }
 }

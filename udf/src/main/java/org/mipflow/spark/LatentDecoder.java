@@ -1,11 +1,17 @@
 package org.mipflow.spark;
 
+import java.io.Serializable;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
+import org.apache.spark.ml.param.shared.HasSeed;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
@@ -22,24 +28,33 @@ import org.mipflow.model.BatchBudget;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
 import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+import scala.Function1;
 
 /**
  * Decodes latents inside a Spark ML pipeline: appends {@code image} (PNG), {@code width},
  * {@code height}, {@code mode}, {@code forward_passes}, {@code decode_ms}, the metrics
  * ({@code psnr}, {@code ssim}, {@code ms_ssim}, {@code haarpsi}) and {@code error} to each row,
- * lazily. A row that cannot be decoded keeps its place with {@code error} set. Rows go through
+ * lazily. A row that cannot be decoded keeps its place with {@code error} set, fails the job, or
+ * is dropped, as {@code handleInvalid} says (keep, error, skip). Rows go through
  * {@link DecodePartition}, the code path of the decode command, with the model loaded once per
  * executor JVM; an image's bytes depend only on (model, mode, seed, id, latent).
+ *
+ * <p>Spark ML's conventions: Param values are checked when they are set (an invalid one throws
+ * {@code IllegalArgumentException} from {@code set}, and from {@code load} of a saved stage);
+ * {@code seed} is Spark's shared {@link HasSeed} Param.
  */
-public final class LatentDecoder extends Transformer implements DefaultParamsWritable {
+public final class LatentDecoder extends Transformer implements HasSeed, DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
     private final String uid;
+    /** Set by {@link HasSeed}'s initialiser, through the setter Scala's trait calls. */
+    private LongParam seed;
 
     private final Param<String> modelDir;
     private final Param<String> mode;
     private final IntParam steps;
     private final Param<String> stageSteps;
-    private final LongParam seed;
+    private final Param<String> handleInvalid;
     private final IntParam batchSize;
     private final IntParam memoryBudgetMiB;
     private final Param<String> precision;
@@ -66,17 +81,19 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
         modelDir = new Param<>(this, "modelDir",
                 "model directory, readable at the same local path on the driver and every executor");
         mode = new Param<>(this, "mode",
-                "full | multiscale | onestep | auto (onestep if the model has a student, else multiscale)");
-        steps = new IntParam(this, "steps", "Euler steps of mode full");
+                "full | multiscale | onestep | auto (onestep if the model has a student, else multiscale)",
+                oneOf(MODES));
+        steps = new IntParam(this, "steps", "Euler steps of mode full", ParamValidators.gtEq(1));
         stageSteps = new Param<>(this, "stageSteps",
                 "Euler steps per stage of mode multiscale: one count, or one per stage, comma-separated");
         memoryBudgetMiB = new IntParam(this, "memoryBudgetMiB",
-                "working set per task that automatic batches stay within");
-        precision = new Param<>(this, "precision", "fp32 | bf16 | auto");
-        layout = new Param<>(this, "layout", "nchw | nhwc | auto");
+                "working set per task that automatic batches stay within", ParamValidators.gtEq(1));
+        precision = new Param<>(this, "precision", "fp32 | bf16 | auto", oneOf(PRECISIONS));
+        layout = new Param<>(this, "layout", "nchw | nhwc | auto", oneOf(LAYOUTS));
         metrics = new Param<>(this, "metrics",
-                "per-image metrics against the reference column, any of " + MetricSet.ALL);
-        maxLatentSide = new IntParam(this, "maxLatentSide", "largest latent height or width");
+                "per-image metrics against the reference column, any of " + MetricSet.ALL,
+                parses("metrics", MetricSet::parse));
+        maxLatentSide = new IntParam(this, "maxLatentSide", "largest latent height or width", ParamValidators.gtEq(1));
         idCol = new Param<>(this, "idCol", "id column (STRING), seeds each image's noise");
         latentCol = new Param<>(this, "latentCol",
                 "latent column: ARRAY<FLOAT>, or BINARY of little-endian float16/bfloat16/float32 values");
@@ -85,19 +102,33 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
         channelsCol = new Param<>(this, "channelsCol", "latent channels column (INT)");
         heightCol = new Param<>(this, "heightCol", "latent height column (INT)");
         widthCol = new Param<>(this, "widthCol", "latent width column (INT)");
-        seed = new LongParam(this, "seed", "noise seed; an image's noise comes from (seed, id)");
-        batchSize = new IntParam(this, "batchSize", "rows per sampler call; 0 = as many as fit memoryBudgetMiB");
+        // Spark's shared seed Param ("seed", "random seed"); an image's noise comes from (seed, id).
+        HasSeed.$init$(this);
+        batchSize = new IntParam(this, "batchSize", "rows per sampler call; 0 = as many as fit memoryBudgetMiB",
+                ParamValidators.gtEq(0));
         threads = new IntParam(this, "threads",
-                "libtorch threads per task; 0 = cores / concurrent tasks (local) or spark.task.cpus");
+                "libtorch threads per task; 0 = cores / concurrent tasks (local) or spark.task.cpus",
+                ParamValidators.gtEq(0));
         latentDtype = new Param<>(this, "latentDtype",
-                "encoding of BINARY latents when there is no latentDtypeCol column; empty = required per row");
+                "encoding of BINARY latents when there is no latentDtypeCol column; empty = required per row",
+                parses("latentDtype", v -> {
+                    if (!v.isEmpty()) {
+                        LatentEncoding.parse(v);
+                    }
+                }));
+        handleInvalid = new Param<>(this, "handleInvalid",
+                "how to handle rows that cannot be decoded: keep (the row with error set and the image columns null), "
+                        + "error (fail at the first, naming it), skip (drop them; counted in the accumulator "
+                        + "'mipflow skipped rows <uid>')",
+                oneOf(InvalidRows.LABELS));
         referenceCol = new Param<>(this, "referenceCol",
                 "optional original image (PNG/JPEG BINARY) to score against; ignored when absent");
         setDefault(modelDir, "models/default");
         setDefault(mode, "auto");
         setDefault(steps, SamplerConfig.DEFAULT_FULL_STEPS);
         setDefault(stageSteps, Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS));
-        setDefault(seed, 0L);
+        setDefault(seed, 0L); // the decode command's --seed default, not HasSeed's class-name hash: same bytes
+        setDefault(handleInvalid, InvalidRows.KEEP.label());
         setDefault(batchSize, 0);
         setDefault(memoryBudgetMiB, (int) (BatchBudget.CPU_DEFAULT_BYTES >> 20));
         setDefault(precision, "auto");
@@ -115,9 +146,51 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
         setDefault(referenceCol, DecodeSchemas.REFERENCE);
     }
 
+    private static final List<String> MODES = modes();
+    private static final List<String> PRECISIONS = List.of("fp32", "bf16", "auto");
+    private static final List<String> LAYOUTS = List.of("nchw", "nhwc", "auto");
+
+    private static List<String> modes() {
+        List<String> m = new ArrayList<>(List.of("auto"));
+        for (SamplingMode x : SamplingMode.values()) {
+            m.add(x.label());
+        }
+        return List.copyOf(m);
+    }
+
+    private static <T> Function1<T, Object> oneOf(List<T> allowed) {
+        return ParamValidators.inArray(allowed);
+    }
+
+    private static Function1<String, Object> oneOf(String[] allowed) {
+        return ParamValidators.inArray(List.of(allowed));
+    }
+
+    /** A validator that accepts what {@code check} accepts and names the Param in what it rejects. */
+    private static Function1<String, Object> parses(String param, Consumer<String> check) {
+        return (Function1<String, Object> & Serializable) v -> {
+            try {
+                check.accept(v);
+                return true;
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("LatentDecoder param " + param + ": " + e.getMessage(), e);
+            }
+        };
+    }
+
     @Override
     public String uid() {
         return uid;
+    }
+
+    @Override
+    public LongParam seed() {
+        return seed;
+    }
+
+    @Override
+    public void org$apache$spark$ml$param$shared$HasSeed$_setter_$seed_$eq(LongParam p) {
+        seed = p;
     }
 
     /** For {@code PipelineModel.load} and {@code LatentDecoder.load(path)}. */
@@ -131,6 +204,8 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
 
     @Override
     public StructType transformSchema(StructType schema) {
+        // Each Param was checked when set; combinations are checked here, before any work.
+        new NumericPath.Request(getOrDefault(precision), getOrDefault(layout)).checkedForAnyDevice();
         String p = DecodeSchemas.problems(schema, columns());
         if (p != null) {
             throw new IllegalArgumentException("LatentDecoder input: " + p);
@@ -147,8 +222,22 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType in = dataset.schema();
         transformSchema(in);
-        DecodePartition fn = new DecodePartition(settings(dataset.sparkSession()), in, columns(), false);
+        InvalidRows invalid = InvalidRows.parse(getOrDefault(handleInvalid));
+        DecodePartition fn = new DecodePartition(settings(dataset.sparkSession()), in, columns(), invalid);
+        if (invalid == InvalidRows.SKIP) {
+            fn = fn.withSkipCount(dataset.sparkSession().sparkContext().longAccumulator(skipCounter()));
+        }
         return dataset.toDF().mapPartitions(fn, Encoders.row(fn.outputSchema()));
+    }
+
+    /**
+     * The name of the accumulator that counts the rows handleInvalid=skip drops, registered by each
+     * {@code transform}: the Spark UI shows it on the stage, and a SparkListener gets it with each
+     * finished task. A retried task may count twice, as for any accumulator updated in a
+     * transformation.
+     */
+    public String skipCounter() {
+        return "mipflow skipped rows " + uid;
     }
 
     /** What executors decode with, from the params; checks them and the model directory on the driver. */
@@ -190,7 +279,7 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
     public Param<String> mode() { return mode; }
     public IntParam steps() { return steps; }
     public Param<String> stageSteps() { return stageSteps; }
-    public LongParam seed() { return seed; }
+    public Param<String> handleInvalid() { return handleInvalid; }
     public IntParam batchSize() { return batchSize; }
     public IntParam memoryBudgetMiB() { return memoryBudgetMiB; }
     public Param<String> precision() { return precision; }
@@ -217,6 +306,7 @@ public final class LatentDecoder extends Transformer implements DefaultParamsWri
     public LatentDecoder setPrecision(String v) { set(precision, v); return this; }
     public LatentDecoder setLayout(String v) { set(layout, v); return this; }
     public LatentDecoder setMetrics(String v) { set(metrics, v); return this; }
+    public LatentDecoder setHandleInvalid(String v) { set(handleInvalid, v); return this; }
     public LatentDecoder setThreads(int v) { set(threads, v); return this; }
     public LatentDecoder setMaxLatentSide(int v) { set(maxLatentSide, v); return this; }
     public LatentDecoder setIdCol(String v) { set(idCol, v); return this; }

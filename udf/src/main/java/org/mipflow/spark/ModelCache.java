@@ -32,7 +32,7 @@ public final class ModelCache {
      * in the call that loaded it.
      */
     public static DecoderModel get(DecodeSettings s, Consumer<String> onLoad) {
-        configureEngine(s);
+        configureEngine(s); // before TaskDevice, which may start the engine to count GPUs
         TaskDevice.Choice device = TaskDevice.forCurrentTask();
         String key = s.modelDir() + "@" + device.device() + "#" + s.numerics();
         return MODELS.computeIfAbsent(key, k -> {
@@ -61,6 +61,12 @@ public final class ModelCache {
         return nm;
     }
 
+    /**
+     * Engine settings, which act only before libtorch starts: the first task of a JVM that needs
+     * the engine applies them and starts it; for every later one this changes nothing (a request
+     * for another thread count gets the JVM's, and {@link MipflowModel#configureThreads} logs that
+     * once).
+     */
     private static synchronized void configureEngine(DecodeSettings s) {
         if (s.engineCacheDir() != null && System.getProperty("ENGINE_CACHE_DIR") == null) {
             System.setProperty("ENGINE_CACHE_DIR", s.engineCacheDir());

@@ -64,7 +64,7 @@ class ModelDirectoryTest {
         try (MipflowModel m = MipflowModel.create(TINY, 1)) {
             m.save(dir, new JsonObject());
         }
-        Path f = dir.resolve(MipflowModel.DECODER_FILE);
+        Path f = dir.resolve(MipflowModel.TEACHER_FILE);
         byte[] b = Files.readAllBytes(f);
         b[b.length / 2] ^= 1;
         Files.write(f, b);

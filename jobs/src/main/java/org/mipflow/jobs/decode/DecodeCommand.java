@@ -28,6 +28,7 @@ import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
 import org.mipflow.spark.HadoopConf;
+import org.mipflow.spark.InvalidRows;
 import org.mipflow.spark.LatentColumns;
 
 /** {@code mipflow decode}: the main job. */
@@ -223,12 +224,16 @@ public final class DecodeCommand implements Command {
                 + "written%n", p.forwardPasses());
     }
 
-    /** The --fail-fast reason inside a failed Spark job, if that is why it failed. */
+    /**
+     * The --fail-fast reason inside a failed Spark job, if that is why it failed: --fail-fast is
+     * the partition function's handleInvalid=error, whose message is reported under the option's name.
+     */
     private static String failFastMessage(Throwable e) {
+        String marker = InvalidRows.Stop.PREFIX;
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = t.getMessage();
-            if (m != null && m.contains("--fail-fast:")) {
-                String s = m.substring(m.indexOf("--fail-fast:"));
+            if (m != null && m.contains(marker)) {
+                String s = "--fail-fast: " + m.substring(m.indexOf(marker) + marker.length());
                 int nl = s.indexOf('\n');
                 return nl < 0 ? s : s.substring(0, nl);
             }

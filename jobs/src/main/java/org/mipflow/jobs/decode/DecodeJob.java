@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
@@ -33,6 +35,7 @@ import org.mipflow.model.NumericPath;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
+import org.mipflow.spark.InvalidRows;
 import org.mipflow.spark.LatentColumns;
 import org.mipflow.spark.TaskSlots;
 
@@ -53,20 +56,33 @@ public final class DecodeJob {
      * @param dryRun list, scan and plan only: nothing decoded, nothing written
      * @param waveRows a wave closes at this many rows (0: {@link #waveRows(SparkSession)});
      * @param waveShards and at this many shards
+     * @param partitionWrapper a test seam: wraps the partition function of every wave (identity
+     *     here; {@code TaskFaultTest} makes tasks fail with it)
      */
     public record Request(List<String> inputs, String out, DecodeSettings settings, LatentColumns columns,
-            boolean failFast, WritePolicy policy, boolean dryRun, long waveRows, int waveShards) {
+            boolean failFast, WritePolicy policy, boolean dryRun, long waveRows, int waveShards,
+            UnaryOperator<MapPartitionsFunction<Row, Row>> partitionWrapper) {
         /** 0: sized from the cluster, see {@link #waveRows(SparkSession)}. */
         public static final long DEFAULT_WAVE_ROWS = 0;
         public static final int DEFAULT_WAVE_SHARDS = 5_000;
 
         public static Request of(List<String> inputs, String out, DecodeSettings settings) {
             return new Request(inputs, out, settings, LatentColumns.DEFAULT, false, WritePolicy.FRESH, false,
-                    DEFAULT_WAVE_ROWS, DEFAULT_WAVE_SHARDS);
+                    DEFAULT_WAVE_ROWS, DEFAULT_WAVE_SHARDS, UnaryOperator.identity());
         }
 
         public boolean resume() {
             return policy == WritePolicy.RESUME;
+        }
+
+        /** A bad row fails the run with --fail-fast, else it is reported in errors/. */
+        public InvalidRows invalidRows() {
+            return failFast ? InvalidRows.ERROR : InvalidRows.KEEP;
+        }
+
+        /** Test seam, see {@link #partitionWrapper}. */
+        Request withPartitionWrapper(UnaryOperator<MapPartitionsFunction<Row, Row>> w) {
+            return new Request(inputs, out, settings, columns, failFast, policy, dryRun, waveRows, waveShards, w);
         }
 
         /** {@code resume} false: FRESH. */
@@ -75,7 +91,8 @@ public final class DecodeJob {
         }
 
         public Request withFlags(boolean failFast, WritePolicy policy, boolean dryRun) {
-            return new Request(inputs, out, settings, columns, failFast, policy, dryRun, waveRows, waveShards);
+            return new Request(inputs, out, settings, columns, failFast, policy, dryRun, waveRows, waveShards,
+                    partitionWrapper);
         }
 
         public Request withPolicy(WritePolicy p) {
@@ -83,7 +100,8 @@ public final class DecodeJob {
         }
 
         public Request withWaves(long rows, int shards) {
-            return new Request(inputs, out, settings, columns, failFast, policy, dryRun, rows, shards);
+            return new Request(inputs, out, settings, columns, failFast, policy, dryRun, rows, shards,
+                    partitionWrapper);
         }
 
         /**
@@ -96,7 +114,8 @@ public final class DecodeJob {
         }
 
         public Request withColumns(LatentColumns c) {
-            return new Request(inputs, out, settings, c, failFast, policy, dryRun, waveRows, waveShards);
+            return new Request(inputs, out, settings, c, failFast, policy, dryRun, waveRows, waveShards,
+                    partitionWrapper);
         }
     }
 
@@ -136,7 +155,8 @@ public final class DecodeJob {
      * Decodes under the output rules of {@link OutputGuard}: the lease is held from before the
      * scan to the end, and --overwrite's removal waits until the model and the scan are known good.
      */
-    public static Summary run(SparkSession spark, Request req) throws UsageException, IOException {
+    public static Summary run(SparkSession caller, Request req) throws UsageException, IOException {
+        SparkSession spark = jobSession(caller);
         DecodeSettings settings = withThreads(spark, req.settings());
         DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
         Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -174,14 +194,14 @@ public final class DecodeJob {
                     + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
                     settings.intraOpThreads(), TaskSlots.of(spark));
             printPlan(settings, facts);
-            WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.failFast(),
-                    spark.sparkContext().defaultParallelism());
+            WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
+                    req.partitionWrapper(), spark.sparkContext().defaultParallelism());
             WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures());
             long t0 = System.nanoTime();
             try (Progress p = new Progress(spark, pendingRows, 10_000)) {
                 for (WavePlan.Wave w : waves) {
                     for (WaveCommits.Record r : decoder.decode(w, features)) {
-                        done.put(ShardKey.of(r.shard()), r);
+                        done.put(ShardKey.of(r.shardPath()), r);
                     }
                     features = features == null ? null : decoder.features();
                 }
@@ -190,7 +210,7 @@ public final class DecodeJob {
             commits.dropStaging();
             System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
             guard.checkHeld();
-            writeBadFiles(spark, commits, scan.bad());
+            writeBadShards(spark, commits, scan.bad());
             java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
             FeatureStats.Figures figures = null;
             if (features != null) {
@@ -241,7 +261,8 @@ public final class DecodeJob {
     }
 
     /** Lists, scans and plans without decoding or writing anything. */
-    public static Plan dryRun(SparkSession spark, Request req) throws UsageException, IOException {
+    public static Plan dryRun(SparkSession caller, Request req) throws UsageException, IOException {
+        SparkSession spark = jobSession(caller);
         DecodeSettings settings = withThreads(spark, req.settings());
         DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
         Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -274,11 +295,30 @@ public final class DecodeJob {
                 pendingRows * settings.sampler().forwardPasses(facts.schedule().stages()));
     }
 
+    static final String PARTITION_DISCOVERY_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
+
+    /**
+     * The session the job reads and writes through: a new session of the caller's SparkContext
+     * (same executors, cache and Hadoop configuration) with the caller's SQL settings copied and the
+     * job's own on top, so the caller's session is never changed. Spark lists explicit file paths
+     * with one task per path (up to 10,000 by default): for many tiny shards, in the scan and in
+     * every wave's read, that is task overhead, not listing; a few tasks per core list as fast.
+     * That setting is read from the session's SQL conf only (no read option carries it), hence a
+     * session of the job's own rather than options on its reads.
+     */
+    static SparkSession jobSession(SparkSession caller) {
+        SparkSession own = caller.newSession();
+        for (var e : scala.jdk.javaapi.CollectionConverters.asJava(caller.conf().getAll()).entrySet()) {
+            if (own.conf().isModifiable(e.getKey())) {
+                own.conf().set(e.getKey(), e.getValue());
+            }
+        }
+        own.conf().set(PARTITION_DISCOVERY_PARALLELISM,
+                Integer.toString(Math.max(8, 4 * caller.sparkContext().defaultParallelism())));
+        return own;
+    }
+
     private static ShardScan.Result scan(SparkSession spark, Request req) throws UsageException {
-        // Spark lists explicit file paths with one task per path (up to 10,000 by default): for
-        // many tiny shards that is task overhead, not listing. A few tasks per core list as fast.
-        spark.conf().set("spark.sql.sources.parallelPartitionDiscovery.parallelism",
-                Integer.toString(Math.max(8, 4 * spark.sparkContext().defaultParallelism())));
         long t0 = System.nanoTime();
         ShardScan.Result scan = ShardScan.scan(spark, req.inputs(), req.columns());
         System.out.printf(Locale.ROOT, "decode: scanned %d shard(s) (%d bad), %d row(s), in %.1f s%n",
@@ -359,13 +399,13 @@ public final class DecodeJob {
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
-    private static void writeBadFiles(SparkSession spark, WaveCommits commits, Map<String, String> bad) {
-        String dir = commits.partitionPath(WaveCommits.ERRORS, WaveCommits.BAD_FILES);
+    private static void writeBadShards(SparkSession spark, WaveCommits commits, Map<String, String> bad) {
+        String dir = commits.partitionPath(WaveCommits.ERRORS, WaveCommits.BAD_SHARDS);
         List<Row> rows = new ArrayList<>();
         bad.forEach((f, why) -> rows.add(RowFactory.create(null, f, "bad shard: " + why, ShardKey.of(f))));
         if (!rows.isEmpty()) {
             spark.sparkContext().setJobDescription("mipflow write bad-shard errors");
-            spark.createDataFrame(rows, DecodeSchemas.errors().add(WaveDecoder.SHARD, "string"))
+            spark.createDataFrame(rows, DecodeSchemas.errors().add(WaveDecoder.SHARD_KEY, "string"))
                     .coalesce(1).write().mode(SaveMode.Overwrite).parquet(dir);
         }
     }

@@ -1,6 +1,7 @@
 package org.mipflow.jobs.decode;
 
 import com.google.gson.Gson;
+import com.google.gson.annotations.SerializedName;
 import com.google.gson.reflect.TypeToken;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,8 +30,9 @@ import org.mipflow.metrics.FeatureStats;
  * while many shards share one Spark job.
  *
  * <pre>
- * OUT/images/wave=WAVE/        decoded rows of one wave's shards (each row names its shard)
+ * OUT/images/wave=WAVE/        decoded rows of one wave's shards (each row names its shard's key)
  * OUT/errors/wave=WAVE/        their failed rows
+ * OUT/errors/wave=bad-files/   the bad shards (unreadable input files), rewritten by every run
  * OUT/_staging/WAVE/           a wave being written (never read)
  * OUT/_commits/WAVE.json       the wave's commit record: one entry per shard, written last
  * OUT/_commits/WAVE.features   with --features: the feature statistics of every wave committed so
@@ -48,8 +50,12 @@ import org.mipflow.metrics.FeatureStats;
 final class WaveCommits implements AutoCloseable {
     static final String IMAGES = "images";
     static final String ERRORS = "errors";
-    /** The errors partition that holds the shards that could not be read at all. */
-    static final String BAD_FILES = "bad-files";
+    /**
+     * The errors partition that holds the bad shards (those that could not be read at all;
+     * summary.json's {@code bad_shards}). The directory keeps its name, {@code wave=bad-files}, so
+     * outputs already written stay one layout.
+     */
+    static final String BAD_SHARDS = "bad-files";
     static final String COMMITS = "_commits";
     private static final String STAGING = "_staging";
     /** Everything a decode writes directly under OUT (its lease aside): what --overwrite removes. */
@@ -63,9 +69,12 @@ final class WaveCommits implements AutoCloseable {
 
     /**
      * What one committed shard contributed; per requested metric (by column) its sum, so that
-     * means can be pooled across waves and runs.
+     * means can be pooled across waves and runs. The shard is named by its path (JSON field
+     * {@code shard}, as records already written have it); its key, {@link ShardKey#of}, is what the
+     * {@code shard} column of images/errors holds.
      */
-    record Record(String shard, long input, long decoded, long errors, Map<String, MetricSum> metrics) {
+    record Record(@SerializedName("shard") String shardPath, long input, long decoded, long errors,
+            Map<String, MetricSum> metrics) {
         Record {
             metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
         }
@@ -107,7 +116,7 @@ final class WaveCommits implements AutoCloseable {
 
     /**
      * With --resume: the records of every shard already committed, by shard key; whatever a killed
-     * run left half-written (staging, shard directories without a record) is deleted.
+     * run left half-written (staging, {@code wave=} directories without a record) is deleted.
      */
     Map<String, Record> recover() throws IOException {
         Map<String, Record> done = records();
@@ -123,7 +132,7 @@ final class WaveCommits implements AutoCloseable {
             for (FileStatus st : fs.listStatus(dir)) {
                 String name = st.getPath().getName();
                 String wave = name.startsWith("wave=") ? name.substring("wave=".length()) : null;
-                if (wave != null && !waves.contains(wave) && !wave.equals(BAD_FILES)) {
+                if (wave != null && !waves.contains(wave) && !wave.equals(BAD_SHARDS)) {
                     deletes.add(() -> fs.delete(st.getPath(), true));
                 }
             }
@@ -235,7 +244,7 @@ final class WaveCommits implements AutoCloseable {
             }
             for (List<Record> wave : all(reads)) {
                 for (Record r : wave) {
-                    done.put(ShardKey.of(r.shard()), r);
+                    done.put(ShardKey.of(r.shardPath()), r);
                 }
             }
         }
@@ -249,7 +258,7 @@ final class WaveCommits implements AutoCloseable {
         }
     }
 
-    /** Where a wave's Spark job writes {@code what} (images or errors), partitioned by shard. */
+    /** Where a wave's Spark job writes {@code what} (images or errors), one file per task (not per shard). */
     String staging(String wave, String what) {
         return new Path(new Path(new Path(out, STAGING), wave), what).toString();
     }

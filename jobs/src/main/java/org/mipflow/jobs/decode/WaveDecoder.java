@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -34,6 +36,7 @@ import org.mipflow.spark.DecodePartition;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
+import org.mipflow.spark.InvalidRows;
 import org.mipflow.spark.LatentColumns;
 
 /**
@@ -41,10 +44,11 @@ import org.mipflow.spark.LatentColumns;
  * {@link WaveCommits}: rows through {@link DecodePartition} (the path every caller decodes
  * through), per-shard counts and metric sums aggregated from the cached result, then images and
  * errors written into the wave's staging directory (a file per task, not per shard: a wave of a
- * thousand tiny shards writes a few files, and each row names its shard in a column).
+ * thousand tiny shards writes a few files, and each row names its shard's key in a column).
  */
 final class WaveDecoder {
-    static final String SHARD = "shard";
+    /** The column of images/ and errors/ that names each row's shard: its key ({@link ShardKey}), not its path. */
+    static final String SHARD_KEY = "shard";
     private static final UserDefinedFunction SOURCE = udf(
             (UDF1<String, String>) ShardKey::fromFilePath, DataTypes.StringType);
     private static final UserDefinedFunction KEY = udf((UDF1<String, String>) ShardKey::of, DataTypes.StringType);
@@ -54,7 +58,8 @@ final class WaveDecoder {
     private final DecodeSettings settings;
     private final LatentColumns cols;
     private final Duplicates duplicates;
-    private final boolean failFast;
+    private final InvalidRows invalid;
+    private final UnaryOperator<MapPartitionsFunction<Row, Row>> partitionWrapper;
     /** Task slots of the whole cluster (Spark's default parallelism). */
     private final int slots;
     private final LongAccumulator decodedAcc;
@@ -64,13 +69,15 @@ final class WaveDecoder {
     private WaveCommits.Features runningFeatures;
 
     WaveDecoder(SparkSession spark, WaveCommits commits, DecodeSettings settings, LatentColumns cols,
-            Duplicates duplicates, boolean failFast, int slots) {
+            Duplicates duplicates, InvalidRows invalid, UnaryOperator<MapPartitionsFunction<Row, Row>> partitionWrapper,
+            int slots) {
         this.spark = spark;
         this.commits = commits;
         this.settings = settings;
         this.cols = cols;
         this.duplicates = duplicates;
-        this.failFast = failFast;
+        this.invalid = invalid;
+        this.partitionWrapper = partitionWrapper;
         this.slots = slots;
         this.decodedAcc = spark.sparkContext().longAccumulator(Progress.DECODED);
         this.failedAcc = spark.sparkContext().longAccumulator(Progress.FAILED);
@@ -198,22 +205,22 @@ final class WaveDecoder {
         spark.sparkContext().setJobDescription(String.format(Locale.ROOT, "mipflow decode (%s) wave %s: %d shard(s), "
                 + "%d row(s)", settings.sampler().mode().label(), wave.name(), wave.shards().size(), wave.rows()));
         Dataset<Row> in = rows(wave);
-        DecodePartition fn = new DecodePartition(settings, in.schema(), cols, failFast)
+        DecodePartition fn = new DecodePartition(settings, in.schema(), cols, invalid)
                 .withProgress(decodedAcc, failedAcc).withLoadRecord(loadsAcc);
         List<Column> imageCols = new ArrayList<>();
         DecodeSchemas.imageColumns(in.schema()).forEach(c -> imageCols.add(col(c)));
         List<Column> kept = new ArrayList<>(imageCols);
         kept.add(col(DecodeSchemas.SOURCE_FILE));
         kept.add(col(DecodeSchemas.ERROR));
-        kept.add(KEY.apply(col(DecodeSchemas.SOURCE_FILE)).as(SHARD));
+        kept.add(KEY.apply(col(DecodeSchemas.SOURCE_FILE)).as(SHARD_KEY));
         if (settings.features() != null) { // aggregated below, not written
             kept.add(col(DecodeSchemas.FEATURES));
             kept.add(col(DecodeSchemas.REFERENCE_FEATURES));
             kept.add(col(DecodeSchemas.FEATURE_ERROR));
         }
-        imageCols.add(col(SHARD));
+        imageCols.add(col(SHARD_KEY));
         // The latents are dropped in the same stage, so the cache holds images, not inputs.
-        Dataset<Row> result = in.mapPartitions(fn, Encoders.row(fn.outputSchema()))
+        Dataset<Row> result = in.mapPartitions(partitionWrapper.apply(fn), Encoders.row(fn.outputSchema()))
                 .select(kept.toArray(Column[]::new))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
@@ -236,7 +243,7 @@ final class WaveDecoder {
             write(result.filter(col(DecodeSchemas.ERROR).isNull()).select(imageCols.toArray(Column[]::new)),
                     wave, WaveCommits.IMAGES, waveDecoded == 0);
             write(result.filter(col(DecodeSchemas.ERROR).isNotNull())
-                    .select(col(DecodeSchemas.ID), col(DecodeSchemas.SOURCE_FILE), col(DecodeSchemas.ERROR), col(SHARD)),
+                    .select(col(DecodeSchemas.ID), col(DecodeSchemas.SOURCE_FILE), col(DecodeSchemas.ERROR), col(SHARD_KEY)),
                     wave, WaveCommits.ERRORS, waveRows == waveDecoded);
             List<WaveCommits.Record> records = new ArrayList<>();
             long decoded = 0;

@@ -10,7 +10,8 @@ import java.util.Map;
  * Packs shards into waves: each wave is one Spark job over whole shards of one schema, committed
  * together. Waves keep the cost per row independent of how the rows are split into files (a
  * thousand tiny shards are one job, not a thousand), while bounding what a kill loses (one wave)
- * and how many shard directories one commit moves.
+ * and how large one commit record is (an entry per shard; the commit itself moves two directories,
+ * images/wave=W and errors/wave=W, whatever the number of shards).
  */
 final class WavePlan {
     /** Shards decoded and committed together. */

@@ -127,7 +127,7 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
         for (int s = 0; s < k; s++) {
             int r = b.sides()[s];
             starts[s] = m.create(b.starts()[s], new Shape(n, 3, r, r));
-            targets[s] = rollout(model.decoder(), ps, m, cfg, starts[s], z, s, dc.teacherSteps());
+            targets[s] = rollout(model.teacher(), ps, m, cfg, starts[s], z, s, dc.teacherSteps());
         }
         NDArray[] parts = new NDArray[k + 1];
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {

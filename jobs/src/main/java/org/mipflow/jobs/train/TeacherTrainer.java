@@ -87,14 +87,14 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     @Override
     public List<Parameter> trained(MipflowModel model) {
-        return MipflowModel.parameters(model.encoder(), model.decoder());
+        return MipflowModel.parameters(model.encoder(), model.teacher());
     }
 
     @Override
     public void describe(MipflowModel model, PrintStream out) {
         ModelConfig cfg = model.config();
         out.printf(Locale.ROOT, "encoder %,d parameters, decoder %,d parameters, latent %dx(H/8)x(W/8), K=%d%n",
-                model.parameterCount(model.encoder()), model.parameterCount(model.decoder()),
+                model.parameterCount(model.encoder()), model.parameterCount(model.teacher()),
                 cfg.latentChannels(), cfg.schedule().stages());
     }
 
@@ -130,7 +130,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
                 NDArray tf = m.create(st.timeFeatures(), new Shape(n, cfg.timeFeatureDim()));
                 NDArray v = m.create(st.velocity(), new Shape(n, 3, r, r));
                 NDArray zs = n == b.rows() ? z : z.get(new NDIndex("0:" + n));
-                NDArray pred = model.decoder().forward(ps, new NDList(x, tf, zs), true).singletonOrThrow();
+                NDArray pred = model.teacher().forward(ps, new NDList(x, tf, zs), true).singletonOrThrow();
                 NDArray d = pred.sub(v);
                 parts[s] = d.mul(d).mean();
                 total = total == null ? parts[s] : total.add(parts[s]);

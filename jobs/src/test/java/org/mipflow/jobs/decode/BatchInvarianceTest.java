@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
+import org.mipflow.jobs.SparkTestSession;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.BatchBudget;
@@ -38,8 +39,7 @@ class BatchInvarianceTest {
     static void setUp() {
         // One task slot, so each task runs libtorch on both cores: with two threads its kernels'
         // results depended on the batch (one thread hid it), which is what this test must catch.
-        spark = SparkSession.builder().master("local[1]").appName("mipflow-invariance")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+        spark = SparkTestSession.start("local[1]", "mipflow-invariance");
         threeShards = tmp.resolve("three").toString();
         spark.read().parquet(oneShard()).repartition(3).write().parquet(threeShards);
     }

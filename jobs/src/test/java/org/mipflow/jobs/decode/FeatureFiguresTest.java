@@ -20,6 +20,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mipflow.jobs.SparkTestSession;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.RowLimits;
@@ -42,9 +43,7 @@ class FeatureFiguresTest {
     static final long SEED = 3;
 
     static SparkSession session(int cores) {
-        return SparkSession.builder().master("local[" + cores + "]").appName("mipflow-features")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-                .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        return SparkTestSession.startSmallShuffles("local[" + cores + "]", "mipflow-features");
     }
 
     static StructType schema() {

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mipflow.jobs.SparkTestSession;
 import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.TestModels;
 import org.mipflow.sampling.SamplerConfig;
@@ -47,9 +48,7 @@ class ScaleDecodeTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        spark = SparkSession.builder().master("local[2]").appName("mipflow-scale")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-                .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        spark = SparkTestSession.startSmallShuffles("local[2]", "mipflow-scale");
         Path model = TestModels.tiny(tmp.resolve("model"));
         settings = new DecodeSettings(model.toString(), new SamplerConfig(SamplingMode.ONESTEP, 2, new int[] {1, 1, 1}),
                 0, 11, 0, null, RowLimits.DEFAULT, null);

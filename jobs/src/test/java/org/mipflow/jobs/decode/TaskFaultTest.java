@@ -1,11 +1,14 @@
-package org.mipflow.jobs;
+package org.mipflow.jobs.decode;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.Row;
@@ -13,7 +16,8 @@ import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.io.RowLimits;
-import org.mipflow.jobs.decode.DecodeJob;
+import org.mipflow.jobs.SparkTestSession;
+import org.mipflow.jobs.TestModels;
 import org.mipflow.jobs.encode.EncodeJob;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
@@ -21,13 +25,44 @@ import org.mipflow.spark.DecodeSettings;
 
 /** Every partition fails once midway; with Spark's task retries every id still comes out exactly once. */
 class TaskFaultTest {
+    /**
+     * Wraps the decode's partition function (through the job's test seam, {@code
+     * Request.withPartitionWrapper}): every task's first attempt fails after emitting one row.
+     */
+    static final class FailOnceMidway implements MapPartitionsFunction<Row, Row> {
+        private final MapPartitionsFunction<Row, Row> inner;
+
+        FailOnceMidway(MapPartitionsFunction<Row, Row> inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) throws Exception {
+            Iterator<Row> out = inner.call(rows);
+            TaskContext tc = TaskContext.get();
+            boolean fail = tc != null && tc.attemptNumber() == 0;
+            return new Iterator<>() {
+                private int emitted;
+
+                @Override
+                public boolean hasNext() {
+                    return out.hasNext();
+                }
+
+                @Override
+                public Row next() {
+                    if (fail && ++emitted == 2) {
+                        throw new IllegalStateException("injected task fault (TaskFaultTest)");
+                    }
+                    return out.next();
+                }
+            };
+        }
+    }
+
     @Test
     void retriedTasksLoseAndDuplicateNothing(@TempDir Path tmp) throws Exception {
-        SparkSession spark = SparkSession.builder().master("local[2,4]").appName("mipflow-faults")
-                .config("spark.ui.enabled", "false")
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.mipflow.test.taskFaultRate", "1.0")
-                .getOrCreate();
+        SparkSession spark = SparkTestSession.start("local[2,4]", "mipflow-faults");
         try {
             AtomicInteger failedTasks = new AtomicInteger();
             spark.sparkContext().addSparkListener(new SparkListener() {
@@ -44,13 +79,14 @@ class TaskFaultTest {
             String latents = tmp.resolve("latents").toString();
             EncodeJob.run(spark, List.of(Path.of("../sample-data/photos").toAbsolutePath().toString()), latents, s, 64, 2);
             String out = tmp.resolve("out").toString();
-            DecodeJob.Summary sm = DecodeJob.run(spark, List.of(latents), out, s);
+            DecodeJob.Summary sm = DecodeJob.run(spark,
+                    DecodeJob.Request.of(List.of(latents), out, s).withPartitionWrapper(FailOnceMidway::new));
             List<Row> rows = spark.read().parquet(out + "/images").select("id").collectAsList();
             assertEquals(3, rows.size());
             assertEquals(3, rows.stream().map(r -> r.getString(0)).distinct().count());
             assertEquals(0, spark.read().parquet(out + "/errors").count());
             assertEquals(3, sm.decoded());
-            Thread.sleep(500); // listener events are delivered asynchronously
+            spark.sparkContext().listenerBus().waitUntilEmpty(); // listener events are delivered asynchronously
             assertTrue(failedTasks.get() >= 1, "the injected faults made tasks fail: " + failedTasks.get());
         } finally {
             spark.stop();

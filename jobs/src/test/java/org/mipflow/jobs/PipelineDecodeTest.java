@@ -1,13 +1,8 @@
 package org.mipflow.jobs;
 
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.expr;
-import static org.apache.spark.sql.functions.lit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -36,9 +31,11 @@ import org.mipflow.spark.LatentDecoder;
 
 /**
  * The Transformer in a Pipeline with a SQLTransformer, saved and loaded, gives the bytes of the
- * decode command; float16 and bfloat16 BINARY latents decode; bad rows keep their place as errors.
+ * decode command; float16 and bfloat16 BINARY latents written by encode decode; neither changes
+ * the caller's session. (The Transformer's own Params, handleInvalid and column contract are
+ * udf's LatentDecoderTest.)
  */
-class LatentDecoderTest {
+class PipelineDecodeTest {
     @TempDir
     static Path tmp;
     static SparkSession spark;
@@ -47,8 +44,7 @@ class LatentDecoderTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        spark = SparkSession.builder().master("local[2]").appName("mipflow-transformer")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1").getOrCreate();
+        spark = SparkTestSession.start("local[2]", "mipflow-transformer");
         model = TestModels.tiny(tmp.resolve("model"));
         latents = tmp.resolve("latents").toString();
         EncodeJob.run(spark, List.of(Path.of("../sample-data/photos").toAbsolutePath().toString()), latents,
@@ -131,34 +127,16 @@ class LatentDecoderTest {
     }
 
     @Test
-    void badDtypesAndLengthsAreErrorRowsNotFailedJobs() throws Exception {
-        String f32 = tmp.resolve("latents-f32").toString();
-        EncodeJob.run(spark, List.of(Path.of("../sample-data/photos").toAbsolutePath().toString()), f32,
-                encodeSettings(), 64, 2, LatentEncoding.FLOAT32);
-        // Float32 bytes of each latent, labelled float64 (no such dtype) and float16 (wrong length) on two rows.
-        Dataset<Row> bytes = spark.read().parquet(f32).withColumn("latent_dtype", expr(
-                "case when id like 'cinc%' then 'float64' when id like 'euro%' then 'float16' else 'float32' end"));
-        Map<String, Row> got = byId(decoder().transform(bytes));
-        assertEquals(3, got.size(), "no row is dropped");
-        String bridge = got.get("cincinnati-bridge").getAs("error");
-        assertTrue(bridge != null && bridge.contains("float64"), bridge);
-        String bee = got.get("european-honey-bee").getAs("error");
-        assertTrue(bee != null && bee.contains("values but latent_c*latent_h*latent_w"), bee);
-        Row citrus = got.get("citrus-fruits");
-        assertNull(citrus.getAs("error"));
-        assertNotNull(citrus.getAs("image"));
-    }
-
-    @Test
-    void schemaProblemsNameTheColumn() {
-        Dataset<Row> noLatent = spark.read().parquet(latents).drop("latent");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder().transform(noLatent));
-        assertTrue(e.getMessage().contains("'latent'"), e.getMessage());
-        Dataset<Row> wrongType = spark.read().parquet(latents).withColumn("latent_h", lit("8"));
-        e = assertThrows(IllegalArgumentException.class, () -> decoder().transform(wrongType));
-        assertTrue(e.getMessage().contains("'latent_h' must be int"), e.getMessage());
-        Dataset<Row> binaryNoDtype = spark.read().parquet(latents).withColumn("latent", col("reference"));
-        e = assertThrows(IllegalArgumentException.class, () -> decoder().transform(binaryNoDtype));
-        assertTrue(e.getMessage().contains("latent_dtype"), e.getMessage());
+    void theCallersSessionIsUntouched() throws Exception {
+        String key = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
+        String before = spark.conf().get(key);
+        spark.conf().set("spark.sql.files.maxRecordsPerFile", "7"); // a caller's own setting, seen by the job
+        DecodeSettings s = new DecodeSettings(model.toString(), SamplerConfig.of(SamplingMode.ONESTEP, 3), 0, 9, 0,
+                null, RowLimits.DEFAULT, null);
+        DecodeJob.run(spark, List.of(latents), tmp.resolve("decoded-conf").toString(), s);
+        decoder().transform(spark.read().parquet(latents)).collectAsList();
+        assertEquals(before, spark.conf().get(key), "decode changed the caller's session");
+        assertEquals("7", spark.conf().get("spark.sql.files.maxRecordsPerFile"));
+        spark.conf().unset("spark.sql.files.maxRecordsPerFile");
     }
 }

@@ -1,4 +1,4 @@
-package org.mipflow.jobs;
+package org.mipflow.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mipflow.spark.PngFiles;
 
 /** Ids that try to escape --png-dir stay inside it. */
 class PngFilesTest {
