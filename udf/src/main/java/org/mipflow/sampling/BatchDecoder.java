@@ -134,7 +134,8 @@ public final class BatchDecoder {
     }
 
     private int rowsFor(LatentRow first) {
-        return Math.max(1, batchRows.forImage(first.height() * model.downsample(), first.width() * model.downsample()));
+        int[] side = model.latent().imageSize(first.height(), first.width());
+        return Math.max(1, batchRows.forImage(side[0], side[1]));
     }
 
     private static boolean sameShape(LatentRow a, LatentRow b) {
@@ -183,8 +184,9 @@ public final class BatchDecoder {
         long t0 = System.nanoTime();
         float[] img = sampler.decode(z, n, zh, zw, rngs);
         double ms = (System.nanoTime() - t0) / 1e6 / n;
-        int h = zh * model.downsample();
-        int w = zw * model.downsample();
+        int[] side = model.latent().imageSize(zh, zw);
+        int h = side[0];
+        int w = side[1];
         int px = 3 * h * w;
         List<Sampled> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {

@@ -2,10 +2,12 @@ package org.mipflow.spark;
 
 import java.io.Serializable;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.LongParam;
 import org.apache.spark.ml.param.Param;
@@ -53,6 +55,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     private final Param<String> modelDir;
     private final Param<String> mode;
     private final IntParam steps;
+    private final DoubleParam cfgScale;
     private final Param<String> stageSteps;
     private final Param<String> handleInvalid;
     private final IntParam batchSize;
@@ -84,6 +87,8 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
                 "full | multiscale | onestep | auto (onestep if the model has a student, else multiscale)",
                 oneOf(MODES));
         steps = new IntParam(this, "steps", "Euler steps of mode full", ParamValidators.gtEq(1));
+        cfgScale = new DoubleParam(this, "cfgScale", "classifier-free guidance scale W (models with a null "
+                + "condition; 1 or less: unguided); negative: the model's own default", ParamValidators.inRange(-1, 100));
         stageSteps = new Param<>(this, "stageSteps",
                 "Euler steps per stage of mode multiscale: one count, or one per stage, comma-separated");
         memoryBudgetMiB = new IntParam(this, "memoryBudgetMiB",
@@ -126,6 +131,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         setDefault(modelDir, "models/default");
         setDefault(mode, "auto");
         setDefault(steps, SamplerConfig.DEFAULT_FULL_STEPS);
+        setDefault(cfgScale, -1.0);
         setDefault(stageSteps, Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS));
         setDefault(seed, 0L); // the decode command's --seed default, not HasSeed's class-name hash: same bytes
         setDefault(handleInvalid, InvalidRows.KEEP.label());
@@ -206,7 +212,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     public StructType transformSchema(StructType schema) {
         // Each Param was checked when set; combinations are checked here, before any work.
         new NumericPath.Request(getOrDefault(precision), getOrDefault(layout)).checkedForAnyDevice();
-        String p = DecodeSchemas.problems(schema, columns());
+        String p = DecodeSchemas.problems(schema, columns().forLatent(facts().latent()));
         if (p != null) {
             throw new IllegalArgumentException("LatentDecoder input: " + p);
         }
@@ -223,7 +229,8 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         StructType in = dataset.schema();
         transformSchema(in);
         InvalidRows invalid = InvalidRows.parse(getOrDefault(handleInvalid));
-        DecodePartition fn = new DecodePartition(settings(dataset.sparkSession()), in, columns(), invalid);
+        DecodePartition fn = new DecodePartition(settings(dataset.sparkSession()), in,
+                columns().forLatent(facts().latent()), invalid);
         if (invalid == InvalidRows.SKIP) {
             fn = fn.withSkipCount(dataset.sparkSession().sparkContext().longAccumulator(skipCounter()));
         }
@@ -243,11 +250,12 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     /** What executors decode with, from the params; checks them and the model directory on the driver. */
     public DecodeSettings settings(SparkSession session) {
         String dir = getOrDefault(modelDir);
-        DecoderFacts facts = DecoderFacts.read(Path.of(dir));
+        DecoderFacts facts = facts();
         org.mipflow.sampling.SamplingMode m = org.mipflow.sampling.SamplingMode
                 .parse(getOrDefault(mode), facts.hasStudent()).checkedFor(dir, facts.hasStudent());
-        SamplerConfig sampler = SamplerConfig.parse(m, (Integer) getOrDefault(steps), getOrDefault(stageSteps),
-                facts.schedule().stages());
+        double w = (Double) getOrDefault(cfgScale);
+        SamplerConfig sampler = facts.check(dir, SamplerConfig.parse(m, (Integer) getOrDefault(steps),
+                getOrDefault(stageSteps), facts.schedule().stages()).withCfgScale(w < 0 ? Double.NaN : w));
         NumericPath.Request numerics =
                 new NumericPath.Request(getOrDefault(precision), getOrDefault(layout)).checkedForAnyDevice();
         int t = (Integer) getOrDefault(threads);
@@ -258,6 +266,17 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
                 null, MetricSet.parse(getOrDefault(metrics)), numerics,
                 new BatchBudget((long) (int) (Integer) getOrDefault(memoryBudgetMiB) << 20, BatchBudget.DEFAULT_MAX_BATCH));
     }
+
+    /** The model directory's facts, read (and checksummed) once per directory. */
+    private DecoderFacts facts() {
+        String dir = getOrDefault(modelDir);
+        if (factsCache == null || !factsCache.getKey().equals(dir)) {
+            factsCache = Map.entry(dir, DecoderFacts.read(Path.of(dir)));
+        }
+        return factsCache.getValue();
+    }
+
+    private transient Map.Entry<String, DecoderFacts> factsCache;
 
     /** The input column names and the BINARY latent encoding, from the params. */
     public LatentColumns columns() {
@@ -278,6 +297,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     public Param<String> modelDir() { return modelDir; }
     public Param<String> mode() { return mode; }
     public IntParam steps() { return steps; }
+    public DoubleParam cfgScale() { return cfgScale; }
     public Param<String> stageSteps() { return stageSteps; }
     public Param<String> handleInvalid() { return handleInvalid; }
     public IntParam batchSize() { return batchSize; }
@@ -299,6 +319,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     public LatentDecoder setModelDir(String v) { set(modelDir, v); return this; }
     public LatentDecoder setMode(String v) { set(mode, v); return this; }
     public LatentDecoder setSteps(int v) { set(steps, v); return this; }
+    public LatentDecoder setCfgScale(double v) { set(cfgScale, v); return this; }
     public LatentDecoder setStageSteps(String v) { set(stageSteps, v); return this; }
     public LatentDecoder setSeed(long v) { set(seed, v); return this; }
     public LatentDecoder setBatchSize(int v) { set(batchSize, v); return this; }

@@ -1,0 +1,96 @@
+package org.mipflow.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.random.RandomGenerator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.mipflow.io.LatentSpec;
+import org.mipflow.sampling.RowNoise;
+import org.mipflow.sampling.Sampler;
+import org.mipflow.sampling.SamplerConfig;
+import org.mipflow.sampling.SamplingMode;
+
+/**
+ * A token decoder of the method's authors' kind (joint attention over latent tokens and image
+ * patches, resolution-dependent positions, a learned null latent), stepped as they train it
+ * (time windows, stage-local velocity, their grid, positive renoise, guidance): Mipflow's decodes
+ * equal the reference sampler's (scripts/torch/reference_sampler.py, their semantics with
+ * Mipflow's noise) to 1e-4, for K = 3 and 4, N = 1 and 10 steps per stage, W = 1 and 2.
+ */
+class TokenDecoderTest {
+    static final Path FIXTURE = Path.of("src/test/resources/token-decoder");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"k3", "k4"})
+    void decodesEqualTheReferenceSampler(String dir) throws IOException {
+        JsonObject e = JsonParser.parseString(Files.readString(FIXTURE.resolve(dir).resolve("expected.json")))
+                .getAsJsonObject();
+        try (TorchScriptModel model = TorchScriptModel.load(FIXTURE.resolve(dir))) {
+            LatentSpec.Tokens spec = (LatentSpec.Tokens) model.latent();
+            JsonArray shape = e.getAsJsonArray("contextShape");
+            int n = shape.get(0).getAsInt();
+            assertEquals(spec.tokens(), shape.get(1).getAsInt());
+            assertEquals(spec.dim(), shape.get(2).getAsInt());
+            float[] z = floats(e.getAsJsonArray("contexts"));
+            int k = model.schedule().stages();
+            for (var d : e.getAsJsonArray("decodes")) {
+                JsonObject o = d.getAsJsonObject();
+                int steps = o.get("stepsPerStage").getAsInt();
+                double w = o.get("cfgScale").getAsDouble();
+                int[] perStage = new int[k];
+                Arrays.fill(perStage, steps);
+                RandomGenerator[] rngs = new RandomGenerator[n];
+                for (int i = 0; i < n; i++) {
+                    rngs[i] = RowNoise.forRow(e.get("seed").getAsLong(), e.getAsJsonArray("ids").get(i).getAsString());
+                }
+                Sampler sampler = new Sampler(model, new SamplerConfig(SamplingMode.MULTISCALE, 50, perStage, w));
+                float[] got = sampler.decode(z, n, spec.tokens(), spec.dim(), rngs);
+                float[] want = floats(o.getAsJsonArray("images"));
+                assertEquals(want.length, got.length);
+                double max = 0;
+                for (int i = 0; i < want.length; i++) {
+                    max = Math.max(max, Math.abs(want[i] - got[i]));
+                }
+                System.out.printf("token decoder %s N=%d W=%.1f: max |mipflow - reference| = %.3g%n", dir, steps, w, max);
+                assertTrue(max < 1e-4, dir + " N=" + steps + " W=" + w + ": max |mipflow - reference| = " + max);
+                assertEquals(o.get("forwardCalls").getAsInt(), sampler.forwardPasses() * 1, "calls per image");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"k3"})
+    void modesItWasNotTrainedForAndGuidanceWithoutANullConditionAreRefused(String dir) {
+        try (TorchScriptModel model = TorchScriptModel.load(FIXTURE.resolve(dir))) {
+            IllegalArgumentException full = assertThrows(IllegalArgumentException.class,
+                    () -> new Sampler(model, SamplerConfig.of(SamplingMode.FULL, 3)));
+            assertTrue(full.getMessage().contains("not one the model was trained for"), full.getMessage());
+            assertEquals(2.0, new Sampler(model, SamplerConfig.of(SamplingMode.MULTISCALE, 3)).cfgScale(),
+                    "the model's default scale");
+        }
+        try (TorchScriptModel grid = TorchScriptModel.load(Path.of("src/test/resources/torchscript"))) {
+            IllegalArgumentException cfg = assertThrows(IllegalArgumentException.class, () -> new Sampler(grid,
+                    SamplerConfig.of(SamplingMode.MULTISCALE, 3).withCfgScale(2)));
+            assertTrue(cfg.getMessage().contains("null condition"), cfg.getMessage());
+            assertEquals(1.0, new Sampler(grid, SamplerConfig.of(SamplingMode.MULTISCALE, 3)).cfgScale());
+        }
+    }
+
+    static float[] floats(JsonArray a) {
+        float[] f = new float[a.size()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = a.get(i).getAsFloat();
+        }
+        return f;
+    }
+}
