@@ -15,12 +15,14 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.mipflow.io.LatentRow;
+import org.mipflow.io.LatentSpec;
 import org.mipflow.jobs.cli.BatchingOptions;
 import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.MipflowModel;
+import org.mipflow.model.TorchScriptManifest;
 import org.mipflow.model.TorchScriptModel;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.Sampler;
@@ -40,6 +42,9 @@ final class TorchScriptBench {
     private TorchScriptBench() {}
 
     static int run(Options o, Path model) throws Exception {
+        if (TorchScriptManifest.read(model).latent() instanceof LatentSpec.Tokens) {
+            return guidance(o, model);
+        }
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
         BatchingOptions batching = BatchingOptions.parse(o);
@@ -118,6 +123,92 @@ final class TorchScriptBench {
         json.add("modes", rows);
         Files.writeString(outDir.resolve("bench.md"), md.toString());
         Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n");
+        System.out.print(md);
+        System.out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.json"));
+        return 0;
+    }
+
+    /**
+     * A token decoder: each mode it was trained for unguided (W = 1, one row per network call) and
+     * guided (W = --cfg-scale, else the model's default; the conditional and the unconditional row
+     * in one call), interleaved round by round. The plain PyTorch loop script takes grid
+     * latents only, so there is no PyTorch column here.
+     */
+    private static int guidance(Options o, Path model) throws Exception {
+        int threads = o.getInt("threads", 1, 1024);
+        int rounds = o.getInt("rounds", 1, 100);
+        int n = o.getInt("images", 1, 10_000);
+        Path outDir = o.path("out");
+        Files.createDirectories(outDir);
+        MipflowModel.configureThreads(threads);
+        StringBuilder md = new StringBuilder();
+        JsonArray json = new JsonArray();
+        try (TorchScriptModel m = TorchScriptModel.load(model)) {
+            LatentSpec.Tokens t = (LatentSpec.Tokens) m.latent();
+            SamplingOptions sampling = SamplingOptions.parse(o);
+            double guided = Double.isNaN(sampling.cfgScale()) ? m.guidance() == null ? 1 : m.guidance().scale()
+                    : sampling.cfgScale();
+            SplittableRandom rnd = new SplittableRandom(0);
+            List<LatentRow> rows = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                float[] z = new float[t.tokens() * t.dim()];
+                for (int j = 0; j < z.length; j++) {
+                    z[j] = (float) rnd.nextGaussian();
+                }
+                rows.add(new LatentRow("bench-" + i, z, 1, t.tokens(), t.dim(), null));
+            }
+            Map<String, SamplerConfig> runs = new LinkedHashMap<>();
+            for (var e : sampling.everyMode(m.schedule().stages(), m.hasStudent()).entrySet()) {
+                if (!m.modes().contains(e.getValue().mode())) {
+                    continue;
+                }
+                for (double w : guided > 1 ? new double[] {1.0, guided} : new double[] {1.0}) {
+                    runs.put(e.getKey() + " W=" + w, e.getValue().withCfgScale(w));
+                }
+            }
+            Map<String, List<Double>> ips = new LinkedHashMap<>();
+            for (var e : runs.entrySet()) {
+                decodeAll(m, e.getValue(), rows.subList(0, 1), 1); // warm-up
+                ips.put(e.getKey(), new ArrayList<>());
+            }
+            List<String> order = new ArrayList<>(runs.keySet());
+            for (int r = 0; r < rounds; r++) {
+                for (int i = 0; i < order.size(); i++) {
+                    String key = order.get((i + r) % order.size());
+                    long t0 = System.nanoTime();
+                    decodeAll(m, runs.get(key), rows, 1);
+                    ips.get(key).add(n / ((System.nanoTime() - t0) / 1e9));
+                    System.out.printf(Locale.ROOT, "round %d %-16s %.2f img/s%n", r + 1, key, last(ips.get(key)));
+                }
+            }
+            md.append(String.format(Locale.ROOT, "# bench (TorchScript token decoder %s): %d images of %s at %dx%d, "
+                    + "%d threads, %d rounds (median; every round listed)%n%n", model, n, t.describe(), t.imageSize(),
+                    t.imageSize(), threads, rounds));
+            md.append("| mode | W | forward passes / image | rows per network call | images/s | per round |\n");
+            md.append("|---|---|---|---|---|---|\n");
+            for (var e : runs.entrySet()) {
+                Sampler sampler = new Sampler(m, e.getValue());
+                int rowsPerCall = sampler.cfgScale() > 1 ? 2 : 1;
+                double med = Measurements.median(ips.get(e.getKey()));
+                md.append(String.format(Locale.ROOT, "| %s | %.2f | %d | %d | %.3f | %s |%n", e.getValue().mode().label(),
+                        sampler.cfgScale(), sampler.forwardPasses(), rowsPerCall, med,
+                        ips.get(e.getKey()).stream().map(v -> String.format(Locale.ROOT, "%.3f", v)).toList()));
+                JsonObject j = new JsonObject();
+                j.addProperty("mode", e.getValue().mode().label());
+                j.addProperty("cfg_scale", sampler.cfgScale());
+                j.addProperty("forward_passes", sampler.forwardPasses());
+                j.addProperty("rows_per_call", rowsPerCall);
+                j.addProperty("images_per_second", med);
+                json.add(j);
+            }
+        }
+        JsonObject out = new JsonObject();
+        out.addProperty("model", model.toString());
+        out.addProperty("images", n);
+        out.addProperty("rounds", rounds);
+        out.add("runs", json);
+        Files.writeString(outDir.resolve("bench.md"), md.toString());
+        Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting().create().toJson(out) + "\n");
         System.out.print(md);
         System.out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.json"));
         return 0;
