@@ -49,21 +49,30 @@ class TokenDecodeTest {
     static void setUp() throws Exception {
         spark = SparkTestSession.start("local[2]", "mipflow-tokens");
         expected = JsonParser.parseString(Files.readString(MODEL.resolve("expected.json"))).getAsJsonObject();
-        JsonArray c = expected.getAsJsonArray("contexts");
-        contexts = new float[2][128];
-        for (int i = 0; i < 256; i++) {
-            contexts[i / 128][i % 128] = c.get(i).getAsFloat();
-        }
+        contexts = contexts(expected);
         for (var d : expected.getAsJsonArray("decodes")) {
             JsonObject o = d.getAsJsonObject();
             if (o.get("stepsPerStage").getAsInt() == 10 && o.get("cfgScale").getAsDouble() == 2.0) {
-                JsonArray img = o.getAsJsonArray("images");
-                want8 = new int[img.size()];
-                for (int i = 0; i < want8.length; i++) {
-                    want8[i] = ImageOps.toByte(img.get(i).getAsFloat());
-                }
+                want8 = eightBit(o.getAsJsonArray("images"));
             }
         }
+    }
+
+    static float[][] contexts(JsonObject e) {
+        JsonArray c = e.getAsJsonArray("contexts");
+        float[][] ctx = new float[2][128];
+        for (int i = 0; i < 256; i++) {
+            ctx[i / 128][i % 128] = c.get(i).getAsFloat();
+        }
+        return ctx;
+    }
+
+    static int[] eightBit(JsonArray img) {
+        int[] b = new int[img.size()];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = ImageOps.toByte(img.get(i).getAsFloat());
+        }
+        return b;
     }
 
     @AfterAll
@@ -123,8 +132,12 @@ class TokenDecodeTest {
         };
     }
 
-    /** Every decoded pixel within one 8-bit level of the reference's. */
     static void assertReference(Map<String, byte[]> pngs) throws Exception {
+        assertReference(pngs, want8, "N=10 W=2");
+    }
+
+    /** Every decoded pixel within one 8-bit level of the reference's. */
+    static void assertReference(Map<String, byte[]> pngs, int[] want8, String what) throws Exception {
         String[] ids = {"tok-a", "tok-b"};
         int px = 3 * 64 * 64;
         for (int r = 0; r < 2; r++) {
@@ -135,7 +148,7 @@ class TokenDecodeTest {
                 int got = ImageOps.toByte(planar[i]);
                 off = Math.max(off, Math.abs(got - want8[r * px + i]));
             }
-            assertTrue(off <= 1, ids[r] + ": " + off + " 8-bit levels off the reference");
+            assertTrue(off <= 1, what + " " + ids[r] + ": " + off + " 8-bit levels off the reference");
         }
     }
 
@@ -151,7 +164,23 @@ class TokenDecodeTest {
                 "--out", tmp.resolve("out-" + encoding).toString(), "--model", MODEL.toString(),
                 "--master", "local[2]", "--threads", "1", "--seed", "7"}), encoding);
         }
+        // and the other corner of the grid through decode: K = 4, one step per stage, unguided
+        assertEquals(0, Main.run(new String[] {"decode", "--input", tmp.resolve("in-array").toString(),
+            "--out", tmp.resolve("out-k4").toString(), "--model", MODEL.resolveSibling("k4").toString(),
+            "--stage-steps", "1", "--cfg-scale", "1", "--master", "local[2]", "--threads", "1", "--seed", "7"}));
         spark = SparkTestSession.start("local[2]", "mipflow-tokens");
+        JsonObject k4 = JsonParser.parseString(Files.readString(MODEL.resolveSibling("k4").resolve("expected.json")))
+                .getAsJsonObject();
+        for (var d : k4.getAsJsonArray("decodes")) {
+            JsonObject o = d.getAsJsonObject();
+            if (o.get("stepsPerStage").getAsInt() == 1 && o.get("cfgScale").getAsDouble() == 1.0) {
+                Map<String, byte[]> pngs = new HashMap<>();
+                for (Row r : spark.read().parquet(tmp.resolve("out-k4") + "/images").collectAsList()) {
+                    pngs.put(r.getAs("id"), r.getAs("image"));
+                }
+                assertReference(pngs, eightBit(o.getAsJsonArray("images")), "decode k4 N=1 W=1");
+            }
+        }
         for (String encoding : encodings) {
             String out = tmp.resolve("out-" + encoding).toString();
             Map<String, byte[]> pngs = new HashMap<>();
@@ -175,6 +204,35 @@ class TokenDecodeTest {
                     .getAsJsonObject();
             assertEquals(2.0, summary.get("cfg_scale").getAsDouble());
             assertEquals("multiscale", summary.get("mode").getAsString());
+        }
+    }
+
+    /**
+     * Every reference decode (K = 3 and 4, N = 1 and 10, W = 1 and 2) through the Transformer, on
+     * the session already running; within one 8-bit level on every pixel.
+     */
+    @Test
+    void everyReferenceDecodeThroughTheTransformer() throws Exception {
+        for (String k : List.of("k3", "k4")) {
+            Path model = MODEL.resolveSibling(k);
+            JsonObject e = JsonParser.parseString(Files.readString(model.resolve("expected.json"))).getAsJsonObject();
+            float[][] ctx = contexts(e);
+            List<Row> rows = List.of(RowFactory.create("tok-a", ctx[0]), RowFactory.create("tok-b", ctx[1]));
+            Dataset<Row> in = spark.createDataFrame(rows, DataTypes.createStructType(List.of(
+                    DataTypes.createStructField("id", DataTypes.StringType, false),
+                    DataTypes.createStructField("latent", DataTypes.createArrayType(DataTypes.FloatType, false), true))));
+            for (var d : e.getAsJsonArray("decodes")) {
+                JsonObject o = d.getAsJsonObject();
+                int steps = o.get("stepsPerStage").getAsInt();
+                double w = o.get("cfgScale").getAsDouble();
+                LatentDecoder decoder = new LatentDecoder().setModelDir(model.toString()).setThreads(1).setSeed(7)
+                        .setStageSteps(Integer.toString(steps)).setCfgScale(w);
+                Map<String, byte[]> pngs = new HashMap<>();
+                for (Row r : decoder.transform(in).collectAsList()) {
+                    pngs.put(r.getAs("id"), r.getAs("image"));
+                }
+                assertReference(pngs, eightBit(o.getAsJsonArray("images")), k + " N=" + steps + " W=" + w);
+            }
         }
     }
 

@@ -39,6 +39,15 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
     /** The only time convention the samplers implement; an export with another one must say so and is refused. */
     public static final String TIME_CONVENTION = "x_t = (1-t) x0 + t eps; t = 1 is pure noise";
     public static final String IMAGE_RANGE = "[-1, 1]";
+    /** model.json's fields, top level and in "schedule": anything else is a typo or a setting Mipflow cannot honour. */
+    static final Set<String> FIELDS = Set.of("format", "teacher", "student", "latentChannels", "downsample", "latent",
+            "imageSize", "nullContext", "guidance", "modes", "schedule", "sha256", "note");
+    static final Set<String> SCHEDULE_FIELDS = Set.of("stages", "gamma", "timeConvention", "imageRange",
+            "imageConversion", "nominalStarts", "ends", "networkTime", "timeWindows", "velocity", "grid", "gridEnd",
+            "renoise");
+    static final Set<String> GUIDANCE_FIELDS = Set.of("scale", "low", "high");
+    static final Set<String> LATENT_FIELDS = Set.of("kind", "tokens", "dim");
+
     /** The two ways of writing the 8-bit conversion Mipflow does (the same numbers). */
     static final Set<String> IMAGE_CONVERSIONS = Set.of("round((x+1)*127.5)", "trunc(clamp(127.5*x+128))");
 
@@ -68,6 +77,14 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
         TorchScriptManifest m;
         try {
             JsonObject s = o.getAsJsonObject("schedule");
+            unknown(o, FIELDS, "", json);
+            unknown(s, SCHEDULE_FIELDS, "schedule.", json);
+            if (o.has("guidance")) {
+                unknown(o.getAsJsonObject("guidance"), GUIDANCE_FIELDS, "guidance.", json);
+            }
+            if (o.has("latent")) {
+                unknown(o.getAsJsonObject("latent"), LATENT_FIELDS, "latent.", json);
+            }
             String convention = s.get("timeConvention").getAsString();
             if (!TIME_CONVENTION.equals(convention)) {
                 throw new ModelFormatException(json + ": timeConvention '" + convention + "' is not supported; the "
@@ -105,6 +122,15 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
         m.check(json);
         ModelManifest.verifyFiles(dir, m.files());
         return m;
+    }
+
+    private static void unknown(JsonObject o, Set<String> known, String prefix, Path json) {
+        for (String k : o.keySet()) {
+            if (!known.contains(k)) {
+                throw new ModelFormatException(json + ": unknown field " + prefix + k + " (known: "
+                        + new java.util.TreeSet<>(known) + ")");
+            }
+        }
     }
 
     private static List<String> names(JsonElement e, Path json, String field) {

@@ -86,6 +86,38 @@ class TokenDecoderTest {
         }
     }
 
+    /** A copy of the k3 fixture with one edit to its model.json; the error the load gives. */
+    static String refusal(Path tmp, java.util.function.Consumer<JsonObject> edit) throws IOException {
+        Path dir = Files.createTempDirectory(tmp, "edited");
+        for (String f : new String[] {"teacher.pt", "context_null.bin"}) {
+            Files.copy(FIXTURE.resolve("k3").resolve(f), dir.resolve(f));
+        }
+        JsonObject m = JsonParser.parseString(Files.readString(FIXTURE.resolve("k3/model.json"))).getAsJsonObject();
+        edit.accept(m);
+        Files.writeString(dir.resolve("model.json"), m.toString());
+        return assertThrows(ModelFormatException.class, () -> TorchScriptManifest.read(dir)).getMessage();
+    }
+
+    @org.junit.jupiter.api.Test
+    void unknownOrContradictorySettingsAreRefusedNamingTheField(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws IOException {
+        assertTrue(refusal(tmp, m -> m.getAsJsonObject("schedule").addProperty("velocty", "global"))
+                .contains("unknown field schedule.velocty"));
+        assertTrue(refusal(tmp, m -> m.getAsJsonObject("schedule").addProperty("grid", "cosine"))
+                .contains("schedule.grid 'cosine' is not one of uniform, authors"));
+        assertTrue(refusal(tmp, m -> m.getAsJsonObject("schedule").addProperty("networkTime", "physical"))
+                .contains("schedule.timeWindows is given but networkTime is physical"));
+        assertTrue(refusal(tmp, m -> m.getAsJsonObject("schedule").remove("timeWindows"))
+                .contains("schedule.timeWindows needs one [tau_max, tau_min] per stage"));
+        assertTrue(refusal(tmp, m -> m.getAsJsonObject("schedule").addProperty("imageConversion", "floor(x)"))
+                .contains("schedule.imageConversion"));
+        assertTrue(refusal(tmp, m -> m.getAsJsonObject("latent").addProperty("tokens", 17))
+                .contains("nullContext context_null.bin has 512 bytes"));
+        assertTrue(refusal(tmp, m -> m.addProperty("guidanceScale", 2)).contains("unknown field guidanceScale"));
+        assertTrue(refusal(tmp, m -> m.getAsJsonObject("schedule").add("ends",
+                JsonParser.parseString("[0.667, 0.9, 0.0]"))).contains("schedule.nominalStarts/ends"));
+    }
+
     static float[] floats(JsonArray a) {
         float[] f = new float[a.size()];
         for (int i = 0; i < f.length; i++) {

@@ -21,6 +21,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.mipflow.io.LatentSpec;
 import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.output.InputOutputCheck;
 import org.mipflow.jobs.output.OutputDir;
@@ -32,6 +33,7 @@ import org.mipflow.metrics.Metric;
 import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
+import org.mipflow.model.TorchScriptManifest;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
@@ -417,15 +419,21 @@ public final class DecodeJob {
     private static void printPlan(DecodeSettings settings, DecoderFacts facts) {
         Bf16Support.Verdict cpu = Bf16Support.of(Device.cpu());
         NumericPath here = settings.numerics().resolve(cpu.supported());
-        System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",
-                settings.numerics().precision(), settings.numerics().layout(), here.label(), cpu.reason());
+        if (TorchScriptManifest.FORMAT.equals(facts.format())) {
+            System.out.println("decode: numerics as exported (TorchScript; --precision and --layout do not apply)");
+        } else {
+            System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",
+                    settings.numerics().precision(), settings.numerics().layout(), here.label(), cpu.reason());
+        }
         if (settings.batchSize() > 0) {
             System.out.printf("decode: batch size %d (fixed)%n", settings.batchSize());
             return;
         }
-        System.out.printf(Locale.ROOT, "decode: batch size auto: %d MiB working set per task; a 256x256 image needs "
+        // a token model's own image size; for grids the size the README quotes
+        int side = facts.latent() instanceof LatentSpec.Tokens t ? t.imageSize() : 256;
+        System.out.printf(Locale.ROOT, "decode: batch size auto: %d MiB working set per task; a %dx%d image needs "
                 + "%.1f MiB here; each batch is sized from its own rows, and the network sees one row at a time%n",
-                settings.budget().bytes() >> 20, facts.bytesPerImage(here, 256, 256) / 1048576.0);
+                settings.budget().bytes() >> 20, side, side, facts.bytesPerImage(here, side, side) / 1048576.0);
     }
 
     /** Each requested metric's mean over the images that have it, or null where none has. */
