@@ -323,17 +323,20 @@ class StageSchedule:
 # ---------------------------------------------------------------------------------------------
 # Noise sources: exact (RowNoise, bit-identical to Java) and fast (torch.randn, for benchmarks)
 
-def _block_coefficients(gamma):
-    scale = math.sqrt(1.0 + gamma)
-    beta = math.sqrt(max(0.0, (1.0 - 3.0 * gamma) / (1.0 + gamma))) - 1.0
+def _block_coefficients(gamma, correlation=None):
+    """BlockNoise's scale and beta for covariance (1 - c) I + c J, c = correlation (default -gamma)."""
+    c = -gamma if correlation is None else correlation
+    scale = math.sqrt(1.0 - c)
+    beta = math.sqrt(max(0.0, (1.0 + 3.0 * c) / (1.0 - c))) - 1.0
     return scale, beta
 
 
-def block_noise_exact(planes, h, w, gamma, rng):
-    """BlockNoise.fill for one row: float32 tensor [planes, h, w]."""
+def block_noise_exact(planes, h, w, gamma, rng, correlation=None):
+    """BlockNoise.fill for one row: float32 tensor [planes, h, w]; correlation +gamma gives the
+    authors' (1 - gamma) I + gamma J from the same draws."""
     if h % 2 or w % 2:
         raise ValueError("block noise needs even sides")
-    scale, beta = _block_coefficients(gamma)
+    scale, beta = _block_coefficients(gamma, correlation)
     out = [0.0] * (planes * h * w)
     g = rng.next_gaussian
     for p in range(planes):

@@ -134,42 +134,11 @@ def manifest_schedule(sched):
 # Noise
 
 
-def block_coefficients(gamma, renoise="positive"):
-    """(scale, beta) of n = scale * (w + beta * mean(w)) for the covariance (1-c) I + c J:
-    scale = sqrt(1 - c), (1 + beta)^2 = (1 + 3c) / (1 - c); c = +gamma ("positive", the authors')
-    or c = -gamma ("negative", Mipflow's BlockNoise)."""
-    if renoise == "positive":
-        return math.sqrt(1.0 - gamma), math.sqrt((1.0 + 3.0 * gamma) / (1.0 - gamma)) - 1.0
-    if renoise == "negative":
-        return ms._block_coefficients(gamma)
-    raise ValueError("renoise must be positive or negative")
-
-
 def block_noise(planes, h, w, gamma, rng, renoise="positive"):
     """Block noise of one row, float32 [planes, h, w], drawn in block_noise_exact's order."""
-    if renoise == "negative":
-        return ms.block_noise_exact(planes, h, w, gamma, rng)
-    if h % 2 or w % 2:
-        raise ValueError("block noise needs even sides")
-    scale, beta = block_coefficients(gamma, renoise)
-    out = [0.0] * (planes * h * w)
-    g = rng.next_gaussian
-    for p in range(planes):
-        base = p * h * w
-        for y in range(0, h, 2):
-            for x in range(0, w, 2):
-                i00 = base + y * w + x
-                i10 = i00 + w
-                a = g()
-                b = g()
-                c = g()
-                d = g()
-                m = beta * (a + b + c + d) / 4.0
-                out[i00] = scale * (a + m)
-                out[i00 + 1] = scale * (b + m)
-                out[i10] = scale * (c + m)
-                out[i10 + 1] = scale * (d + m)
-    return torch.tensor(out, dtype=torch.float64).to(torch.float32).reshape(planes, h, w)
+    if renoise not in ("positive", "negative"):
+        raise ValueError("renoise must be positive or negative")
+    return ms.block_noise_exact(planes, h, w, gamma, rng, gamma if renoise == "positive" else -gamma)
 
 
 class RowNoiseSource:
