@@ -1,6 +1,8 @@
 package org.mipflow.metrics;
 
 import java.util.SplittableRandom;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
 
 /**
  * KID (Bińkowski et al. 2018): the unbiased estimate of the squared MMD between two feature sets
@@ -23,10 +25,16 @@ public final class KernelInceptionDistance {
         if (m < 2) {
             throw new IllegalArgumentException("KID needs at least 2 rows in each set, has " + x.length + " and " + y.length);
         }
+        // Every kernel value a subset can need, once, by matrix products (EJML): a subset is then
+        // an O(m^2) gather, not O(m^2 d) dot products (100 subsets of 1,000 Inception rows would be
+        // 6e11 multiply-adds done one by one).
+        double[][] kxx = kernels(x, x);
+        double[][] kyy = kernels(y, y);
+        double[][] kxy = kernels(x, y);
         SplittableRandom rnd = new SplittableRandom(seed);
         double[] v = new double[subsets];
         for (int s = 0; s < subsets; s++) {
-            v[s] = mmd2(pick(x, m, rnd), pick(y, m, rnd));
+            v[s] = mmd2(kxx, kyy, kxy, pick(x.length, m, rnd), pick(y.length, m, rnd));
         }
         double mean = 0;
         for (double a : v) {
@@ -40,21 +48,64 @@ public final class KernelInceptionDistance {
         return new Result(mean, Math.sqrt(var / subsets), subsets, m);
     }
 
-    /** m rows of {@code rows} without replacement (a partial Fisher-Yates shuffle). */
-    private static float[][] pick(float[][] rows, int m, SplittableRandom rnd) {
-        int[] idx = new int[rows.length];
-        for (int i = 0; i < idx.length; i++) {
+    /** k(a_i, b_j) for all i, j: (A B^T / d + 1)^3. */
+    static double[][] kernels(float[][] a, float[][] b) {
+        int d = a[0].length;
+        DMatrixRMaj ma = matrix(a);
+        DMatrixRMaj mb = matrix(b);
+        DMatrixRMaj g = new DMatrixRMaj(a.length, b.length);
+        CommonOps_DDRM.multTransB(ma, mb, g);
+        double[][] k = new double[a.length][b.length];
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < b.length; j++) {
+                double t = g.unsafe_get(i, j) / d + 1;
+                k[i][j] = t * t * t;
+            }
+        }
+        return k;
+    }
+
+    private static DMatrixRMaj matrix(float[][] rows) {
+        DMatrixRMaj m = new DMatrixRMaj(rows.length, rows[0].length);
+        for (int i = 0; i < rows.length; i++) {
+            for (int k = 0; k < rows[i].length; k++) {
+                m.unsafe_set(i, k, rows[i][k]);
+            }
+        }
+        return m;
+    }
+
+    /** m indices of 0..n-1 without replacement (a partial Fisher-Yates shuffle). */
+    private static int[] pick(int n, int m, SplittableRandom rnd) {
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
             idx[i] = i;
         }
-        float[][] out = new float[m][];
         for (int i = 0; i < m; i++) {
-            int j = i + rnd.nextInt(idx.length - i);
+            int j = i + rnd.nextInt(n - i);
             int t = idx[i];
             idx[i] = idx[j];
             idx[j] = t;
-            out[i] = rows[idx[i]];
         }
-        return out;
+        return java.util.Arrays.copyOf(idx, m);
+    }
+
+    /** The unbiased MMD^2 of the rows {@code ix} of X and {@code iy} of Y, from precomputed kernels. */
+    static double mmd2(double[][] kxx, double[][] kyy, double[][] kxy, int[] ix, int[] iy) {
+        int m = ix.length;
+        double xx = 0;
+        double yy = 0;
+        double xy = 0;
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < m; j++) {
+                if (i != j) {
+                    xx += kxx[ix[i]][ix[j]];
+                    yy += kyy[iy[i]][iy[j]];
+                }
+                xy += kxy[ix[i]][iy[j]];
+            }
+        }
+        return (xx + yy) / ((double) m * (m - 1)) - 2 * xy / ((double) m * m);
     }
 
     /**
@@ -66,27 +117,10 @@ public final class KernelInceptionDistance {
         if (y.length != m) {
             throw new IllegalArgumentException("sets of " + m + " and " + y.length + " rows");
         }
-        double xx = 0;
-        double yy = 0;
-        double xy = 0;
+        int[] all = new int[m];
         for (int i = 0; i < m; i++) {
-            for (int j = 0; j < m; j++) {
-                if (i != j) {
-                    xx += kernel(x[i], x[j]);
-                    yy += kernel(y[i], y[j]);
-                }
-                xy += kernel(x[i], y[j]);
-            }
+            all[i] = i;
         }
-        return (xx + yy) / ((double) m * (m - 1)) - 2 * xy / ((double) m * m);
-    }
-
-    static double kernel(float[] a, float[] b) {
-        double dot = 0;
-        for (int k = 0; k < a.length; k++) {
-            dot += (double) a[k] * b[k];
-        }
-        double v = dot / a.length + 1;
-        return v * v * v;
+        return mmd2(kernels(x, x), kernels(y, y), kernels(x, y), all, all);
     }
 }

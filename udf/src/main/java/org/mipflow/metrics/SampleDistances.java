@@ -43,19 +43,16 @@ public final class SampleDistances {
         grr = new double[n][n];
         gdd = new double[n][n];
         grd = new double[n][n];
-        krr = new double[n][n];
-        kdd = new double[n][n];
-        krd = new double[n][n];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < n; j++) {
                 grr[i][j] = dot(r[i], r[j]);
                 gdd[i][j] = dot(d[i], d[j]);
                 grd[i][j] = dot(r[i], d[j]);
-                krr[i][j] = KernelInceptionDistance.kernel(reference[i], reference[j]);
-                kdd[i][j] = KernelInceptionDistance.kernel(decoded[i], decoded[j]);
-                krd[i][j] = KernelInceptionDistance.kernel(reference[i], decoded[j]);
             }
         }
+        krr = KernelInceptionDistance.kernels(reference, reference);
+        kdd = KernelInceptionDistance.kernels(decoded, decoded);
+        krd = KernelInceptionDistance.kernels(reference, decoded);
     }
 
     public int size() {
@@ -126,6 +123,7 @@ public final class SampleDistances {
         double yy = 0;
         long pairs = 0;
         double xy = 0;
+        // not KernelInceptionDistance.mmd2: a resample's repeats are skipped by source row, not by position
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < m; j++) {
                 xy += krd[idx[i]][idx[j]];
