@@ -121,6 +121,11 @@ final class TorchScriptBench {
         json.addProperty("threads", threads);
         json.addProperty("rounds", rounds);
         json.add("modes", rows);
+        return report(outDir, md, json);
+    }
+
+    /** bench.md and bench.json into {@code outDir}, the table also printed. */
+    private static int report(Path outDir, StringBuilder md, JsonObject json) throws IOException {
         Files.writeString(outDir.resolve("bench.md"), md.toString());
         Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting().create().toJson(json) + "\n");
         System.out.print(md);
@@ -207,11 +212,7 @@ final class TorchScriptBench {
         out.addProperty("images", n);
         out.addProperty("rounds", rounds);
         out.add("runs", json);
-        Files.writeString(outDir.resolve("bench.md"), md.toString());
-        Files.writeString(outDir.resolve("bench.json"), new GsonBuilder().setPrettyPrinting().create().toJson(out) + "\n");
-        System.out.print(md);
-        System.out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.json"));
-        return 0;
+        return report(outDir, md, out);
     }
 
     /** The rows through the decode loop (sampling and PNG; no reference, so no metrics). */
