@@ -290,7 +290,8 @@ class EndToEndTest {
     void pngDirHoldsOneSafelyNamedFilePerImage() throws Exception {
         Path pngs = tmp.resolve("pngs");
         DecodeSettings s = settings(SamplingMode.ONESTEP, 2);
-        s = new DecodeSettings(s.modelDir(), s.sampler(), s.batchSize(), s.seed(), 1, null, s.limits(), pngs.toString());
+        s = new DecodeSettings(s.modelDir(), s.sampler(), s.batching(), s.seed(), 1, null, s.limits(), pngs.toString(),
+                s.metrics(), s.numerics());
         DecodeJob.run(spark, List.of(latents + "/good"), tmp.resolve("out-png").toString(), s);
         List<String> names = new ArrayList<>();
         try (var st = Files.list(pngs)) {

@@ -41,7 +41,7 @@ class ShippedModelTest {
             float[] z = model.encode(ref, 1, 256, 256);
             SamplingMode mode = model.hasStudent() ? SamplingMode.ONESTEP : SamplingMode.MULTISCALE;
             float[] img = new Sampler(model, new SamplerConfig(mode, 50, new int[] {2, 2, 2}))
-                    .decode(z, 1, 32, 32, new RandomGenerator[] {RowNoise.forRow(0, "citrus-fruits")});
+                    .decode(z, 1, 32, 32, new RandomGenerator[] {RowNoise.forRow(0, "citrus-fruits")}, 1);
             ImageMetrics q = ImageMetrics.of(img, 0, ref, 256, 256);
             // Far above what an unrelated image scores (about 10 dB) and below a perfect copy.
             assertTrue(q.psnr() > 17 && q.psnr() < 60, "PSNR " + q.psnr());

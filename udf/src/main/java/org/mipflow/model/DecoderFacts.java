@@ -48,13 +48,13 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
     }
 
     /**
-     * What a decoder of this model adds to a forward pass per h x w image, before it is loaded
-     * (the driver plans and prints batch sizes with it); the same estimate as the loaded model's.
+     * What a row of h x w adds to a network call of this model, before it is loaded (the driver
+     * prints the plan with it); the same estimate as the loaded model's.
      */
-    public long bytesPerImage(NumericPath numerics, int h, int w) {
+    public long bytesPerRow(NumericPath numerics, int h, int w) {
         return TorchScriptManifest.FORMAT.equals(format)
-                ? BatchBudget.torchScriptBytesPerImage(h, w)
-                : BatchBudget.nativeBytesPerImage(firstWidth, numerics, h, w);
+                ? RowBytes.torchScript(h, w)
+                : RowBytes.nativeNetwork(firstWidth, numerics, h, w);
     }
 
     public static DecoderFacts read(Path dir) {

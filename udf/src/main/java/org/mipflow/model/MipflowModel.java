@@ -130,8 +130,13 @@ public final class MipflowModel implements DecoderModel {
     }
 
     @Override
-    public long bytesPerImage(int h, int w) {
-        return BatchBudget.nativeBytesPerImage(cfg.decoderWidths()[0], numerics, h, w);
+    public long bytesPerRow(int h, int w) {
+        return RowBytes.nativeNetwork(cfg.decoderWidths()[0], numerics, h, w);
+    }
+
+    @Override
+    public Device device() {
+        return manager.getDevice();
     }
 
     @Override

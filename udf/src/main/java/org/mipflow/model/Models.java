@@ -1,7 +1,9 @@
 package org.mipflow.model;
 
 import ai.djl.Device;
+import ai.djl.util.cuda.CudaUtils;
 import java.nio.file.Path;
+import org.mipflow.sampling.Batching;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,5 +40,22 @@ public final class Models {
         LOG.info("model {} on {}: decoder computes in {} (asked {}/{}; {})", dir, device, numerics.label(),
                 request.precision(), request.layout(), bf16.reason());
         return MipflowModel.load(dir, device, numerics);
+    }
+
+    /**
+     * The batch plans of {@code model} under {@code batching}: each batch's from its image size, the
+     * device the model runs on, and (on a GPU) its memory shared by {@code tasksSharing} tasks.
+     */
+    public static Batching.Rule batchingRule(Batching batching, DecoderModel model, int tasksSharing) {
+        Batching.Device d = batchingDevice(model.device(), tasksSharing);
+        return (h, w) -> batching.plan(d, h, w, model.bytesPerRow(h, w));
+    }
+
+    /** The device as batching sees it: a GPU with its memory, shared by {@code tasksSharing} tasks, or the CPU. */
+    public static Batching.Device batchingDevice(Device device, int tasksSharing) {
+        if (!device.isGpu()) {
+            return Batching.Device.CPU;
+        }
+        return Batching.Device.gpu(CudaUtils.getGpuMemory(device).getMax(), tasksSharing);
     }
 }

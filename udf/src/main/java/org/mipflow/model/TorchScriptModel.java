@@ -202,8 +202,13 @@ public final class TorchScriptModel implements DecoderModel {
     }
 
     @Override
-    public long bytesPerImage(int h, int w) {
-        return BatchBudget.torchScriptBytesPerImage(h, w);
+    public long bytesPerRow(int h, int w) {
+        return RowBytes.torchScript(h, w);
+    }
+
+    @Override
+    public ai.djl.Device device() {
+        return manager.getDevice();
     }
 
     @Override

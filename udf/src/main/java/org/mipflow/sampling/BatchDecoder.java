@@ -15,8 +15,9 @@ import org.mipflow.metrics.MetricSet;
 
 /**
  * The one batched decode loop, whoever decodes (the Spark partition function, bench, eval,
- * audit): cuts a stream of rows into batches of consecutive rows of one latent shape, samples
- * each batch with every row's noise drawn from (seed, id), then PNG-encodes and scores each image
+ * audit): cuts a stream of rows into task batches of consecutive rows of one latent shape, samples
+ * each batch (network calls of the plan's fixed row count) with every row's noise drawn from
+ * (seed, id), then PNG-encodes and scores each image
  * against its reference. Every source comes out exactly once, as an image or with the reason it
  * could not be decoded; lazily, batch by batch.
  */
@@ -26,17 +27,7 @@ public final class BatchDecoder {
     private final long seed;
     private final MetricSet metrics;
     private final ImageFeatures features;
-    private final BatchRows batchRows;
-
-    /** How many rows of h x w images go into one batch. */
-    @FunctionalInterface
-    public interface BatchRows {
-        int forImage(int height, int width);
-
-        static BatchRows fixed(int rows) {
-            return (h, w) -> rows;
-        }
-    }
+    private final Batching.Rule batching;
 
     /** Reads a source (a Spark row, a prepared photo) into a validated latent row, or rejects it. */
     @FunctionalInterface
@@ -47,23 +38,23 @@ public final class BatchDecoder {
     /** A source and what became of it. */
     public record Result<T>(T source, DecodedImage image) {}
 
-    public BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, BatchRows batchRows) {
-        this(model, sampler, seed, metrics, batchRows, null);
+    public BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, Batching.Rule batching) {
+        this(model, sampler, seed, metrics, batching, null);
     }
 
-    private BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, BatchRows batchRows,
+    private BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, Batching.Rule batching,
             ImageFeatures features) {
         this.model = model;
         this.sampler = sampler;
         this.seed = seed;
         this.metrics = metrics;
-        this.batchRows = batchRows;
+        this.batching = batching;
         this.features = features;
     }
 
     /** This loop, also computing the features of each image that has a reference (null: none). */
     public BatchDecoder withFeatures(ImageFeatures f) {
-        return new BatchDecoder(model, sampler, seed, metrics, batchRows, f);
+        return new BatchDecoder(model, sampler, seed, metrics, batching, f);
     }
 
     /** Decodes rows that are already validated, all at once, in their order. */
@@ -107,8 +98,8 @@ public final class BatchDecoder {
                     batch.add(carriedRow);
                     carried = null;
                 }
-                // A batch holds one latent shape, so its first row decides its size.
-                while ((batch.isEmpty() || batch.size() < rowsFor(batch.get(0))) && sources.hasNext()) {
+                // A batch holds one latent shape, so its first row decides its plan.
+                while ((batch.isEmpty() || batch.size() < planFor(batch.get(0)).taskRows()) && sources.hasNext()) {
                     T s = sources.next();
                     LatentRow r;
                     try {
@@ -133,9 +124,9 @@ public final class BatchDecoder {
         };
     }
 
-    private int rowsFor(LatentRow first) {
+    private Batching.Plan planFor(LatentRow first) {
         int[] side = model.latent().imageSize(first.height(), first.width());
-        return Math.max(1, batchRows.forImage(side[0], side[1]));
+        return batching.forImage(side[0], side[1]);
     }
 
     private static boolean sameShape(LatentRow a, LatentRow b) {
@@ -182,7 +173,7 @@ public final class BatchDecoder {
             rngs[i] = RowNoise.forRow(seed, r.id());
         }
         long t0 = System.nanoTime();
-        float[] img = sampler.decode(z, n, zh, zw, rngs);
+        float[] img = sampler.decode(z, n, zh, zw, rngs, planFor(first).callRows());
         double ms = (System.nanoTime() - t0) / 1e6 / n;
         int[] side = model.latent().imageSize(zh, zw);
         int h = side[0];

@@ -12,8 +12,9 @@ public interface ImageSampler {
      * Decodes n latents [n,C,zh,zw] into images [n,3,zh*f,zw*f] in [-1,1] (not yet clamped).
      *
      * @param rngs one noise generator per row, the only source of its noise
+     * @param rowsPerCall rows in every network call ({@link NetworkCalls}); an image's bytes depend on it
      */
-    float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs);
+    float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs, int rowsPerCall);
 
     /** Network evaluations per image. */
     int forwardPasses();

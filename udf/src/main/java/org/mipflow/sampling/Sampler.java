@@ -12,11 +12,8 @@ import org.mipflow.schedule.StageSchedule;
  * full-resolution stage or through the stage pyramid with a renoising jump between stages.
  *
  * <p>Each row draws all of its noise from its own generator, in a fixed order, and the network
- * sees one row per call, so an image depends only on its latent and its generator's seed, never
- * on how rows were batched. (Measured: libtorch's CPU kernels, bf16 channels-last most visibly,
- * pick their blocking and reduction split from the batch size, so a row's velocity changed in
- * the last bits with its batch; at one row per call it did not, and per-image speed at 64-256 px
- * was the same within noise, since a 256 px image already fills the cores.)
+ * sees every row in calls of a fixed row count ({@link NetworkCalls}), so an image depends on its
+ * latent, its generator's seed and that count, never on how rows were batched or sharded.
  */
 public final class Sampler implements ImageSampler {
     private final VelocityModel model;
@@ -67,7 +64,7 @@ public final class Sampler implements ImageSampler {
     }
 
     @Override
-    public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
+    public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs, int rowsPerCall) {
         int[] side = model.latent().imageSize(zh, zw);
         int h = side[0];
         int w = side[1];
@@ -77,21 +74,22 @@ public final class Sampler implements ImageSampler {
         if (z.length != n * model.latentChannels() * zh * zw) {
             throw new IllegalArgumentException("latent buffer does not match n*C*h*w");
         }
+        NetworkCalls calls = new NetworkCalls(model, rowsPerCall);
         return switch (cfg.mode()) {
-            case FULL -> full(z, n, zh, zw, h, w, rngs);
-            case MULTISCALE -> pyramid(z, n, zh, zw, h, w, rngs, cfg.stageSteps(), false);
-            case ONESTEP -> pyramid(z, n, zh, zw, h, w, rngs, ones(model.schedule().stages()), true);
+            case FULL -> full(z, n, zh, zw, h, w, rngs, calls);
+            case MULTISCALE -> pyramid(z, n, zh, zw, h, w, rngs, cfg.stageSteps(), false, calls);
+            case ONESTEP -> pyramid(z, n, zh, zw, h, w, rngs, ones(model.schedule().stages()), true, calls);
         };
     }
 
-    private float[] full(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs) {
+    private float[] full(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, NetworkCalls calls) {
         float[] x = gaussian(n, 3 * h * w, rngs);
-        integrate(x, n, h, w, z, zh, zw, sch.grid(sch.fullFlow(), cfg.fullSteps()), false);
+        integrate(x, n, h, w, z, zh, zw, sch.grid(sch.fullFlow(), cfg.fullSteps()), false, calls);
         return x;
     }
 
     private float[] pyramid(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, int[] steps,
-            boolean student) {
+            boolean student, NetworkCalls calls) {
         StageSchedule s = model.schedule();
         int k = s.stages();
         int sh = s.resolution(0, h);
@@ -103,7 +101,7 @@ public final class Sampler implements ImageSampler {
                 sh *= 2;
                 sw *= 2;
             }
-            integrate(x, n, sh, sw, z, zh, zw, sch.grid(stage, steps[stage]), student);
+            integrate(x, n, sh, sw, z, zh, zw, sch.grid(stage, steps[stage]), student, calls);
         }
         return x;
     }
@@ -127,36 +125,30 @@ public final class Sampler implements ImageSampler {
     }
 
     /**
-     * The grid's Euler steps, each row through the network alone (with its unconditional twin in
-     * the same call at a guided step), the velocity made stage-local and the state updated by the
-     * scheduler's step.
+     * The grid's Euler steps: at each, every row's velocity from the network in calls of a fixed row
+     * count (with each row's unconditional twin at a guided step), made stage-local and applied by
+     * the scheduler's step.
      */
     private void integrate(float[] x, int n, int h, int w, float[] z, int zh, int zw, FlowScheduler.Grid grid,
-            boolean student) {
-        int per = 3 * h * w;
-        int zper = z.length / n;
+            boolean student, NetworkCalls calls) {
         for (int i = 0; i < grid.steps(); i++) {
             double t = grid.t()[i];
             boolean guided = guidance != null && guidance.applies(this.w, t);
-            for (int r = 0; r < n; r++) {
-                float[] xr = n == 1 ? x : java.util.Arrays.copyOfRange(x, r * per, (r + 1) * per);
-                float[] zr = n == 1 ? z : java.util.Arrays.copyOfRange(z, r * zper, (r + 1) * zper);
-                float[] v = guided ? guidedVelocity(xr, h, w, zr, zh, zw, t, grid.stageType(), student)
-                        : model.velocity(xr, 1, h, w, zr, zh, zw, t, grid.stageType(), student);
-                sch.step(x, sch.localVelocity(grid.stageType(), v), grid, i, FlowScheduler.inPlace(r * per));
-            }
+            float[] v = guided ? guidedVelocity(x, n, h, w, z, zh, zw, t, grid.stageType(), student, calls)
+                    : calls.velocity(x, n, h, w, z, zh, zw, t, grid.stageType(), student);
+            sch.step(x, sch.localVelocity(grid.stageType(), v), grid, i, FlowScheduler.inPlace(0));
         }
     }
 
-    /** v_u + W (v_c - v_u), the conditional row first and the null condition second in one call. */
-    private float[] guidedVelocity(float[] xr, int h, int w, float[] zr, int zh, int zw, double t, int stageType,
-            boolean student) {
-        int per = xr.length;
-        float[] x2 = java.util.Arrays.copyOf(xr, 2 * per);
-        System.arraycopy(xr, 0, x2, per, per);
-        float[] z2 = java.util.Arrays.copyOf(zr, 2 * zr.length);
-        System.arraycopy(guidance.nullCondition(), 0, z2, zr.length, zr.length);
-        float[] v2 = model.velocity(x2, 2, h, w, z2, zh, zw, t, stageType, student);
+    /** v_u + W (v_c - v_u): the n conditional rows, then their n unconditional twins, through the same calls. */
+    private float[] guidedVelocity(float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType,
+            boolean student, NetworkCalls calls) {
+        int per = x.length;
+        float[] x2 = java.util.Arrays.copyOf(x, 2 * per);
+        System.arraycopy(x, 0, x2, per, per);
+        float[] z2 = java.util.Arrays.copyOf(z, 2 * z.length);
+        System.arraycopy(NetworkCalls.repeat(guidance.nullCondition(), n), 0, z2, z.length, z.length);
+        float[] v2 = calls.velocity(x2, 2 * n, h, w, z2, zh, zw, t, stageType, student);
         float scale = (float) this.w;
         float[] v = new float[per];
         for (int j = 0; j < per; j++) {

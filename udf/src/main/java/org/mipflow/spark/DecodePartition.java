@@ -12,6 +12,7 @@ import org.apache.spark.util.LongAccumulator;
 import org.mipflow.io.RowRejected;
 import org.mipflow.metrics.Metric;
 import org.mipflow.model.DecoderModel;
+import org.mipflow.model.Models;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.Sampler;
@@ -77,7 +78,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
             }
         });
         BatchDecoder decoder = new BatchDecoder(model, new Sampler(model, settings.sampler()), settings.seed(),
-                settings.metrics(), (h, w) -> settings.batchFor(model, h, w))
+                settings.metrics(), Models.batchingRule(settings.batching(), model, TaskDevice.tasksPerGpu()))
                 .withFeatures(settings.features() == null ? null : ModelCache.features(settings));
         org.mipflow.io.LatentSpec latent = model.latent();
         Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {

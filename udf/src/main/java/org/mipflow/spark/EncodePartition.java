@@ -57,7 +57,7 @@ public final class EncodePartition implements MapPartitionsFunction<Row, Row> {
             } catch (Exception e) {
                 out.add(RowFactory.create(id, null, null, null, null, null, "cannot read image: " + e.getMessage()));
             }
-            if (ids.size() == settings.batchSize() || (!rows.hasNext() && !ids.isEmpty())) {
+            if (ids.size() >= Math.max(1, settings.batching().taskRows()) || (!rows.hasNext() && !ids.isEmpty())) {
                 flush(model, ids, pixels, refs, out);
             }
         }

@@ -26,9 +26,9 @@ import org.apache.spark.sql.types.StructType;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.MetricSet;
-import org.mipflow.model.BatchBudget;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
+import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import scala.Function1;
@@ -59,6 +59,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     private final Param<String> stageSteps;
     private final Param<String> handleInvalid;
     private final IntParam batchSize;
+    private final IntParam rowsPerCall;
     private final IntParam memoryBudgetMiB;
     private final Param<String> precision;
     private final Param<String> layout;
@@ -91,8 +92,9 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
                 + "condition; 1 or less: unguided); negative: the model's own default", ParamValidators.inRange(-1, 100));
         stageSteps = new Param<>(this, "stageSteps",
                 "Euler steps per stage of mode multiscale: one count, or one per stage, comma-separated");
-        memoryBudgetMiB = new IntParam(this, "memoryBudgetMiB",
-                "working set per task that automatic batches stay within", ParamValidators.gtEq(1));
+        memoryBudgetMiB = new IntParam(this, "memoryBudgetMiB", "memory one network call's rows may hold, capping an "
+                + "automatic rowsPerCall; 0 = auto (GPU: half its memory shared by its tasks; CPU: no cap)",
+                ParamValidators.gtEq(0));
         precision = new Param<>(this, "precision", "fp32 | bf16 | auto", oneOf(PRECISIONS));
         layout = new Param<>(this, "layout", "nchw | nhwc | auto", oneOf(LAYOUTS));
         metrics = new Param<>(this, "metrics",
@@ -109,7 +111,10 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         widthCol = new Param<>(this, "widthCol", "latent width column (INT)");
         // Spark's shared seed Param ("seed", "random seed"); an image's noise comes from (seed, id).
         HasSeed.$init$(this);
-        batchSize = new IntParam(this, "batchSize", "rows per sampler call; 0 = as many as fit memoryBudgetMiB",
+        batchSize = new IntParam(this, "batchSize", "rows per task batch: images sampled together through the "
+                + "schedule (speed and memory only, never bytes); 0 = auto (rowsPerCall)", ParamValidators.gtEq(0));
+        rowsPerCall = new IntParam(this, "rowsPerCall", "rows in every network call, the last one padded; an image's "
+                + "bytes depend on it; 0 = auto (CPU: measured table by image size; GPU: memoryBudgetMiB)",
                 ParamValidators.gtEq(0));
         threads = new IntParam(this, "threads",
                 "libtorch threads per task; 0 = cores / concurrent tasks (local) or spark.task.cpus",
@@ -136,7 +141,8 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         setDefault(seed, 0L); // the decode command's --seed default, not HasSeed's class-name hash: same bytes
         setDefault(handleInvalid, InvalidRows.KEEP.label());
         setDefault(batchSize, 0);
-        setDefault(memoryBudgetMiB, (int) (BatchBudget.CPU_DEFAULT_BYTES >> 20));
+        setDefault(rowsPerCall, 0);
+        setDefault(memoryBudgetMiB, 0);
         setDefault(precision, "auto");
         setDefault(layout, "auto");
         setDefault(metrics, "psnr,ssim");
@@ -259,12 +265,13 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         NumericPath.Request numerics =
                 new NumericPath.Request(getOrDefault(precision), getOrDefault(layout)).checkedForAnyDevice();
         int t = (Integer) getOrDefault(threads);
-        return new DecodeSettings(dir, sampler, (Integer) getOrDefault(batchSize), (Long) getOrDefault(seed),
+        Batching batching = new Batching((Integer) getOrDefault(batchSize), (Integer) getOrDefault(rowsPerCall),
+                (long) (int) (Integer) getOrDefault(memoryBudgetMiB) << 20);
+        return new DecodeSettings(dir, sampler, batching, (Long) getOrDefault(seed),
                 t > 0 ? t : TaskSlots.intraOpThreads(session), null,
                 new RowLimits((Integer) getOrDefault(maxLatentSide), RowLimits.DEFAULT.maxReferenceBytes(),
                         RowLimits.DEFAULT.maxReferencePixels()),
-                null, MetricSet.parse(getOrDefault(metrics)), numerics,
-                new BatchBudget((long) (int) (Integer) getOrDefault(memoryBudgetMiB) << 20, BatchBudget.DEFAULT_MAX_BATCH));
+                null, MetricSet.parse(getOrDefault(metrics)), numerics);
     }
 
     /** The model directory's facts, read (and checksummed) once per directory. */
@@ -301,6 +308,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     public Param<String> stageSteps() { return stageSteps; }
     public Param<String> handleInvalid() { return handleInvalid; }
     public IntParam batchSize() { return batchSize; }
+    public IntParam rowsPerCall() { return rowsPerCall; }
     public IntParam memoryBudgetMiB() { return memoryBudgetMiB; }
     public Param<String> precision() { return precision; }
     public Param<String> layout() { return layout; }
@@ -323,6 +331,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
     public LatentDecoder setStageSteps(String v) { set(stageSteps, v); return this; }
     public LatentDecoder setSeed(long v) { set(seed, v); return this; }
     public LatentDecoder setBatchSize(int v) { set(batchSize, v); return this; }
+    public LatentDecoder setRowsPerCall(int v) { set(rowsPerCall, v); return this; }
     public LatentDecoder setMemoryBudgetMiB(int v) { set(memoryBudgetMiB, v); return this; }
     public LatentDecoder setPrecision(String v) { set(precision, v); return this; }
     public LatentDecoder setLayout(String v) { set(layout, v); return this; }

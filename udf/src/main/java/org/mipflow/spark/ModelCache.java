@@ -9,6 +9,7 @@ import org.mipflow.model.DecoderModel;
 import org.mipflow.model.FeatureNet;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.Models;
+import org.mipflow.sampling.Batching;
 
 /**
  * One loaded decoder per executor JVM and model directory, shared by all concurrent tasks:
@@ -38,9 +39,21 @@ public final class ModelCache {
         return MODELS.computeIfAbsent(key, k -> {
             LOADS.computeIfAbsent(s.modelDir(), d -> new AtomicInteger()).incrementAndGet();
             DecoderModel m = Models.load(Path.of(s.modelDir()), device.device(), s.numerics());
-            onLoad.accept(device.note() + ", " + m.numericsLabel());
+            onLoad.accept(device.note() + ", " + m.numericsLabel() + ", " + batchingNote(s.batching(), m));
             return m;
         });
+    }
+
+    /** How this load batches, for summary.json's model_devices: B is part of what an image's bytes depend on. */
+    static String batchingNote(Batching b, DecoderModel m) {
+        if (b.callRows() > 0) {
+            return "rows per network call " + b.callRows();
+        }
+        Batching.Device d = Models.batchingDevice(m.device(), TaskDevice.tasksPerGpu());
+        long budget = b.budget(d);
+        String cap = d.gpu() ? "at most " + Batching.MAX_ROWS : Batching.describeCpuTable();
+        return "rows per network call auto: "
+                + (budget == 0 ? cap : "as many as " + (budget >> 20) + " MiB holds, " + cap);
     }
 
     /** The feature network of {@code s} on this task's device, loaded once per JVM and device. */

@@ -40,6 +40,19 @@ public final class TaskDevice {
         return new Choice(Device.cpu(), why);
     }
 
+    /**
+     * How many concurrent tasks share one GPU: 1 / spark.task.resource.gpu.amount (a task asking
+     * for 0.25 GPU shares it with three others), 1 outside Spark.
+     */
+    public static int tasksPerGpu() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        if (env == null) {
+            return 1;
+        }
+        double amount = env.conf().getDouble("spark.task.resource.gpu.amount", 1.0);
+        return amount <= 0 || amount >= 1 ? 1 : (int) Math.floor(1 / amount + 1e-9);
+    }
+
     /** The first GPU address Spark gave this task, or null (no task context, no GPU resource). */
     static String assignedGpu(TaskContext tc) {
         if (tc == null) {

@@ -7,15 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** How precision, layout and batch size are chosen: plain values, no engine. */
+/** How precision and layout are chosen, and what a row costs: plain values, no engine. */
 class NumericChoiceTest {
     private static final NumericPath BF16_NHWC = new NumericPath(NumericPath.Precision.BF16, NumericPath.Layout.NHWC);
 
     @Test
     void autoFollowsTheDeviceAndExplicitChoicesWin() {
         assertEquals(BF16_NHWC, NumericPath.Request.AUTO.resolve(true));
-        assertEquals(NumericPath.NATIVE, NumericPath.Request.AUTO.resolve(false));
-        assertEquals(NumericPath.NATIVE, new NumericPath.Request("fp32", "auto").resolve(true));
+        // without native bf16, auto is fp32 channels-last: the fastest path there (issue 24)
+        assertEquals("fp32/nhwc", NumericPath.Request.AUTO.resolve(false).label());
+        assertEquals("fp32/nhwc", new NumericPath.Request("fp32", "auto").resolve(true).label());
         assertEquals("bf16/nhwc", new NumericPath.Request("bf16", "auto").resolve(false).label());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new NumericPath.Request("bf16", "nchw").resolve(true));
@@ -61,23 +62,14 @@ class NumericChoiceTest {
     }
 
     @Test
-    void batchFillsTheBudgetWithinItsBounds() {
-        BatchBudget b = new BatchBudget(64L << 20, 16);
-        assertEquals(2, b.batchFor(24L << 20));
-        assertEquals(1, b.batchFor(210L << 20), "an image larger than the budget still decodes, alone");
-        assertEquals(16, b.batchFor(1 << 10), "capped at maxBatch");
-        assertThrows(IllegalArgumentException.class, () -> new BatchBudget(0, 4));
-    }
-
-    @Test
-    void perImageEstimateScalesWithPixelsWidthAndPrecision() {
-        long native256 = BatchBudget.nativeBytesPerImage(32, NumericPath.NATIVE, 256, 256);
-        long fp32Twin = BatchBudget.nativeBytesPerImage(32, new NumericPath(NumericPath.Precision.FP32,
+    void perRowEstimateScalesWithPixelsWidthAndPrecision() {
+        long native256 = RowBytes.nativeNetwork(32, NumericPath.NATIVE, 256, 256);
+        long fp32Twin = RowBytes.nativeNetwork(32, new NumericPath(NumericPath.Precision.FP32,
                 NumericPath.Layout.NHWC), 256, 256);
-        long bf16Twin = BatchBudget.nativeBytesPerImage(32, BF16_NHWC, 256, 256);
+        long bf16Twin = RowBytes.nativeNetwork(32, BF16_NHWC, 256, 256);
         assertEquals(25L * 32 * 256 * 256 * 4, native256);
         assertEquals(2 * bf16Twin, fp32Twin);
-        assertEquals(4 * BatchBudget.nativeBytesPerImage(32, BF16_NHWC, 128, 128), bf16Twin);
-        assertEquals(2 * bf16Twin, BatchBudget.nativeBytesPerImage(64, BF16_NHWC, 256, 256));
+        assertEquals(4 * RowBytes.nativeNetwork(32, BF16_NHWC, 128, 128), bf16Twin);
+        assertEquals(2 * bf16Twin, RowBytes.nativeNetwork(64, BF16_NHWC, 256, 256));
     }
 }

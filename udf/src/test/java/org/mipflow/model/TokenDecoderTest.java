@@ -54,7 +54,7 @@ class TokenDecoderTest {
                     rngs[i] = RowNoise.forRow(e.get("seed").getAsLong(), e.getAsJsonArray("ids").get(i).getAsString());
                 }
                 Sampler sampler = new Sampler(model, new SamplerConfig(SamplingMode.MULTISCALE, 50, perStage, w));
-                float[] got = sampler.decode(z, n, spec.tokens(), spec.dim(), rngs);
+                float[] got = sampler.decode(z, n, spec.tokens(), spec.dim(), rngs, 2);
                 float[] want = floats(o.getAsJsonArray("images"));
                 assertEquals(want.length, got.length);
                 double max = 0;

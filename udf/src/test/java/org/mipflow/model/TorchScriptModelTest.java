@@ -58,7 +58,7 @@ class TorchScriptModelTest {
         for (int i = 0; i < n; i++) {
             rngs[i] = RowNoise.forRow(expected.get("seed").getAsLong(), ids.get(i).getAsString());
         }
-        float[] got = new Sampler(model, cfg).decode(z, n, 4, 4, rngs);
+        float[] got = new Sampler(model, cfg).decode(z, n, 4, 4, rngs, n);
         float[] want = floats(expected.getAsJsonObject("modes").getAsJsonObject(mode).getAsJsonArray("images"));
         assertEquals(want.length, got.length);
         double maxDiff = 0;

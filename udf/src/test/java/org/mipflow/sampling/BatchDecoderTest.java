@@ -57,9 +57,9 @@ class BatchDecoderTest {
         }
 
         @Override
-        public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
+        public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs, int rowsPerCall) {
             batches.add(n + "x" + zh + "x" + zw);
-            return inner.decode(z, n, zh, zw, rngs);
+            return inner.decode(z, n, zh, zw, rngs, rowsPerCall);
         }
 
         @Override
@@ -70,7 +70,7 @@ class BatchDecoderTest {
 
     private static Map<String, BatchDecoder.Result<String>> decode(ImageSampler sampler, int batch) {
         OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
-        BatchDecoder d = new BatchDecoder(model, sampler, 11, MetricSet.DEFAULT, BatchDecoder.BatchRows.fixed(batch));
+        BatchDecoder d = new BatchDecoder(model, sampler, 11, MetricSet.DEFAULT, Batching.Rule.fixed(batch, 3));
         Map<String, BatchDecoder.Result<String>> out = new LinkedHashMap<>();
         d.decode(SOURCES.iterator(), PARSER).forEachRemaining(r -> assertNull(out.put(r.source(), r), "twice: " + r.source()));
         return out;
@@ -100,13 +100,13 @@ class BatchDecoderTest {
     }
 
     @Test
-    void imagesDoNotDependOnTheBatchSize() {
+    void imagesDoNotDependOnTheTaskBatch() {
         OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
         Map<String, BatchDecoder.Result<String>> one = decode(new Sampler(model, MULTI), 1);
         for (int batch : new int[] {2, 5, 64}) {
             Map<String, BatchDecoder.Result<String>> other = decode(new Sampler(model, MULTI), batch);
             for (String s : SOURCES) {
-                assertArrayEquals(one.get(s).image().png(), other.get(s).image().png(), s + " in batches of " + batch);
+                assertArrayEquals(one.get(s).image().png(), other.get(s).image().png(), s + " in task batches of " + batch);
             }
         }
     }
@@ -119,13 +119,13 @@ class BatchDecoderTest {
         float first = PARSER.parse("a-5").latent()[0];
         ImageSampler flaky = new ImageSampler() {
             @Override
-            public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs) {
+            public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs, int rowsPerCall) {
                 for (int i = 0; i < n; i++) {
                     if (z[i * 3 * zh * zw] == first) {
                         throw new IllegalStateException("boom");
                     }
                 }
-                return good.decode(z, n, zh, zw, rngs);
+                return good.decode(z, n, zh, zw, rngs, rowsPerCall);
             }
 
             @Override
@@ -143,7 +143,7 @@ class BatchDecoderTest {
     void sourcesArePulledBatchByBatch() {
         OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
         BatchDecoder d = new BatchDecoder(model, new Sampler(model, MULTI), 0, MetricSet.DEFAULT,
-                BatchDecoder.BatchRows.fixed(2));
+                Batching.Rule.fixed(2, 3));
         int[] pulled = new int[1];
         Iterator<String> counting = new Iterator<>() {
             private final Iterator<String> it = SOURCES.iterator();

@@ -13,6 +13,7 @@ class OracleVelocity implements VelocityModel {
     private final StageSchedule schedule;
     int calls;
     int largestBatch;
+    int smallestBatch = Integer.MAX_VALUE;
 
     OracleVelocity(StageSchedule schedule) {
         this.schedule = schedule;
@@ -35,6 +36,7 @@ class OracleVelocity implements VelocityModel {
             boolean student) {
         calls++;
         largestBatch = Math.max(largestBatch, n);
+        smallestBatch = Math.min(smallestBatch, n);
         float[] full = target(z, n, zh, zw);
         int fh = zh * 8;
         int fw = zw * 8;

@@ -35,15 +35,31 @@ class SamplerTest {
     private static void assertLandsOnTarget(SamplerConfig cfg, StageSchedule schedule) {
         OracleVelocity oracle = new OracleVelocity(schedule);
         float[] z = latents();
-        float[] out = new Sampler(oracle, cfg).decode(z, N, ZH, ZW, rngs(N));
+        float[] out = new Sampler(oracle, cfg).decode(z, N, ZH, ZW, rngs(N), 1);
         float[] target = OracleVelocity.target(z, N, ZH, ZW);
         assertEquals(target.length, out.length);
         for (int i = 0; i < out.length; i++) {
             assertEquals(target[i], out[i], 2e-4, "sample " + i);
         }
-        // The network sees one row per call, so a row's velocity cannot depend on its batch.
+        // One row per call: N calls per forward pass.
         assertEquals(cfg.forwardPasses(schedule.stages()) * N, oracle.calls);
         assertEquals(1, oracle.largestBatch);
+    }
+
+    @Test
+    void everyCallCarriesTheSetRowCountTheLastOnePadded() {
+        SamplerConfig cfg = new SamplerConfig(SamplingMode.MULTISCALE, 50, new int[] {3, 2, 4});
+        for (int b : new int[] {2, 3, 5}) {
+            OracleVelocity oracle = new OracleVelocity(StageSchedule.DEFAULT);
+            float[] out = new Sampler(oracle, cfg).decode(latents(), N, ZH, ZW, rngs(N), b);
+            assertEquals(cfg.forwardPasses(3) * ((N + b - 1) / b), oracle.calls, "B = " + b);
+            assertEquals(b, oracle.largestBatch);
+            assertEquals(b, oracle.smallestBatch);
+            float[] target = OracleVelocity.target(latents(), N, ZH, ZW);
+            for (int i = 0; i < out.length; i++) {
+                assertEquals(target[i], out[i], 2e-4, "B = " + b + ", sample " + i);
+            }
+        }
     }
 
     @Test
@@ -83,13 +99,13 @@ class SamplerTest {
         };
         SamplerConfig cfg = new SamplerConfig(SamplingMode.MULTISCALE, 50, new int[] {2, 2, 2});
         float[] z = latents();
-        float[] batched = new Sampler(field, cfg).decode(z, N, ZH, ZW, rngs(N));
+        float[] batched = new Sampler(field, cfg).decode(z, N, ZH, ZW, rngs(N), 2);
         int per = 3 * ZH * ZW;
         int px = 3 * ZH * 8 * ZW * 8;
         for (int r = 0; r < N; r++) {
             float[] zi = java.util.Arrays.copyOfRange(z, r * per, (r + 1) * per);
             float[] single = new Sampler(field, cfg).decode(zi, 1, ZH, ZW,
-                    new RandomGenerator[] {RowNoise.forRow(5, "row-" + r)});
+                    new RandomGenerator[] {RowNoise.forRow(5, "row-" + r)}, 2);
             assertArrayEquals(java.util.Arrays.copyOfRange(batched, r * px, (r + 1) * px), single);
         }
     }

@@ -72,7 +72,7 @@ public final class AuditCommand implements Command {
                 Options.Spec.value("seed", "N", "0", "seed of the sample and of the noise")));
         specs.addAll(SamplingOptions.specs(null));
         specs.add(Options.Spec.value("metrics", "LIST", MetricSet.ALL, "metrics to compute: " + MetricSet.ALL));
-        specs.addAll(BatchingOptions.specs("4"));
+        specs.addAll(BatchingOptions.specs());
         specs.add(Options.Spec.value("threads", "N", Integer.toString(Runtime.getRuntime().availableProcessors()),
                 "libtorch threads"));
         specs.add(Options.Spec.value("master", "URL", null, "Spark master for reading the sample (default local[*])"));
@@ -161,7 +161,7 @@ public final class AuditCommand implements Command {
             for (var e : sampling.everyMode(k, m.hasStudent()).entrySet()) {
                 long t0 = System.nanoTime();
                 List<DecodedImage> decodedNow = new BatchDecoder(m, new Sampler(m, e.getValue()), seed, metrics,
-                        batching.rowsFor(m)).withFeatures(net).decodeAll(rows);
+                        batching.rule(m)).withFeatures(net).decodeAll(rows);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 if (net != null) {
                     figures.add(figures(e.getKey(), decodedNow, net, rounds, seed));

@@ -42,6 +42,7 @@ import org.mipflow.model.MipflowModel;
 import org.mipflow.model.NumericPath;
 import org.mipflow.model.TorchScriptManifest;
 import org.mipflow.sampling.BatchDecoder;
+import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.ImageSampler;
 import org.mipflow.sampling.Sampler;
@@ -81,9 +82,17 @@ public final class BenchCommand implements Command {
         List<Options.Spec> specs = new ArrayList<>(DevImages.options());
         specs.add(Options.Spec.value("images", "N", "6", "how many photos of the list"));
         specs.add(Options.Spec.value("rounds", "N", "2", "interleaved rounds; the median time is reported"));
-        specs.addAll(BatchingOptions.specs("auto"));
+        specs.addAll(BatchingOptions.specs());
         specs.add(Options.Spec.value("numerics", "LIST", "fp32/nhwc,bf16/nhwc",
                 "precision/layout paths benchmarked next to fp32/nchw (the native network, always run)"));
+        specs.add(Options.Spec.value("sweep", "LIST", "1,auto", "rows per network call compared side by side for the "
+                + "default mode in the default numerics (1 is one row per call, as before issue 24; auto is this "
+                + "machine's default)"));
+        specs.add(Options.Spec.value("sweep-numerics", "P/L", "auto", "the precision/layout the sweep runs in; auto: what "
+                + "--precision auto --layout auto picks on this CPU"));
+        specs.add(Options.Spec.value("sweep-rows", "N", "48", "rows each swept value decodes: the dev latents repeated "
+                + "under new ids (a multiple of every value, so that no value pays for padding the others do not)"));
+        specs.add(Options.Spec.flag("sweep-only", "only the rows-per-call comparison (no mode, numerics or Spark table)"));
         specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
         specs.add(Options.Spec.flag("spark-only", "only the Spark decode against the same loop outside Spark (no mode table)"));
         specs.add(Options.Spec.value("spark-rows", "N", "60", "rows the Spark decode runs on (the dev latents repeated)"));
@@ -92,6 +101,8 @@ public final class BenchCommand implements Command {
                 + "also runs with it, to show its cost per image"));
         specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
                 + "an --out that holds such output is refused"));
+        specs.add(Options.Spec.value("pytorch-batch", "N", "16",
+                "TorchScript models: the plain PyTorch loop's batch (every call carries the whole batch)"));
         specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
                 "TorchScript models: the Python that runs the plain PyTorch loop next to Mipflow"));
         return specs;
@@ -101,10 +112,11 @@ public final class BenchCommand implements Command {
      * One benchmarked combination: a sampling mode (cfg null = one plain forward pass) on the model
      * loaded in one numeric path, with each round's images kept to check that rounds repeat exactly.
      */
-    private record ModeRun(String mode, NumericPath numerics, SamplerConfig cfg, int passes, int batch,
-            List<Double> seconds, long[] peakMb, List<List<DecodedImage>> outs, boolean features) {
+    private record ModeRun(String mode, NumericPath numerics, SamplerConfig cfg, int passes, Batching.Plan plan,
+            List<Double> seconds, long[] peakMb, List<List<DecodedImage>> outs, boolean features, String tag) {
         String name() {
-            return (numerics.isNative() ? mode : mode + " " + numerics.label()) + (features ? " +features" : "");
+            return (numerics.isNative() ? mode : mode + " " + numerics.label()) + (features ? " +features" : "")
+                    + (tag == null ? "" : " " + tag);
         }
 
         List<DecodedImage> out() {
@@ -161,6 +173,7 @@ public final class BenchCommand implements Command {
         Map<String, ModeRun> runs = new LinkedHashMap<>();
         Map<NumericPath, MipflowModel> models = new LinkedHashMap<>();
         List<LatentRow> rows;
+        List<LatentRow> sweepRows = List.of();
         FeatureNet net = null;
         try {
             if (o.has("features")) {
@@ -177,11 +190,12 @@ public final class BenchCommand implements Command {
             int k = base.schedule().stages();
             int zs = size / base.downsample();
             rows = dev.rows(base.encode(dev.batch(), n, size, size), base.latentChannels(), zs, i -> "bench-" + i);
+            sweepRows = repeated(rows, o.getInt("sweep-rows", 1, 100_000));
             Map<String, SamplerConfig> modes = sampling.everyMode(k, base.hasStudent());
             String fastest = SamplingMode.auto(base.hasStudent()).label();
             boolean sparkOnly = o.flag("spark-only");
             for (NumericPath p : sparkOnly ? List.of(NumericPath.NATIVE) : paths) {
-                int batch = batching.rows(models.get(p), size, size);
+                Batching.Plan batch = batching.plan(models.get(p), size, size);
                 for (var mode : modes.entrySet()) {
                     // Other numeric paths are compared on the modes whose speed matters: onestep and forward.
                     if (sparkOnly ? mode.getKey().equals(fastest)
@@ -193,7 +207,25 @@ public final class BenchCommand implements Command {
                     add(runs, "forward", p, null, k, batch);
                 }
                 if (!sparkOnly && net != null && p.isNative()) {
-                    add(runs, fastest, p, modes.get(fastest), k, batch, true);
+                    add(runs, fastest, p, modes.get(fastest), k, batch, true, null);
+                }
+            }
+            NumericPath defaults = o.get("sweep-numerics").equals("auto")
+                    ? NumericPath.Request.AUTO.resolve(Bf16Support.of(Device.cpu()).supported())
+                    : numerics(o.get("sweep-numerics")).get(numerics(o.get("sweep-numerics")).size() - 1);
+            boolean sweepOnly = o.flag("sweep-only");
+            if (sweepOnly) {
+                runs.clear();
+            }
+            if (!sparkOnly) {
+                if (!models.containsKey(defaults)) {
+                    models.put(defaults, MipflowModel.load(o.path("model"), Device.cpu(), defaults));
+                }
+                Batching.Plan auto = batching.plan(models.get(defaults), size, size);
+                for (int b : sweep(o.get("sweep"), auto.callRows())) {
+                    add(runs, fastest, defaults, modes.get(fastest), k,
+                            new Batching.Plan(batching.batching().taskRows() > 0 ? auto.taskRows() : b, b), false,
+                            "B=" + b + (b == auto.callRows() ? " (auto)" : ""));
                 }
             }
             List<String> order = new ArrayList<>(runs.keySet());
@@ -203,7 +235,7 @@ public final class BenchCommand implements Command {
                     long t0 = System.nanoTime();
                     List<DecodedImage> img;
                     try (RssSampler rss = new RssSampler()) {
-                        img = decodeAll(models.get(m.numerics()), m, rows, net);
+                        img = decodeAll(models.get(m.numerics()), m, m.tag() == null ? rows : sweepRows, net);
                         m.peakMb()[0] = Math.max(m.peakMb()[0], rss.peakMb());
                     }
                     m.seconds().add((System.nanoTime() - t0) / 1e9);
@@ -221,19 +253,21 @@ public final class BenchCommand implements Command {
         json.addProperty("images", n);
         json.addProperty("size", size);
         json.addProperty("threads", threads);
-        json.addProperty("batch", batching.label());
-        json.addProperty("memory_budget_bytes", batching.budget().bytes());
+        json.addProperty("batching", batching.describe());
         json.addProperty("rounds", rounds);
         StringBuilder md = new StringBuilder();
         md.append(String.format(Locale.ROOT, "# bench: %d images at %dx%d, %d libtorch threads, %d rounds (median), "
-                + "batch %s; each mode through the decode loop (sampling, PNG, PSNR/SSIM)%n%n", n, size, size, threads,
+                + "%s; each mode through the decode loop (sampling, PNG, PSNR/SSIM)%n%n", n, size, size, threads,
                 rounds, batching.describe()));
-        if (!o.flag("spark-only")) {
+        if (!o.flag("spark-only") && !o.flag("sweep-only")) {
             md.append(modesTable(runs, dev, json));
             md.append(numericsTable(runs, dev, json));
             md.append(featureCost(runs, dev, json));
         }
-        if (!o.flag("no-spark")) {
+        if (!o.flag("spark-only")) {
+            md.append(sweepTable(runs, sweepRows.size(), json));
+        }
+        if (!o.flag("no-spark") && !o.flag("sweep-only")) {
             sparkRow(o, runs, rows, size, batching, threads, outDir, md, json);
         }
         Files.writeString(outDir.resolve("bench.md"), md.toString());
@@ -241,6 +275,74 @@ public final class BenchCommand implements Command {
         System.out.print(md);
         System.out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.json"));
         return 0;
+    }
+
+    /** {@code rows} repeated under new ids up to {@code n} rows. */
+    static List<LatentRow> repeated(List<LatentRow> rows, int n) {
+        List<LatentRow> out = new ArrayList<>(n);
+        for (int r = 0; r < n; r++) {
+            LatentRow d = rows.get(r % rows.size());
+            out.add(new LatentRow("bench-" + r, d.latent(), d.channels(), d.height(), d.width(), d.reference()));
+        }
+        return out;
+    }
+
+    /** "1,2,auto": the rows-per-call values to compare, auto replaced by {@code auto}, in order, once each. */
+    static List<Integer> sweep(String spec, int auto) throws UsageException {
+        java.util.LinkedHashSet<Integer> out = new java.util.LinkedHashSet<>();
+        for (String item : spec.split(",")) {
+            String v = item.trim();
+            if (v.isEmpty()) {
+                continue;
+            }
+            try {
+                int b = v.equals("auto") ? auto : Integer.parseInt(v);
+                if (b < 1 || b > 4096) {
+                    throw new NumberFormatException();
+                }
+                out.add(b);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--sweep takes rows-per-call values 1..4096 or auto, not '" + v + "'");
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    /**
+     * The default mode and numerics at each swept rows-per-call value, interleaved in the same
+     * rounds: images/s against the first value (1: one row per call, as before issue 24), how far
+     * the 8-bit images are from that value's, and whether each value repeated its bytes.
+     */
+    private static String sweepTable(Map<String, ModeRun> runs, int n, JsonObject json) {
+        List<ModeRun> sweep = runs.values().stream().filter(m -> m.tag() != null).toList();
+        if (sweep.isEmpty()) {
+            return "";
+        }
+        ModeRun first = sweep.get(0);
+        double firstIps = n / Measurements.median(first.seconds());
+        StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "%nRows per network call (%s, %s, %d rows: "
+                + "the dev latents repeated; task batch = B unless --batch-size is set; every round listed, "
+                + "images/s):%n%n", first.mode(), first.numerics().label(), n));
+        md.append("| rows per call | task rows | images/s | vs " + first.plan().callRows() + " row(s) per call "
+                + "| per round | PSNR vs " + first.plan().callRows() + " row(s) per call | same bytes every round |\n");
+        md.append("|---|---|---|---|---|---|---|\n");
+        JsonArray rows = new JsonArray();
+        for (ModeRun m : sweep) {
+            double ips = n / Measurements.median(m.seconds());
+            double[] vsFirst = scores(m.out(), first.out());
+            md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.2fx | %s | %s | %s |%n", m.tag().substring(2),
+                    m.plan().taskRows(), ips, ips / firstIps,
+                    String.join(", ", m.seconds().stream().map(s -> String.format(Locale.ROOT, "%.3f", n / s)).toList()),
+                    m == first ? "-" : vsFirst[0] >= 100 ? "identical" : String.format(Locale.ROOT, "%.2f dB", vsFirst[0]),
+                    m.outs().size() < 2 ? "(1 round)" : m.repeats() ? "yes" : "NO"));
+            JsonObject j = runJson(m, ips, scores(m.out(), null));
+            j.addProperty("speedup_vs_first", ips / firstIps);
+            j.addProperty("psnr_vs_first", vsFirst[0]);
+            j.addProperty("repeats_every_round", m.repeats());
+            rows.add(j);
+        }
+        json.add("rows_per_call", rows);
+        return md.toString();
     }
 
     /** "fp32/nchw,bf16/nhwc": the native path always comes first (the reference of every delta). */
@@ -274,12 +376,12 @@ public final class BenchCommand implements Command {
         double fullIps = n / Measurements.median(runs.get(baseline).seconds());
         List<DecodedImage> fullOut = runs.get(baseline).out();
         StringBuilder md = new StringBuilder();
-        md.append("| mode | images/s | ms/image | forward passes | batch | peak RSS MB | PSNR | SSIM | PSNR vs full "
+        md.append("| mode | images/s | ms/image | forward passes | rows per call | peak RSS MB | PSNR | SSIM | PSNR vs full "
                 + "| SSIM vs full | speedup vs full |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         JsonArray modes = new JsonArray();
         for (ModeRun m : runs.values()) {
-            if (!m.numerics().isNative()) {
+            if (!m.numerics().isNative() || m.tag() != null) {
                 continue;
             }
             double ips = n / Measurements.median(m.seconds());
@@ -287,7 +389,7 @@ public final class BenchCommand implements Command {
             double[] vsFull = scores(m.out(), fullOut);
             boolean full = m.mode().equals(baseline);
             md.append(String.format(Locale.ROOT, "| %s | %.3f | %.0f | %d | %d | %d | %.3f | %.4f | %s | %s | %.1fx |%n",
-                    m.name(), ips, 1000 / ips, m.passes(), m.batch(), m.peakMb()[0], orig[0], orig[1],
+                    m.name(), ips, 1000 / ips, m.passes(), m.plan().callRows(), m.peakMb()[0], orig[0], orig[1],
                     full ? "-" : String.format(Locale.ROOT, "%.3f", vsFull[0]),
                     full ? "-" : String.format(Locale.ROOT, "%.4f", vsFull[1]), ips / fullIps));
             JsonObject j = runJson(m, ips, orig);
@@ -309,7 +411,7 @@ public final class BenchCommand implements Command {
         int n = dev.count();
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "%nPrecision and layout (same weights; deltas "
                 + "against the same mode in fp32/nchw):%n%n"));
-        md.append("| mode | numerics | batch | images/s | speedup | peak RSS MB | PSNR | SSIM | PSNR change | SSIM change "
+        md.append("| mode | numerics | rows per call | images/s | speedup | peak RSS MB | PSNR | SSIM | PSNR change | SSIM change "
                 + "| PSNR vs fp32 output | same bytes every round |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         JsonArray rows = new JsonArray();
@@ -321,7 +423,7 @@ public final class BenchCommand implements Command {
             double refIps = n / Measurements.median(ref.seconds());
             double[] refScores = scores(ref.out(), null);
             for (ModeRun m : runs.values()) {
-                if (!m.mode().equals(mode) || m.features()) {
+                if (!m.mode().equals(mode) || m.features() || m.tag() != null) {
                     continue;
                 }
                 double ips = n / Measurements.median(m.seconds());
@@ -329,7 +431,7 @@ public final class BenchCommand implements Command {
                 double[] vsRef = scores(m.out(), ref.out());
                 boolean isRef = m == ref;
                 md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.3f | %.2fx | %d | %.3f | %.4f | %s | %s | %s | %s |%n",
-                        mode, m.numerics().label(), m.batch(), ips, ips / refIps, m.peakMb()[0], orig[0], orig[1],
+                        mode, m.numerics().label(), m.plan().callRows(), ips, ips / refIps, m.peakMb()[0], orig[0], orig[1],
                         isRef ? "-" : String.format(Locale.ROOT, "%+.4f dB", orig[0] - refScores[0]),
                         isRef ? "-" : String.format(Locale.ROOT, "%+.5f", orig[1] - refScores[1]),
                         isRef ? "-" : String.format(Locale.ROOT, "%.2f dB", vsRef[0]),
@@ -351,7 +453,8 @@ public final class BenchCommand implements Command {
         JsonObject j = new JsonObject();
         j.addProperty("mode", m.mode());
         j.addProperty("numerics", m.numerics().label());
-        j.addProperty("batch", m.batch());
+        j.addProperty("rows_per_call", m.plan().callRows());
+        j.addProperty("task_rows", m.plan().taskRows());
         j.addProperty("images_per_second", ips);
         j.addProperty("ms_per_image", 1000 / ips);
         j.addProperty("forward_passes", m.passes());
@@ -375,11 +478,7 @@ public final class BenchCommand implements Command {
         SamplerConfig cfg = runs.get(mode).cfg();
         int n = o.getInt("spark-rows", 1, 1_000_000);
         int rounds = o.getInt("rounds", 1, 100);
-        List<LatentRow> rows = new ArrayList<>(n);
-        for (int r = 0; r < n; r++) {
-            LatentRow d = dev.get(r % dev.size());
-            rows.add(new LatentRow("bench-" + r, d.latent(), d.channels(), d.height(), d.width(), d.reference()));
-        }
+        List<LatentRow> rows = repeated(dev, n);
         List<Double> raw = new ArrayList<>();
         List<Double> spark = new ArrayList<>();
         // The Spark decode as `decode` runs by default (local[*]: a task per core, libtorch threads
@@ -390,11 +489,11 @@ public final class BenchCommand implements Command {
         String master = session.sparkContext().master();
         try (MipflowModel model = MipflowModel.load(o.path("model"), Device.cpu(), auto)) {
             String latents = writeLatents(session, rows, size, outDir);
-            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg, batching.fixed(), 0,
-                    sparkThreads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT, NumericPath.Request.AUTO,
-                    batching.budget());
-            ModeRun rawRun = new ModeRun(mode, auto, cfg, 0, batching.rows(model, size, size), new ArrayList<>(),
-                    new long[1], new ArrayList<>(), false);
+            DecodeSettings s = new DecodeSettings(o.path("model").toAbsolutePath().toString(), cfg,
+                    batching.batching(), 0, sparkThreads, null, RowLimits.DEFAULT, null, MetricSet.DEFAULT,
+                    NumericPath.Request.AUTO);
+            ModeRun rawRun = new ModeRun(mode, auto, cfg, 0, batching.plan(model, size, size), new ArrayList<>(),
+                    new long[1], new ArrayList<>(), false, null);
             String out = outDir.resolve("spark-decode").toString();
             MipflowModel.setThreads(sparkThreads);
             // The rounds decode into one directory: each replaces the last.
@@ -420,11 +519,11 @@ public final class BenchCommand implements Command {
         for (int r = 0; r < raw.size(); r++) {
             perRound.append(String.format(Locale.ROOT, "%s%.0f%%", r == 0 ? "" : ", ", 100 * spark.get(r) / raw.get(r)));
         }
-        md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, %s with %d libtorch thread(s) per task, batch %s, "
+        md.append(String.format(Locale.ROOT, "%nSpark decode (%s, %s, %s with %d libtorch thread(s) per task, %s, "
                 + "%d rows, PNG + metrics + Parquet + commit included) against the same decode loop outside Spark (one "
                 + "stream, %d threads, PNG + metrics included) on the same rows, alternated over %d rounds (median): "
                 + "%.3f vs %.3f images/s = %.0f%% (per round: %s)%n", mode, auto.label(), master, sparkThreads,
-                batching.label(), n, threads, rounds, sparkIps, rawIps, 100 * sparkIps / rawIps, perRound));
+                batching.describe(), n, threads, rounds, sparkIps, rawIps, 100 * sparkIps / rawIps, perRound));
         JsonObject j = new JsonObject();
         j.addProperty("mode", mode);
         j.addProperty("numerics", auto.label());
@@ -450,21 +549,22 @@ public final class BenchCommand implements Command {
         return latents;
     }
 
-    private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k, int batch) {
-        add(runs, mode, p, cfg, k, batch, false);
+    private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k,
+            Batching.Plan batch) {
+        add(runs, mode, p, cfg, k, batch, false, null);
     }
 
-    private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k, int batch,
-            boolean features) {
+    private static void add(Map<String, ModeRun> runs, String mode, NumericPath p, SamplerConfig cfg, int k,
+            Batching.Plan batch, boolean features, String tag) {
         ModeRun m = new ModeRun(mode, p, cfg, cfg == null ? 1 : cfg.forwardPasses(k), batch, new ArrayList<>(),
-                new long[1], new ArrayList<>(), features);
+                new long[1], new ArrayList<>(), features, tag);
         runs.put(m.name(), m);
     }
 
     /** The rows through the decode loop, in batches of the run's size, noise from (0, id). */
     private static List<DecodedImage> decodeAll(MipflowModel model, ModeRun m, List<LatentRow> rows, FeatureNet net) {
         return Measurements.allDecoded(new BatchDecoder(model, m.sampler(model), 0, MetricSet.DEFAULT,
-                BatchDecoder.BatchRows.fixed(m.batch())).withFeatures(m.features() ? net : null).decodeAll(rows),
+                Batching.Rule.fixed(m.plan().taskRows(), m.plan().callRows())).withFeatures(m.features() ? net : null).decodeAll(rows),
                 m.name());
     }
 

@@ -25,6 +25,7 @@ import org.mipflow.model.MipflowModel;
 import org.mipflow.model.TorchScriptManifest;
 import org.mipflow.model.TorchScriptModel;
 import org.mipflow.sampling.BatchDecoder;
+import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.Sampler;
 import org.mipflow.sampling.SamplerConfig;
 
@@ -50,18 +51,19 @@ final class TorchScriptBench {
         BatchingOptions batching = BatchingOptions.parse(o);
         int rounds = o.getInt("rounds", 1, 100);
         int n = o.getInt("images", 1, 10_000);
+        int loopBatch = o.getInt("pytorch-batch", 1, 10_000);
         Path python = o.path("python");
         Path outDir = o.path("out");
         Files.createDirectories(outDir);
         MipflowModel.configureThreads(threads);
         Map<String, SamplerConfig> modes = new LinkedHashMap<>();
         Map<String, Side> times = new LinkedHashMap<>();
-        int batch;
+        Batching.Plan plan;
         try (TorchScriptModel m = TorchScriptModel.load(model)) {
             int k = m.schedule().stages();
             int zs = size / m.downsample();
             int c = m.latentChannels();
-            batch = batching.rows(m, size, size);
+            plan = batching.plan(m, size, size);
             modes.putAll(SamplingOptions.parse(o).everyMode(k, m.hasStudent()));
             SplittableRandom rnd = new SplittableRandom(0);
             List<LatentRow> rows = new ArrayList<>();
@@ -73,7 +75,7 @@ final class TorchScriptBench {
                 rows.add(new LatentRow("bench-" + i, z, c, zs, zs, null));
             }
             for (String mode : modes.keySet()) {
-                decodeAll(m, modes.get(mode), rows.subList(0, Math.min(n, batch)), batch); // warm-up
+                decodeAll(m, modes.get(mode), rows.subList(0, Math.min(n, plan.taskRows())), plan); // warm-up
                 times.put(mode, new Side(new ArrayList<>(), new ArrayList<>()));
             }
             for (int r = 0; r < rounds; r++) {
@@ -81,13 +83,15 @@ final class TorchScriptBench {
                     Side s = times.get(e.getKey());
                     boolean pythonFirst = r % 2 == 1;
                     if (pythonFirst) {
-                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, batch, threads, size, o));
+                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, loopBatch,
+                                threads, size, o));
                     }
                     long t0 = System.nanoTime();
-                    decodeAll(m, e.getValue(), rows, batch);
+                    decodeAll(m, e.getValue(), rows, plan);
                     s.mipflow().add(n / ((System.nanoTime() - t0) / 1e9));
                     if (!pythonFirst) {
-                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, batch, threads, size, o));
+                        s.pytorch().add(pytorchLoop(python, model, e.getKey(), passes(e.getValue()), n, loopBatch,
+                                threads, size, o));
                     }
                     System.out.printf(Locale.ROOT, "round %d %-10s mipflow %.2f img/s, pytorch loop %.2f img/s%n", r + 1,
                             e.getKey(), last(s.mipflow()), last(s.pytorch()));
@@ -95,33 +99,57 @@ final class TorchScriptBench {
             }
         }
         StringBuilder md = new StringBuilder();
-        md.append(String.format(Locale.ROOT, "# bench (TorchScript %s): %d images at %dx%d, batch %d, %d threads, "
-                + "%d rounds (median)%n%n", model, n, size, size, batch, threads, rounds));
-        md.append("| mode | forward passes | Mipflow images/s (decode loop, PNG included) | plain PyTorch loop images/s (sampling only) | Mipflow / PyTorch |\n");
-        md.append("|---|---|---|---|---|\n");
+        md.append(String.format(Locale.ROOT, "# bench (TorchScript %s): %d images at %dx%d, %d threads, %d rounds "
+                + "interleaved (median; min-max over rounds)%n%nMipflow: %d row(s) per network call, %d image(s) per "
+                + "task batch (%s). Plain PyTorch loop: batches of %d, the whole batch in every call.%n%n", model, n,
+                size, size, threads, rounds, plan.callRows(), plan.taskRows(), batching.describe(), loopBatch));
+        md.append("| mode | forward passes | Mipflow images/s (decode loop, PNG included) | plain PyTorch loop images/s "
+                + "(sampling only) | Mipflow / PyTorch | per round |\n");
+        md.append("|---|---|---|---|---|---|\n");
         JsonArray rows = new JsonArray();
         for (var e : times.entrySet()) {
-            double mip = Measurements.median(e.getValue().mipflow());
-            double pt = Measurements.median(e.getValue().pytorch());
+            List<Double> mip = e.getValue().mipflow();
+            List<Double> pt = e.getValue().pytorch();
+            List<Double> ratios = new ArrayList<>();
+            for (int r = 0; r < mip.size(); r++) {
+                ratios.add(mip.get(r) / pt.get(r));
+            }
             int passes = passes(modes.get(e.getKey()));
-            md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.3f | %.2f |%n", e.getKey(), passes, mip, pt, mip / pt));
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %.2f | %s |%n", e.getKey(), passes, spread(mip),
+                    spread(pt), Measurements.median(mip) / Measurements.median(pt), rounds(ratios)));
             JsonObject j = new JsonObject();
             j.addProperty("mode", e.getKey());
             j.addProperty("forward_passes", passes);
-            j.addProperty("mipflow_images_per_second", mip);
-            j.addProperty("pytorch_images_per_second", pt);
-            j.addProperty("ratio", mip / pt);
+            j.addProperty("mipflow_images_per_second", Measurements.median(mip));
+            j.addProperty("pytorch_images_per_second", Measurements.median(pt));
+            j.addProperty("ratio", Measurements.median(mip) / Measurements.median(pt));
+            j.add("mipflow_rounds", new GsonBuilder().create().toJsonTree(mip));
+            j.add("pytorch_rounds", new GsonBuilder().create().toJsonTree(pt));
             rows.add(j);
         }
         JsonObject json = new JsonObject();
         json.addProperty("model", model.toString());
         json.addProperty("images", n);
         json.addProperty("size", size);
-        json.addProperty("batch", batch);
+        json.addProperty("rows_per_call", plan.callRows());
+        json.addProperty("task_rows", plan.taskRows());
+        json.addProperty("pytorch_batch", loopBatch);
         json.addProperty("threads", threads);
         json.addProperty("rounds", rounds);
         json.add("modes", rows);
         return report(outDir, md, json);
+    }
+
+    /** "12.345 (11.9-12.8)": the median and the range over rounds. */
+    private static String spread(List<Double> v) {
+        return String.format(Locale.ROOT, "%.3f (%.2f-%.2f)", Measurements.median(v),
+                v.stream().mapToDouble(Double::doubleValue).min().orElse(0),
+                v.stream().mapToDouble(Double::doubleValue).max().orElse(0));
+    }
+
+    /** Each round's value, "1.02, 0.98, ...". */
+    private static String rounds(List<Double> v) {
+        return String.join(", ", v.stream().map(x -> String.format(Locale.ROOT, "%.2f", x)).toList());
     }
 
     /** bench.md and bench.json into {@code outDir}, the table also printed. */
@@ -134,13 +162,14 @@ final class TorchScriptBench {
     }
 
     /**
-     * A token decoder: each mode it was trained for unguided (W = 1, one row per network call) and
-     * guided (W = --cfg-scale, else the model's default; the conditional and the unconditional row
-     * in one call), interleaved round by round. The plain PyTorch loop script takes grid
+     * A token decoder: each mode it was trained for unguided (W = 1) and guided (W = --cfg-scale,
+     * else the model's default; each image's unconditional twin is a row of the same calls),
+     * interleaved round by round. The plain PyTorch loop script takes grid
      * latents only, so there is no PyTorch column here.
      */
     private static int guidance(Options o, Path model) throws Exception {
         int threads = o.getInt("threads", 1, 1024);
+        BatchingOptions batching = BatchingOptions.parse(o);
         int rounds = o.getInt("rounds", 1, 100);
         int n = o.getInt("images", 1, 10_000);
         Path outDir = o.path("out");
@@ -150,6 +179,7 @@ final class TorchScriptBench {
         JsonArray json = new JsonArray();
         try (TorchScriptModel m = TorchScriptModel.load(model)) {
             LatentSpec.Tokens t = (LatentSpec.Tokens) m.latent();
+            Batching.Plan plan = batching.plan(m, t.imageSize(), t.imageSize());
             SamplingOptions sampling = SamplingOptions.parse(o);
             double guided = Double.isNaN(sampling.cfgScale()) ? m.guidance() == null ? 1 : m.guidance().scale()
                     : sampling.cfgScale();
@@ -173,7 +203,7 @@ final class TorchScriptBench {
             }
             Map<String, List<Double>> ips = new LinkedHashMap<>();
             for (var e : runs.entrySet()) {
-                decodeAll(m, e.getValue(), rows.subList(0, 1), 1); // warm-up
+                decodeAll(m, e.getValue(), rows.subList(0, 1), plan); // warm-up
                 ips.put(e.getKey(), new ArrayList<>());
             }
             List<String> order = new ArrayList<>(runs.keySet());
@@ -181,7 +211,7 @@ final class TorchScriptBench {
                 for (int i = 0; i < order.size(); i++) {
                     String key = order.get((i + r) % order.size());
                     long t0 = System.nanoTime();
-                    decodeAll(m, runs.get(key), rows, 1);
+                    decodeAll(m, runs.get(key), rows, plan);
                     ips.get(key).add(n / ((System.nanoTime() - t0) / 1e9));
                     System.out.printf(Locale.ROOT, "round %d %-16s %.2f img/s%n", r + 1, key, last(ips.get(key)));
                 }
@@ -193,7 +223,7 @@ final class TorchScriptBench {
             md.append("|---|---|---|---|---|---|\n");
             for (var e : runs.entrySet()) {
                 Sampler sampler = new Sampler(m, e.getValue());
-                int rowsPerCall = sampler.cfgScale() > 1 ? 2 : 1;
+                int rowsPerCall = plan.callRows();
                 double med = Measurements.median(ips.get(e.getKey()));
                 md.append(String.format(Locale.ROOT, "| %s | %.2f | %d | %d | %.3f | %s |%n", e.getValue().mode().label(),
                         sampler.cfgScale(), sampler.forwardPasses(), rowsPerCall, med,
@@ -216,9 +246,9 @@ final class TorchScriptBench {
     }
 
     /** The rows through the decode loop (sampling and PNG; no reference, so no metrics). */
-    private static void decodeAll(TorchScriptModel m, SamplerConfig cfg, List<LatentRow> rows, int batch) {
+    private static void decodeAll(TorchScriptModel m, SamplerConfig cfg, List<LatentRow> rows, Batching.Plan plan) {
         Measurements.allDecoded(new BatchDecoder(m, new Sampler(m, cfg), 0, MetricSet.DEFAULT,
-                BatchDecoder.BatchRows.fixed(batch)).decodeAll(rows), cfg.mode().label());
+                Batching.Rule.fixed(plan.taskRows(), plan.callRows())).decodeAll(rows), cfg.mode().label());
     }
 
     /** One run of the plain PyTorch loop in its own process; its images/s exclude start-up and warm-up. */

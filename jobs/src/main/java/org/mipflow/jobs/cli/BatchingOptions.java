@@ -1,48 +1,50 @@
 package org.mipflow.jobs.cli;
 
 import java.util.List;
-import org.mipflow.model.BatchBudget;
 import org.mipflow.model.DecoderModel;
-import org.mipflow.sampling.BatchDecoder;
+import org.mipflow.model.Models;
+import org.mipflow.sampling.Batching;
 
 /**
- * {@code --batch-size}, {@code --memory-budget}: how many rows are decoded together.
- *
- * @param fixed rows per batch, or 0 for "auto": as many as fit {@code budget} at each batch's image size
+ * {@code --batch-size}, {@code --rows-per-call}, {@code --memory-budget}: the command line of
+ * {@link Batching}, where their rules are.
  */
-public record BatchingOptions(int fixed, BatchBudget budget) {
+public record BatchingOptions(Batching batching) {
 
-    public static List<Options.Spec> specs(String defaultBatch) {
+    public static List<Options.Spec> specs() {
         return List.of(
-                Options.Spec.value("batch-size", "N", defaultBatch,
-                        "rows decoded together; auto: as many as fit --memory-budget at each batch's image size"),
-                Options.Spec.value("memory-budget", "MIB", Long.toString(BatchBudget.CPU_DEFAULT_BYTES >> 20),
-                        "working set of one task's forward pass that auto batches stay within (CPU: cache-sized)"));
+                Options.Spec.value("batch-size", "N", "auto",
+                        "rows per task batch: images sampled together through the schedule (speed and memory only, "
+                                + "never bytes); auto: --rows-per-call"),
+                Options.Spec.value("rows-per-call", "B", "auto",
+                        "rows in every network call, the last one padded; an image's bytes depend on B; auto: the "
+                                + "CPU's measured table by image size (" + Batching.describeCpuTable()
+                                + "), on a GPU as many as --memory-budget holds"),
+                Options.Spec.value("memory-budget", "MIB", "auto",
+                        "memory one network call's rows may hold; caps an automatic B; auto: half a GPU's memory "
+                                + "shared by its tasks, no cap on a CPU"));
     }
 
     public static BatchingOptions parse(Options o) throws UsageException {
-        int fixed = "auto".equals(o.get("batch-size")) ? 0 : o.getInt("batch-size", 1, 1024);
-        return new BatchingOptions(fixed,
-                new BatchBudget((long) o.getInt("memory-budget", 1, 1 << 20) << 20, BatchBudget.DEFAULT_MAX_BATCH));
+        return new BatchingOptions(new Batching(autoOr(o, "batch-size", 1 << 16), autoOr(o, "rows-per-call", 4096),
+                (long) autoOr(o, "memory-budget", 1 << 24) << 20));
     }
 
-    /** Rows per batch of h x w images decoded by {@code model}. */
-    public int rows(DecoderModel model, int h, int w) {
-        return budget.batchFor(fixed, model.bytesPerImage(h, w));
+    private static int autoOr(Options o, String name, int max) throws UsageException {
+        return "auto".equals(o.get(name)) ? 0 : o.getInt(name, 1, max);
     }
 
-    /** The same rule as the loop's batch size. */
-    public BatchDecoder.BatchRows rowsFor(DecoderModel model) {
-        return (h, w) -> rows(model, h, w);
+    /** The plans of batches decoded by {@code model} outside Spark (one task on its device). */
+    public Batching.Rule rule(DecoderModel model) {
+        return Models.batchingRule(batching, model, 1);
     }
 
-    /** "8", or "auto (64 MiB working set)". */
+    /** The plan of h x w images decoded by {@code model} outside Spark. */
+    public Batching.Plan plan(DecoderModel model, int h, int w) {
+        return rule(model).forImage(h, w);
+    }
+
     public String describe() {
-        return fixed > 0 ? Integer.toString(fixed) : "auto (" + (budget.bytes() >> 20) + " MiB working set)";
-    }
-
-    /** "8" or "auto", for JSON records. */
-    public String label() {
-        return fixed > 0 ? Integer.toString(fixed) : "auto";
+        return batching.describe();
     }
 }

@@ -58,7 +58,7 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("model", "DIR", "models/default", "model directory")));
         specs.addAll(SamplingOptions.specs(
                 "full | multiscale | onestep | auto (default auto: onestep if the model has a student, else multiscale)"));
-        specs.addAll(BatchingOptions.specs("auto"));
+        specs.addAll(BatchingOptions.specs());
         specs.addAll(NumericsOptions.specs());
         specs.addAll(List.of(
                 Options.Spec.value("seed", "N", "0", "global noise seed; each image's noise comes from (seed, id)"),
@@ -150,14 +150,14 @@ public final class DecodeCommand implements Command {
                 }
             }
             DecodeSettings s = new DecodeSettings(model.toString(), sampler,
-                    batching.fixed(), seed, threads, o.getOr("engine-cache", null),
+                    batching.batching(), seed, threads, o.getOr("engine-cache", null),
                     new RowLimits(maxSide, RowLimits.DEFAULT.maxReferenceBytes(),
                             RowLimits.DEFAULT.maxReferencePixels()),
-                    o.getOr("png-dir", null), metrics, numerics, batching.budget()).withFeatures(features);
+                    o.getOr("png-dir", null), metrics, numerics).withFeatures(features);
             double w = facts.cfgScale(sampler);
             System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image%s, %d task slot(s)%n",
                     sampler.mode().label(), sampler.forwardPasses(stages), w > 1 ? String.format(Locale.ROOT,
-                            " (guided, W = %s: two rows per call)", w) : "", SparkSupport.taskSlots(spark));
+                            " (guided, W = %s: each image's unconditional twin is a row too)", w) : "", SparkSupport.taskSlots(spark));
             LatentColumns cols = LatentColumns.DEFAULT.forLatent(facts.latent());
             if (o.has("latent-dtype")) {
                 try {

@@ -34,6 +34,7 @@ import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
 import org.mipflow.model.TorchScriptManifest;
+import org.mipflow.sampling.Batching;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.FeatureSettings;
@@ -425,15 +426,15 @@ public final class DecodeJob {
             System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",
                     settings.numerics().precision(), settings.numerics().layout(), here.label(), cpu.reason());
         }
-        if (settings.batchSize() > 0) {
-            System.out.printf("decode: batch size %d (fixed)%n", settings.batchSize());
-            return;
-        }
+        Batching b = settings.batching();
         // a token model's own image size; for grids the size the README quotes
         int side = facts.latent() instanceof LatentSpec.Tokens t ? t.imageSize() : 256;
-        System.out.printf(Locale.ROOT, "decode: batch size auto: %d MiB working set per task; a %dx%d image needs "
-                + "%.1f MiB here; each batch is sized from its own rows, and the network sees one row at a time%n",
-                settings.budget().bytes() >> 20, side, side, facts.bytesPerImage(here, side, side) / 1048576.0);
+        Batching.Plan plan = b.plan(Batching.Device.CPU, side, side, facts.bytesPerRow(here, side, side));
+        System.out.printf(Locale.ROOT, "decode: %s; on a CPU a %dx%d image goes %d row(s) per network call, %d "
+                + "image(s) per task batch (each %.1f MiB in the network)%s%n", b.describe(), side, side,
+                plan.callRows(), plan.taskRows(), facts.bytesPerRow(here, side, side) / 1048576.0,
+                b.callRows() > 0 ? "" : "; auto on a CPU: " + Batching.describeCpuTable()
+                        + "; on a GPU: as many as the memory budget holds");
     }
 
     /** Each requested metric's mean over the images that have it, or null where none has. */
@@ -477,12 +478,11 @@ public final class DecodeJob {
             o.addProperty(m.summaryKey(), s.metricMeans().get(m.column()));
         }
         o.addProperty("model", settings.modelDir());
-        if (settings.batchSize() > 0) {
-            o.addProperty("batch_size", settings.batchSize());
-        } else {
-            o.addProperty("batch_size", "auto");
-        }
-        o.addProperty("memory_budget_bytes", settings.budget().bytes());
+        // B is part of what an image's bytes depend on; model_devices says what each executor made of "auto"
+        Batching b = settings.batching();
+        o.addProperty("rows_per_call", Batching.label(b.callRows()));
+        o.addProperty("batch_size", Batching.label(b.taskRows()));
+        o.addProperty("memory_budget_bytes", b.budgetBytes() > 0 ? Long.toString(b.budgetBytes()) : "auto");
         o.addProperty("precision", settings.numerics().precision());
         o.addProperty("layout", settings.numerics().layout());
         o.addProperty("threads_per_task", settings.intraOpThreads());

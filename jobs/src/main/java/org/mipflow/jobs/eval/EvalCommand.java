@@ -58,7 +58,7 @@ public final class EvalCommand implements Command {
     public List<Options.Spec> options() {
         List<Options.Spec> specs = new ArrayList<>(DevImages.options());
         specs.add(Options.Spec.value("modes", "LIST", "full,multiscale,onestep,mean,resize", "what to evaluate"));
-        specs.addAll(BatchingOptions.specs("4"));
+        specs.addAll(BatchingOptions.specs());
         specs.add(Options.Spec.value("seed", "N", "0", "noise seed"));
         specs.add(Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
         specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
@@ -116,7 +116,7 @@ public final class EvalCommand implements Command {
                     ImageSampler sampler = sampler(model, mode, modes);
                     passes = sampler.forwardPasses();
                     scored = decoded(new BatchDecoder(model, sampler, seed, MetricSet.DEFAULT,
-                            batching.rowsFor(model)).decodeAll(rows), mode);
+                            batching.rule(model)).decodeAll(rows), mode);
                 }
                 double secs = (System.nanoTime() - t0) / 1e9 / names.size();
                 double psnr = 0;

@@ -11,8 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mipflow.model.BatchBudget;
 import org.mipflow.model.NumericPath;
+import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 
@@ -49,22 +49,18 @@ class OptionGroupsTest {
     }
 
     @Test
-    void batchingFixedOrAuto() throws Exception {
-        List<Options.Spec> specs = BatchingOptions.specs("auto");
-        BatchingOptions auto = BatchingOptions.parse(parse(specs, "--memory-budget", "32"));
-        assertEquals(0, auto.fixed());
-        assertEquals(32L << 20, auto.budget().bytes());
-        assertEquals("auto (32 MiB working set)", auto.describe());
-        assertEquals("auto", auto.label());
-        BatchingOptions fixed = BatchingOptions.parse(parse(BatchingOptions.specs("4")));
-        assertEquals(4, fixed.fixed());
-        assertEquals("4", fixed.describe());
-        // The one rule: a fixed size wins, else the budget divides.
-        BatchBudget b = new BatchBudget(100, 64);
-        assertEquals(4, b.batchFor(4, 30));
-        assertEquals(3, b.batchFor(0, 30));
-        UsageException e = assertThrows(UsageException.class, () -> BatchingOptions.parse(parse(specs, "--batch-size", "0")));
-        assertTrue(e.getMessage().contains("--batch-size must be in 1..1024"), e.getMessage());
+    void batchingSettingsAreAutoOrSet() throws Exception {
+        List<Options.Spec> specs = BatchingOptions.specs();
+        assertEquals(Batching.AUTO, BatchingOptions.parse(parse(specs)).batching());
+        Batching set = BatchingOptions.parse(parse(specs, "--batch-size", "12", "--rows-per-call", "4",
+                "--memory-budget", "32")).batching();
+        assertEquals(new Batching(12, 4, 32L << 20), set);
+        assertEquals("rows per network call 4, rows per task batch 12, memory budget 32 MiB",
+                BatchingOptions.parse(parse(specs, "--batch-size", "12", "--rows-per-call", "4", "--memory-budget", "32"))
+                        .describe());
+        UsageException e = assertThrows(UsageException.class,
+                () -> BatchingOptions.parse(parse(specs, "--rows-per-call", "0")));
+        assertTrue(e.getMessage().contains("--rows-per-call must be in 1..4096"), e.getMessage());
     }
 
     @Test

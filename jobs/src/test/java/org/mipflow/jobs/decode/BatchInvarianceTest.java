@@ -17,17 +17,18 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.jobs.SparkTestSession;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.MetricSet;
-import org.mipflow.model.BatchBudget;
 import org.mipflow.model.NumericPath;
+import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 
 /**
- * The README's promise on the default path: an image's bytes depend only on (seed, id). The
- * shipped model and the sample latents (256 px), the default numerics (bf16/nhwc on a CPU with
- * AVX-512 BF16 or AMX, else fp32) and fp32, decoded with batch 1, 3 and auto, and as 1 shard
- * and as 3 shards: byte for byte the same.
+ * The README's promise on the default path: for a given number of rows per network call, an
+ * image's bytes depend only on (seed, id). The shipped model and the sample latents (256 px), the
+ * default numerics and fp32/nchw, two rows per call, decoded in task batches of 1, 3 and auto
+ * (so alone and padded, or beside other rows), and as 1 shard and as 3 shards: byte for byte the
+ * same.
  */
 class BatchInvarianceTest {
     @TempDir
@@ -55,8 +56,8 @@ class BatchInvarianceTest {
 
     static Map<String, byte[]> decode(String precision, int batch, String input, String name) throws Exception {
         DecodeSettings s = new DecodeSettings(Path.of("../models/default").toAbsolutePath().toString(),
-                SamplerConfig.of(SamplingMode.ONESTEP, 3), batch, 0, 0, null, RowLimits.DEFAULT, null,
-                MetricSet.DEFAULT, new NumericPath.Request(precision, "auto"), BatchBudget.cpuDefault());
+                SamplerConfig.of(SamplingMode.ONESTEP, 3), new Batching(batch, 2, 0), 0, 0, null, RowLimits.DEFAULT,
+                null, MetricSet.DEFAULT, new NumericPath.Request(precision, precision.equals("fp32") ? "nchw" : "auto"));
         String out = tmp.resolve(precision + "-" + name).toString();
         DecodeJob.run(spark, List.of(input), out, s);
         Map<String, byte[]> m = new HashMap<>();
@@ -72,9 +73,9 @@ class BatchInvarianceTest {
         Map<String, byte[]> reference = decode(precision, 1, oneShard(), "batch1");
         assertEquals(3, reference.size());
         Map<String, Map<String, byte[]>> others = Map.of(
-                "batch 3", decode(precision, 3, oneShard(), "batch3"),
-                "batch auto", decode(precision, 0, oneShard(), "auto"),
-                "3 shards, batch auto", decode(precision, 0, threeShards, "shards"));
+                "task batch 3", decode(precision, 3, oneShard(), "batch3"),
+                "task batch auto", decode(precision, 0, oneShard(), "auto"),
+                "3 shards, task batch auto", decode(precision, 0, threeShards, "shards"));
         for (var e : others.entrySet()) {
             assertEquals(reference.keySet(), e.getValue().keySet(), e.getKey());
             for (String id : reference.keySet()) {
