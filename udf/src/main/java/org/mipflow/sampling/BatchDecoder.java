@@ -187,23 +187,33 @@ public final class BatchDecoder {
     }
 
     /**
-     * The Java half: PNG encoding and metrics, each row failing alone. (Running it on a second thread
-     * while the next batch samples was measured slower on 2 cores: it takes the cores libtorch uses.)
+     * The Java half: PNG encoding and metrics, each row failing alone, rows in parallel while the
+     * network is idle (the feature network, itself a libtorch caller, takes them one by one).
+     * (Running it on a second thread while the next batch samples was measured slower on 2 cores:
+     * it takes the cores libtorch uses.)
      */
     private List<DecodedImage> finish(List<Sampled> sampled) {
-        List<DecodedImage> out = new ArrayList<>(sampled.size());
-        for (Sampled s : sampled) {
+        DecodedImage[] out = new DecodedImage[sampled.size()];
+        java.util.function.IntConsumer one = i -> {
+            Sampled s = sampled.get(i);
             if (s.error() != null) {
-                out.add(DecodedImage.failed(s.row().id(), s.error()));
-                continue;
+                out[i] = DecodedImage.failed(s.row().id(), s.error());
+                return;
             }
             try {
-                out.add(finish(s));
+                out[i] = finish(s);
             } catch (RuntimeException e) {
-                out.add(DecodedImage.failed(s.row().id(), "could not encode or score the decoded image: " + e));
+                out[i] = DecodedImage.failed(s.row().id(), "could not encode or score the decoded image: " + e);
+            }
+        };
+        if (features == null) {
+            Rows.each(out.length, one);
+        } else {
+            for (int i = 0; i < out.length; i++) {
+                one.accept(i);
             }
         }
-        return out;
+        return List.of(out);
     }
 
     private DecodedImage finish(Sampled s) {

@@ -113,14 +113,14 @@ public final class Sampler implements ImageSampler {
         double b = sch.jumpNoise(nextStage);
         float[] up = Resample.nearestUp2(x, 3 * n, h, w);
         int per = 3 * 4 * h * w;
-        float[] noise = new float[per];
-        for (int r = 0; r < n; r++) {
+        Rows.each(n, r -> {
+            float[] noise = new float[per];
             BlockNoise.fill(noise, 3, 2 * h, 2 * w, s.gamma(), sch.renoiseCorrelation(), rngs[r]);
             int off = r * per;
             for (int i = 0; i < per; i++) {
                 up[off + i] = (float) (a * up[off + i] + b * noise[i]);
             }
-        }
+        });
         return up;
     }
 
@@ -160,11 +160,11 @@ public final class Sampler implements ImageSampler {
 
     private static float[] gaussian(int n, int per, RandomGenerator[] rngs) {
         float[] x = new float[n * per];
-        for (int r = 0; r < n; r++) {
+        Rows.each(n, r -> {
             for (int i = 0; i < per; i++) {
                 x[r * per + i] = (float) rngs[r].nextGaussian();
             }
-        }
+        });
         return x;
     }
 

@@ -99,7 +99,7 @@ class LatentDecoderTest {
         for (Runnable set : List.<Runnable>of(() -> d.setMode("fast"), () -> d.setPrecision("fp16"),
                 () -> d.setLayout("NHWC"), () -> d.setMetrics("psnr,lpips"), () -> d.setHandleInvalid("drop"),
                 () -> d.setLatentDtype("float64"), () -> d.setSteps(0), () -> d.setBatchSize(-1),
-                () -> d.setThreads(-2), () -> d.setMemoryBudgetMiB(0))) {
+                () -> d.setThreads(-2), () -> d.setMemoryBudgetMiB(-1), () -> d.setRowsPerCall(-1))) {
             assertThrows(IllegalArgumentException.class, set::run);
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.setMetrics("psnr,lpips"));

@@ -93,6 +93,8 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.value("sweep-rows", "N", "48", "rows each swept value decodes: the dev latents repeated "
                 + "under new ids (a multiple of every value, so that no value pays for padding the others do not)"));
         specs.add(Options.Spec.flag("sweep-only", "only the rows-per-call comparison (no mode, numerics or Spark table)"));
+        specs.add(Options.Spec.value("device", "D", "cpu", "cpu or gpu (the first CUDA device; needs the -Pgpu build): "
+                + "where the modes and the sweep run (the Spark decode runs where its tasks are placed)"));
         specs.add(Options.Spec.flag("no-spark", "skip the Spark decode"));
         specs.add(Options.Spec.flag("spark-only", "only the Spark decode against the same loop outside Spark (no mode table)"));
         specs.add(Options.Spec.value("spark-rows", "N", "60", "rows the Spark decode runs on (the dev latents repeated)"));
@@ -170,6 +172,7 @@ public final class BenchCommand implements Command {
         Files.createDirectories(outDir);
         MipflowModel.configureThreads(threads);
         int n = dev.count();
+        Device device = device(o.get("device"));
         Map<String, ModeRun> runs = new LinkedHashMap<>();
         Map<NumericPath, MipflowModel> models = new LinkedHashMap<>();
         List<LatentRow> rows;
@@ -178,13 +181,13 @@ public final class BenchCommand implements Command {
         try {
             if (o.has("features")) {
                 try {
-                    net = FeatureNet.load(o.path("features"), Device.cpu());
+                    net = FeatureNet.load(o.path("features"), device);
                 } catch (ModelFormatException e) {
                     throw new UsageException(e.getMessage());
                 }
             }
             for (NumericPath p : paths) {
-                models.put(p, MipflowModel.load(o.path("model"), Device.cpu(), p));
+                models.put(p, MipflowModel.load(o.path("model"), device, p));
             }
             MipflowModel base = models.get(NumericPath.NATIVE);
             int k = base.schedule().stages();
@@ -211,7 +214,7 @@ public final class BenchCommand implements Command {
                 }
             }
             NumericPath defaults = o.get("sweep-numerics").equals("auto")
-                    ? NumericPath.Request.AUTO.resolve(Bf16Support.of(Device.cpu()).supported())
+                    ? NumericPath.Request.AUTO.resolve(Bf16Support.of(device).supported())
                     : numerics(o.get("sweep-numerics")).get(numerics(o.get("sweep-numerics")).size() - 1);
             boolean sweepOnly = o.flag("sweep-only");
             if (sweepOnly) {
@@ -219,7 +222,7 @@ public final class BenchCommand implements Command {
             }
             if (!sparkOnly) {
                 if (!models.containsKey(defaults)) {
-                    models.put(defaults, MipflowModel.load(o.path("model"), Device.cpu(), defaults));
+                    models.put(defaults, MipflowModel.load(o.path("model"), device, defaults));
                 }
                 Batching.Plan auto = batching.plan(models.get(defaults), size, size);
                 for (int b : sweep(o.get("sweep"), auto.callRows())) {
@@ -275,6 +278,20 @@ public final class BenchCommand implements Command {
         System.out.print(md);
         System.out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.json"));
         return 0;
+    }
+
+    /** "cpu", or "gpu" when libtorch sees a CUDA device. */
+    static Device device(String name) throws UsageException {
+        if (name.equals("cpu")) {
+            return Device.cpu();
+        }
+        if (!name.equals("gpu")) {
+            throw new UsageException("--device is cpu or gpu, not '" + name + "'");
+        }
+        if (ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount() == 0) {
+            throw new UsageException("--device gpu: libtorch sees no CUDA device (build with -Pgpu on a machine with one)");
+        }
+        return Device.gpu();
     }
 
     /** {@code rows} repeated under new ids up to {@code n} rows. */
