@@ -230,6 +230,13 @@ public final class BenchCommand implements Command {
                             new Batching.Plan(batching.batching().taskRows() > 0 ? auto.taskRows() : b, b), false,
                             "B=" + b + (b == auto.callRows() ? " (auto)" : ""));
                 }
+                // Until issue 24 a CPU without native bf16 decoded in fp32/nchw, one row per call.
+                NumericPath before = defaults.precision() == NumericPath.Precision.BF16 ? defaults : NumericPath.NATIVE;
+                if (!before.equals(defaults) && o.get("sweep-numerics").equals("auto")) {
+                    models.putIfAbsent(before, MipflowModel.load(o.path("model"), device, before));
+                    add(runs, fastest, before, modes.get(fastest), k, new Batching.Plan(1, 1), false,
+                            "B=1 (before issue 24)");
+                }
             }
             List<String> order = new ArrayList<>(runs.keySet());
             for (int r = 0; r < (sparkOnly ? 0 : rounds); r++) {
@@ -340,15 +347,15 @@ public final class BenchCommand implements Command {
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "%nRows per network call (%s, %s, %d rows: "
                 + "the dev latents repeated; task batch = B unless --batch-size is set; every round listed, "
                 + "images/s):%n%n", first.mode(), first.numerics().label(), n));
-        md.append("| rows per call | task rows | images/s | vs " + first.plan().callRows() + " row(s) per call "
-                + "| per round | PSNR vs " + first.plan().callRows() + " row(s) per call | same bytes every round |\n");
-        md.append("|---|---|---|---|---|---|---|\n");
+        md.append("| rows per call | numerics | task rows | images/s | vs " + first.plan().callRows() + " row(s) per "
+                + "call | per round | PSNR vs " + first.plan().callRows() + " row(s) per call | same bytes every round |\n");
+        md.append("|---|---|---|---|---|---|---|---|\n");
         JsonArray rows = new JsonArray();
         for (ModeRun m : sweep) {
             double ips = n / Measurements.median(m.seconds());
             double[] vsFirst = scores(m.out(), first.out());
-            md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.2fx | %s | %s | %s |%n", m.tag().substring(2),
-                    m.plan().taskRows(), ips, ips / firstIps,
+            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.3f | %.2fx | %s | %s | %s |%n", m.tag().substring(2),
+                    m.numerics().label(), m.plan().taskRows(), ips, ips / firstIps,
                     String.join(", ", m.seconds().stream().map(s -> String.format(Locale.ROOT, "%.3f", n / s)).toList()),
                     m == first ? "-" : vsFirst[0] >= 100 ? "identical" : String.format(Locale.ROOT, "%.2f dB", vsFirst[0]),
                     m.outs().size() < 2 ? "(1 round)" : m.repeats() ? "yes" : "NO"));
