@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.jobs.encode.EncodeJob;
+import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
@@ -69,6 +70,7 @@ class LocalClusterTest {
                     devices + ": model loads for " + SHARDS + " tasks on 2 executor JVMs");
             for (String device : devices) {
                 assertTrue(device.startsWith("cpu (Spark assigned GPU 0"), device);
+                assertTrue(device.endsWith("rows per network call auto: " + Batching.describeCpuTable()), device);
             }
             Map<String, byte[]> local = images(spark, tmp.resolve("local").toString());
             Map<String, byte[]> remote = images(spark, out.toString());

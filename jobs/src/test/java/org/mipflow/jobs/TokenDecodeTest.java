@@ -204,6 +204,8 @@ class TokenDecodeTest {
                     .getAsJsonObject();
             assertEquals(2.0, summary.get("cfg_scale").getAsDouble());
             assertEquals("multiscale", summary.get("mode").getAsString());
+            // B decides the bytes, so the summary says how it was set (LocalClusterTest: what executors made of it)
+            assertEquals("auto", summary.get("rows_per_call").getAsString());
         }
     }
 
