@@ -213,9 +213,9 @@ public final class BenchCommand implements Command {
                     add(runs, fastest, p, modes.get(fastest), k, batch, true, null);
                 }
             }
+            List<NumericPath> asked = numerics(o.get("sweep-numerics").equals("auto") ? "" : o.get("sweep-numerics"));
             NumericPath defaults = o.get("sweep-numerics").equals("auto")
-                    ? NumericPath.Request.AUTO.resolve(Bf16Support.of(device).supported())
-                    : numerics(o.get("sweep-numerics")).get(numerics(o.get("sweep-numerics")).size() - 1);
+                    ? NumericPath.Request.AUTO.resolve(Bf16Support.of(device).supported()) : asked.get(asked.size() - 1);
             boolean sweepOnly = o.flag("sweep-only");
             if (sweepOnly) {
                 runs.clear();
