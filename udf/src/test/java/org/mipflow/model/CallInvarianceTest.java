@@ -1,7 +1,7 @@
 package org.mipflow.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import ai.djl.Device;
 import java.nio.file.Path;
@@ -173,21 +173,24 @@ class CallInvarianceTest {
         }
     }
 
-    @Test
-    void imagesThroughTheSamplerDoNotDependOnTheirBatch() {
+    @ParameterizedTest(name = "{0} px")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {64, 128, 256})
+    void imagesThroughTheSamplerDoNotDependOnTheirBatch(int side) {
         SamplerConfig onestep = SamplerConfig.of(SamplingMode.ONESTEP, 3);
         SamplerConfig multiscale = new SamplerConfig(SamplingMode.MULTISCALE, 50, new int[] {2, 1, 2});
-        for (String name : List.of("native fp32/nhwc", "native bf16/nhwc")) {
-            imagesDependOnTheRowCountAlone(name, MODELS.get(name), onestep, 2, 8, 8);
+        int zs = side / 8;
+        for (String name : List.of("native fp32/nchw", "native fp32/nhwc", "native bf16/nhwc")) {
+            imagesDependOnTheRowCountAlone(name + " at " + side + " px", MODELS.get(name), onestep, 2, zs, zs);
         }
-        imagesDependOnTheRowCountAlone("torchscript fixture", MODELS.get("torchscript fixture"), multiscale, 3, 8, 8);
+        imagesDependOnTheRowCountAlone("torchscript fixture at " + side + " px", MODELS.get("torchscript fixture"),
+                multiscale, 3, zs, zs);
     }
 
     @Test
     void guidedRowsShareCallsWithoutChangingImages() throws Exception {
         try (TorchScriptModel m = TorchScriptModel.load(TokenDecoderTest.FIXTURE.resolve("k3"))) {
             LatentSpec.Tokens t = (LatentSpec.Tokens) m.latent();
-            assertEquals(true, m.guidance() != null, "the fixture has a null condition");
+            assertNotNull(m.guidance(), "the fixture has a null condition");
             SamplerConfig guided = new SamplerConfig(SamplingMode.MULTISCALE, 50, new int[] {2, 2, 2}, 2.0);
             // 3 rows per call: an image's conditional and unconditional rows land in different calls
             imagesDependOnTheRowCountAlone("token decoder, W = 2", m, guided, 3, t.tokens(), t.dim());
