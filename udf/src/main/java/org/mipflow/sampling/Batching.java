@@ -19,7 +19,7 @@ import java.util.Locale;
  *       speed and memory, never bytes.
  *   <li><b>Memory budget</b>: the bytes one call's rows may hold in the network (rows x the
  *       model's {@code bytesPerRow}). Set, it caps an automatic B on any device; on "auto" a GPU
- *       gives its tasks half of its memory, shared equally, and a CPU sets no cap (its B is
+ *       gives its tasks 40% of its memory, shared equally, and a CPU sets no cap (its B is
  *       measured).
  * </ul>
  *
@@ -31,8 +31,12 @@ public record Batching(int taskRows, int callRows, long budgetBytes) implements 
     public static final Batching AUTO = new Batching(0, 0, 0);
     /** The most rows an automatic B takes; a GPU loop in PyTorch runs 32 to 256. */
     public static final int MAX_ROWS = 256;
-    /** A GPU's memory share for its decode tasks on "auto": the rest is the CUDA context's, the allocator's and the outputs'. */
-    static final double GPU_SHARE = 0.5;
+    /**
+     * A GPU's memory share for its decode tasks on "auto": the rest is for the CUDA context,
+     * libtorch's caching allocator and the RAPIDS Accelerator, which conf/spark-defaults-gpu.conf
+     * holds to at most half.
+     */
+    static final double GPU_SHARE = 0.4;
 
     public Batching {
         if (taskRows < 0 || callRows < 0 || budgetBytes < 0) {

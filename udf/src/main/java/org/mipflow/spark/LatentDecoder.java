@@ -93,7 +93,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         stageSteps = new Param<>(this, "stageSteps",
                 "Euler steps per stage of mode multiscale: one count, or one per stage, comma-separated");
         memoryBudgetMiB = new IntParam(this, "memoryBudgetMiB", "memory one network call's rows may hold, capping an "
-                + "automatic rowsPerCall; 0 = auto (GPU: half its memory shared by its tasks; CPU: no cap)",
+                + "automatic rowsPerCall; 0 = auto (GPU: 40% of its memory shared by its tasks; CPU: no cap)",
                 ParamValidators.gtEq(0));
         precision = new Param<>(this, "precision", "fp32 | bf16 | auto", oneOf(PRECISIONS));
         layout = new Param<>(this, "layout", "nchw | nhwc | auto", oneOf(LAYOUTS));

@@ -40,8 +40,8 @@ class BatchingTest {
     }
 
     @Test
-    void autoOnAGpuIsHalfItsMemorySharedByItsTasks() {
-        Batching.Device gpu = Batching.Device.gpu(16L << 30, 4); // 16 GiB, four tasks: 2 GiB each
+    void autoOnAGpuIsFortyPercentOfItsMemorySharedByItsTasks() {
+        Batching.Device gpu = Batching.Device.gpu(20L << 30, 4); // 20 GiB, four tasks: 2 GiB each
         assertEquals(2L << 30, Batching.AUTO.budget(gpu));
         assertEquals(64, Batching.AUTO.callRows(gpu, 256, 256, 32 * MIB));
         assertEquals(Batching.MAX_ROWS, Batching.AUTO.callRows(gpu, 64, 64, MIB), "capped");

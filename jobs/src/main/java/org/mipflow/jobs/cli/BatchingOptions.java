@@ -21,7 +21,7 @@ public record BatchingOptions(Batching batching) {
                                 + "CPU's measured table by image size (" + Batching.describeCpuTable()
                                 + "), on a GPU as many as --memory-budget holds"),
                 Options.Spec.value("memory-budget", "MIB", "auto",
-                        "memory one network call's rows may hold; caps an automatic B; auto: half a GPU's memory "
+                        "memory one network call's rows may hold; caps an automatic B; auto: 40% of a GPU's memory "
                                 + "shared by its tasks, no cap on a CPU"));
     }
 
