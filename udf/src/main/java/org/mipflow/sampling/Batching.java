@@ -130,10 +130,6 @@ public record Batching(int taskRows, int callRows, long budgetBytes) implements 
                 + ", memory budget " + (budgetBytes > 0 ? (budgetBytes >> 20) + " MiB" : "auto");
     }
 
-    public Batching withCallRows(int b) {
-        return new Batching(taskRows, b, budgetBytes);
-    }
-
     public Batching withTaskRows(int n) {
         return new Batching(n, callRows, budgetBytes);
     }

@@ -61,9 +61,4 @@ public record DecodeSettings(
         return new DecodeSettings(modelDir, sampler, batching, seed, intraOpThreads, engineCacheDir, limits, pngDir,
                 metrics, numerics, f);
     }
-
-    public DecodeSettings withBatching(Batching b) {
-        return new DecodeSettings(modelDir, sampler, b, seed, intraOpThreads, engineCacheDir, limits, pngDir, metrics,
-                numerics, features);
-    }
 }
