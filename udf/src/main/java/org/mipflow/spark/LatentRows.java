@@ -62,11 +62,7 @@ public final class LatentRows {
         String expected = "the model takes " + spec.describe() + " (" + (long) spec.tokens() * spec.dim() + " values)";
         float[] z;
         if (latent instanceof byte[] bytes) {
-            try {
-                z = encoding(r, cols).decode(bytes);
-            } catch (IllegalArgumentException e) {
-                throw new BadRow(e.getMessage());
-            }
+            z = decoded(r, cols, bytes);
         } else {
             if (r.schema().apply(cols.latent()).dataType() instanceof ArrayType a
                     && a.elementType() instanceof ArrayType) {
@@ -78,18 +74,8 @@ public final class LatentRows {
         if (z.length != (long) spec.tokens() * spec.dim()) {
             throw new BadRow("latent has " + z.length + " values; " + expected);
         }
-        String nf = RowValidator.nonFinite(z);
-        if (nf != null) {
-            throw new BadRow(nf);
-        }
-        float[] ref = null;
-        if (DecodeSchemas.has(r.schema(), cols.reference()) && !r.isNullAt(r.fieldIndex(cols.reference()))) {
-            try {
-                ref = RowValidator.reference(r.getAs(cols.reference()), spec.imageSize(), spec.imageSize(), limits);
-            } catch (IllegalArgumentException e) {
-                throw new BadRow(e.getMessage());
-            }
-        }
+        checkFinite(z);
+        float[] ref = reference(r, cols, spec.imageSize(), spec.imageSize(), limits);
         return new LatentRow(id, z, 1, spec.tokens(), spec.dim(), ref);
     }
 
@@ -130,11 +116,7 @@ public final class LatentRows {
         float[] z = null;
         int length = 0;
         if (latent instanceof byte[] bytes) {
-            try {
-                z = encoding(r, cols).decode(bytes);
-            } catch (IllegalArgumentException e) {
-                throw new BadRow(e.getMessage());
-            }
+            z = decoded(r, cols, bytes);
             length = z.length;
         } else if (latent != null) {
             length = ((scala.collection.Seq<?>) latent).length();
@@ -146,19 +128,37 @@ public final class LatentRows {
         if (z == null) {
             z = floats(r.getList(latentIdx));
         }
+        checkFinite(z);
+        float[] ref = reference(r, cols, h * downsample, w * downsample, limits);
+        return new LatentRow(id, z, c, h, w, ref);
+    }
+
+    /** A BINARY latent's values in the row's encoding. */
+    private static float[] decoded(Row r, LatentColumns cols, byte[] bytes) throws BadRow {
+        try {
+            return encoding(r, cols).decode(bytes);
+        } catch (IllegalArgumentException e) {
+            throw new BadRow(e.getMessage());
+        }
+    }
+
+    private static void checkFinite(float[] z) throws BadRow {
         String nf = RowValidator.nonFinite(z);
         if (nf != null) {
             throw new BadRow(nf);
         }
-        float[] ref = null;
-        if (DecodeSchemas.has(r.schema(), cols.reference()) && !r.isNullAt(r.fieldIndex(cols.reference()))) {
-            try {
-                ref = RowValidator.reference(r.getAs(cols.reference()), h * downsample, w * downsample, limits);
-            } catch (IllegalArgumentException e) {
-                throw new BadRow(e.getMessage());
-            }
+    }
+
+    /** The row's reference image as planar floats at h x w, or null when it has none. */
+    private static float[] reference(Row r, LatentColumns cols, int h, int w, RowLimits limits) throws BadRow {
+        if (!DecodeSchemas.has(r.schema(), cols.reference()) || r.isNullAt(r.fieldIndex(cols.reference()))) {
+            return null;
         }
-        return new LatentRow(id, z, c, h, w, ref);
+        try {
+            return RowValidator.reference(r.getAs(cols.reference()), h, w, limits);
+        } catch (IllegalArgumentException e) {
+            throw new BadRow(e.getMessage());
+        }
     }
 
     private static LatentEncoding encoding(Row r, LatentColumns cols) throws BadRow {
