@@ -93,13 +93,15 @@ public final class BatchDecoder {
             private void fill() {
                 List<T> batchSources = new ArrayList<>();
                 List<LatentRow> batch = new ArrayList<>();
+                // A batch holds one latent shape, so its first row decides its plan.
+                Batching.Plan plan = null;
                 if (carried != null) {
                     batchSources.add(carried);
                     batch.add(carriedRow);
+                    plan = planFor(carriedRow);
                     carried = null;
                 }
-                // A batch holds one latent shape, so its first row decides its plan.
-                while ((batch.isEmpty() || batch.size() < planFor(batch.get(0)).taskRows()) && sources.hasNext()) {
+                while ((plan == null || batch.size() < plan.taskRows()) && sources.hasNext()) {
                     T s = sources.next();
                     LatentRow r;
                     try {
@@ -115,8 +117,11 @@ public final class BatchDecoder {
                     }
                     batchSources.add(s);
                     batch.add(r);
+                    if (plan == null) {
+                        plan = planFor(r);
+                    }
                 }
-                List<DecodedImage> out = finish(sample(batch));
+                List<DecodedImage> out = finish(plan == null ? List.of() : sample(batch, plan.callRows()));
                 for (int i = 0; i < out.size(); i++) {
                     ready.add(new Result<>(batchSources.get(i), out.get(i)));
                 }
@@ -141,25 +146,22 @@ public final class BatchDecoder {
      * The libtorch half. A failure of the batch is retried row by row so that one bad row cannot
      * take its neighbours along.
      */
-    private List<Sampled> sample(List<LatentRow> rows) {
-        if (rows.isEmpty()) {
-            return List.of();
-        }
+    private List<Sampled> sample(List<LatentRow> rows, int rowsPerCall) {
         try {
-            return sampleBatch(rows);
+            return sampleBatch(rows, rowsPerCall);
         } catch (RuntimeException e) {
             if (rows.size() == 1) {
                 return List.of(new Sampled(rows.get(0), null, 0, 0, 0, 0, "decoder failed: " + e));
             }
             List<Sampled> out = new ArrayList<>();
             for (LatentRow r : rows) {
-                out.addAll(sample(List.of(r)));
+                out.addAll(sample(List.of(r), rowsPerCall));
             }
             return out;
         }
     }
 
-    private List<Sampled> sampleBatch(List<LatentRow> rows) {
+    private List<Sampled> sampleBatch(List<LatentRow> rows, int rowsPerCall) {
         LatentRow first = rows.get(0);
         int n = rows.size();
         int zh = first.height();
@@ -173,7 +175,7 @@ public final class BatchDecoder {
             rngs[i] = RowNoise.forRow(seed, r.id());
         }
         long t0 = System.nanoTime();
-        float[] img = sampler.decode(z, n, zh, zw, rngs, planFor(first).callRows());
+        float[] img = sampler.decode(z, n, zh, zw, rngs, rowsPerCall);
         double ms = (System.nanoTime() - t0) / 1e6 / n;
         int[] side = model.latent().imageSize(zh, zw);
         int h = side[0];

@@ -1,7 +1,5 @@
 package org.mipflow.sampling;
 
-import java.util.Arrays;
-
 /**
  * Puts any number of rows through a {@link VelocityModel} in calls of exactly {@code rows} rows,
  * the last call padded with copies of its last real row.
@@ -62,15 +60,6 @@ public final class NetworkCalls {
             }
             float[] v = model.velocity(xc, rows, h, w, zc, zh, zw, t, stageType, student);
             System.arraycopy(v, 0, out, first * per, real * per);
-        }
-        return out;
-    }
-
-    /** n copies of one block, for the null condition of n unconditional rows. */
-    static float[] repeat(float[] block, int n) {
-        float[] out = Arrays.copyOf(block, block.length * n);
-        for (int r = 1; r < n; r++) {
-            System.arraycopy(block, 0, out, r * block.length, block.length);
         }
         return out;
     }

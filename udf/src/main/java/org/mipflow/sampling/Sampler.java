@@ -131,24 +131,36 @@ public final class Sampler implements ImageSampler {
      */
     private void integrate(float[] x, int n, int h, int w, float[] z, int zh, int zw, FlowScheduler.Grid grid,
             boolean student, NetworkCalls calls) {
+        float[] zPair = null; // the latents, then each row's null condition: the same at every guided step
         for (int i = 0; i < grid.steps(); i++) {
             double t = grid.t()[i];
             boolean guided = guidance != null && guidance.applies(this.w, t);
-            float[] v = guided ? guidedVelocity(x, n, h, w, z, zh, zw, t, grid.stageType(), student, calls)
+            if (guided && zPair == null) {
+                zPair = withNullConditions(z, n);
+            }
+            float[] v = guided ? guidedVelocity(x, n, h, w, zPair, zh, zw, t, grid.stageType(), student, calls)
                     : calls.velocity(x, n, h, w, z, zh, zw, t, grid.stageType(), student);
             sch.step(x, sch.localVelocity(grid.stageType(), v), grid, i, FlowScheduler.inPlace(0));
         }
     }
 
+    /** The n latents followed by n copies of the null condition: the conditions of a guided step's 2n rows. */
+    private float[] withNullConditions(float[] z, int n) {
+        float[] pair = java.util.Arrays.copyOf(z, 2 * z.length);
+        float[] nul = guidance.nullCondition();
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(nul, 0, pair, z.length + r * nul.length, nul.length);
+        }
+        return pair;
+    }
+
     /** v_u + W (v_c - v_u): the n conditional rows, then their n unconditional twins, through the same calls. */
-    private float[] guidedVelocity(float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType,
-            boolean student, NetworkCalls calls) {
+    private float[] guidedVelocity(float[] x, int n, int h, int w, float[] zPair, int zh, int zw, double t,
+            int stageType, boolean student, NetworkCalls calls) {
         int per = x.length;
         float[] x2 = java.util.Arrays.copyOf(x, 2 * per);
         System.arraycopy(x, 0, x2, per, per);
-        float[] z2 = java.util.Arrays.copyOf(z, 2 * z.length);
-        System.arraycopy(NetworkCalls.repeat(guidance.nullCondition(), n), 0, z2, z.length, z.length);
-        float[] v2 = calls.velocity(x2, 2 * n, h, w, z2, zh, zw, t, stageType, student);
+        float[] v2 = calls.velocity(x2, 2 * n, h, w, zPair, zh, zw, t, stageType, student);
         float scale = (float) this.w;
         float[] v = new float[per];
         for (int j = 0; j < per; j++) {

@@ -186,8 +186,12 @@ public final class BenchCommand implements Command {
                     throw new UsageException(e.getMessage());
                 }
             }
-            for (NumericPath p : paths) {
-                models.put(p, MipflowModel.load(o.path("model"), device, p));
+            boolean sparkOnly = o.flag("spark-only");
+            boolean sweepOnly = o.flag("sweep-only");
+            // the native model encodes the dev photos; the other paths only for the tables that compare them
+            List<NumericPath> compared = sparkOnly || sweepOnly ? List.of(NumericPath.NATIVE) : paths;
+            for (NumericPath p : compared) {
+                loaded(models, p, o.path("model"), device);
             }
             MipflowModel base = models.get(NumericPath.NATIVE);
             int k = base.schedule().stages();
@@ -196,8 +200,7 @@ public final class BenchCommand implements Command {
             sweepRows = repeated(rows, o.getInt("sweep-rows", 1, 100_000));
             Map<String, SamplerConfig> modes = sampling.everyMode(k, base.hasStudent());
             String fastest = SamplingMode.auto(base.hasStudent()).label();
-            boolean sparkOnly = o.flag("spark-only");
-            for (NumericPath p : sparkOnly ? List.of(NumericPath.NATIVE) : paths) {
+            for (NumericPath p : sweepOnly ? List.<NumericPath>of() : compared) {
                 Batching.Plan batch = batching.plan(models.get(p), size, size);
                 for (var mode : modes.entrySet()) {
                     // Other numeric paths are compared on the modes whose speed matters: onestep and forward.
@@ -216,15 +219,8 @@ public final class BenchCommand implements Command {
             List<NumericPath> asked = numerics(o.get("sweep-numerics").equals("auto") ? "" : o.get("sweep-numerics"));
             NumericPath defaults = o.get("sweep-numerics").equals("auto")
                     ? NumericPath.Request.AUTO.resolve(Bf16Support.of(device).supported()) : asked.get(asked.size() - 1);
-            boolean sweepOnly = o.flag("sweep-only");
-            if (sweepOnly) {
-                runs.clear();
-            }
             if (!sparkOnly) {
-                if (!models.containsKey(defaults)) {
-                    models.put(defaults, MipflowModel.load(o.path("model"), device, defaults));
-                }
-                Batching.Plan auto = batching.plan(models.get(defaults), size, size);
+                Batching.Plan auto = batching.plan(loaded(models, defaults, o.path("model"), device), size, size);
                 for (int b : sweep(o.get("sweep"), auto.callRows())) {
                     add(runs, fastest, defaults, modes.get(fastest), k,
                             new Batching.Plan(batching.batching().taskRows() > 0 ? auto.taskRows() : b, b), false,
@@ -233,7 +229,7 @@ public final class BenchCommand implements Command {
                 // Until issue 24 a CPU without native bf16 decoded in fp32/nchw, one row per call.
                 NumericPath before = defaults.precision() == NumericPath.Precision.BF16 ? defaults : NumericPath.NATIVE;
                 if (!before.equals(defaults) && o.get("sweep-numerics").equals("auto")) {
-                    models.putIfAbsent(before, MipflowModel.load(o.path("model"), device, before));
+                    loaded(models, before, o.path("model"), device);
                     add(runs, fastest, before, modes.get(fastest), k, new Batching.Plan(1, 1), false,
                             "B=1 (before issue 24)");
                 }
@@ -285,6 +281,16 @@ public final class BenchCommand implements Command {
         System.out.print(md);
         System.out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.json"));
         return 0;
+    }
+
+    /** The model in numeric path {@code p}, loaded once (the caller closes every model in the map). */
+    private static MipflowModel loaded(Map<NumericPath, MipflowModel> models, NumericPath p, Path dir, Device device) {
+        MipflowModel m = models.get(p);
+        if (m == null) {
+            m = MipflowModel.load(dir, device, p);
+            models.put(p, m);
+        }
+        return m;
     }
 
     /** "cpu", or "gpu" when libtorch sees a CUDA device. */

@@ -429,10 +429,11 @@ public final class DecodeJob {
         Batching b = settings.batching();
         // a token model's own image size; for grids the size the README quotes
         int side = facts.latent() instanceof LatentSpec.Tokens t ? t.imageSize() : 256;
-        Batching.Plan plan = b.plan(Batching.Device.CPU, side, side, facts.bytesPerRow(here, side, side));
+        long rowBytes = facts.bytesPerRow(here, side, side);
+        Batching.Plan plan = b.plan(Batching.Device.CPU, side, side, rowBytes);
         System.out.printf(Locale.ROOT, "decode: %s; on a CPU a %dx%d image goes %d row(s) per network call, %d "
                 + "image(s) per task batch (each %.1f MiB in the network)%s%n", b.describe(), side, side,
-                plan.callRows(), plan.taskRows(), facts.bytesPerRow(here, side, side) / 1048576.0,
+                plan.callRows(), plan.taskRows(), rowBytes / 1048576.0,
                 b.callRows() > 0 ? "" : "; auto on a CPU: " + Batching.describeCpuTable()
                         + "; on a GPU: as many as the memory budget holds");
     }
