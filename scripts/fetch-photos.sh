@@ -9,9 +9,11 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEST=${1:-$ROOT/data/photos}
 LISTS=${MIPFLOW_PHOTO_LISTS:-$ROOT/data/lists}
+# Every package a list names (data/lists/README.md says what each one gives and its licence).
 PKGS="lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds lxqt-themes \
 plasma-workspace-wallpapers mate-screensaver-common kphotoalbum gnome-control-center-data \
-palapeli-data"
+palapeli-data scratch opencv-doc tuxpaint-data tuxtype-data stellarium-data gimp-help-en \
+kodi-data scribus-template digikam-data afterstep-data inkscape-tutorials sddm-theme-maldives"
 if [ -f "$DEST/.verified" ]; then
   echo "photos already fetched and verified in $DEST"
   exit 0
