@@ -1,6 +1,8 @@
 package org.mipflow.io;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.Raster;
 
 /**
  * Conversions between images and planar float arrays [3,h,w] in [-1,1], and antialiased
@@ -13,9 +15,28 @@ public final class ImageOps {
     public static float[] toPlanar(BufferedImage img) {
         int w = img.getWidth();
         int h = img.getHeight();
-        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
         int n = w * h;
         float[] out = new float[3 * n];
+        if (img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
+            // getRGB treats Java's grey colour space as linear and converts it to sRGB, brightening
+            // every mid-tone (128 comes out as 188); a grey PNG or JPEG stores display levels, as an
+            // RGB one does, so the stored sample is the grey level.
+            Raster r = img.getRaster();
+            int max = (1 << img.getColorModel().getComponentSize(0)) - 1;
+            int[] row = new int[w];
+            for (int y = 0; y < h; y++) {
+                r.getSamples(0, y, w, 1, 0, row);
+                for (int x = 0; x < w; x++) {
+                    float v = Math.round(row[x] * 255.0 / max) / 127.5f - 1f;
+                    int i = y * w + x;
+                    out[i] = v;
+                    out[n + i] = v;
+                    out[2 * n + i] = v;
+                }
+            }
+            return out;
+        }
+        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
         for (int i = 0; i < n; i++) {
             int p = argb[i];
             out[i] = ((p >> 16) & 255) / 127.5f - 1f;

@@ -8,10 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
+import org.mipflow.jobs.cli.UsageException;
 
 /**
  * The training photos, decoded once and held in memory at a few scales around the evaluation
@@ -48,7 +50,13 @@ public final class PhotoBank {
             List<ImageOps.Planar> out = new ArrayList<>();
             int skipped = 0;
             for (Future<List<ImageOps.Planar>> f : futures) {
-                List<ImageOps.Planar> s = f.get();
+                List<ImageOps.Planar> s;
+                try {
+                    s = f.get();
+                } catch (ExecutionException e) {
+                    // The photo's own one-line error, not the pool's wrapper around it.
+                    throw e.getCause() instanceof Exception cause ? cause : e;
+                }
                 if (s.isEmpty()) {
                     skipped++;
                 }
@@ -63,11 +71,18 @@ public final class PhotoBank {
         }
     }
 
-    private static List<ImageOps.Planar> scales(Path file, int[] sides, int minSide) throws IOException {
+    private static List<ImageOps.Planar> scales(Path file, int[] sides, int minSide) throws UsageException {
         if (!Files.isReadable(file)) {
-            throw new IOException("training photo missing: " + file + " (run scripts/fetch-photos.sh)");
+            throw new UsageException("training photo missing: " + file + " (run scripts/fetch-photos.sh)");
         }
-        BufferedImage img = ImageCodec.read(file, Long.MAX_VALUE);
+        BufferedImage img;
+        try {
+            img = ImageCodec.read(file, Long.MAX_VALUE);
+        } catch (IOException e) {
+            // e.g. a CMYK JPEG, which the JDK's decoder rejects
+            throw new UsageException("training photo " + file + " cannot be decoded (" + e.getMessage()
+                    + "): convert it to an RGB or grey JPEG or PNG, or take it out of the list");
+        }
         List<ImageOps.Planar> out = new ArrayList<>();
         if (Math.min(img.getWidth(), img.getHeight()) < minSide) {
             return out;
