@@ -13,8 +13,12 @@ LISTS=${MIPFLOW_PHOTO_LISTS:-$ROOT/data/lists}
 PKGS="lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds lxqt-themes \
 plasma-workspace-wallpapers mate-screensaver-common kphotoalbum gnome-control-center-data \
 palapeli-data scratch opencv-doc tuxpaint-data tuxtype-data stellarium-data gimp-help-en \
-kodi-data scribus-template digikam-data afterstep-data inkscape-tutorials sddm-theme-maldives"
-if [ -f "$DEST/.verified" ]; then
+kodi-data scribus-template digikam-data afterstep-data inkscape-tutorials sddm-theme-maldives \
+hugin-data"
+# .verified holds the digest of the sum files it was verified against: a list that grew or changed
+# since then is fetched again.
+STAMP=$(cat "$LISTS/photos-train.sha256" "$LISTS/photos-dev.sha256" | sha256sum | cut -d' ' -f1)
+if [ -f "$DEST/.verified" ] && [ "$(cat "$DEST/.verified")" = "$STAMP" ]; then
   echo "photos already fetched and verified in $DEST"
   exit 0
 fi
@@ -23,5 +27,5 @@ mkdir -p "$DEST/.debs"
 for p in $PKGS; do mkdir -p "$DEST/$p"; dpkg-deb -x "$DEST/.debs/${p}"_*.deb "$DEST/$p"; done
 ( cd "$DEST" && sha256sum --quiet -c "$LISTS/photos-train.sha256" && sha256sum --quiet -c "$LISTS/photos-dev.sha256" )
 rm -rf "$DEST/.debs"
-touch "$DEST/.verified"
+echo "$STAMP" > "$DEST/.verified"
 echo "photos fetched and verified in $DEST"
