@@ -23,6 +23,8 @@ public final class Sampler implements ImageSampler {
     private final Guidance guidance;
     /** The guidance scale W decoded with (1: unguided). */
     private final double w;
+    /** The step grids of this mode, in the order they run (see {@link SamplerConfig#grids}). */
+    private final List<FlowScheduler.Grid> grids;
 
     public Sampler(VelocityModel model, SamplerConfig cfg) {
         this.model = model;
@@ -38,11 +40,7 @@ public final class Sampler implements ImageSampler {
             throw new IllegalArgumentException("mode " + cfg.mode().label() + " is not one the model was trained for ("
                     + model.modes().stream().map(SamplingMode::label).toList() + ")");
         }
-        int k = model.schedule().stages();
-        if (cfg.mode() == SamplingMode.MULTISCALE && cfg.stageSteps().length != k) {
-            throw new IllegalArgumentException(
-                    "the model has " + k + " stages but " + cfg.stageSteps().length + " stage step counts were given");
-        }
+        this.grids = cfg.grids(sch);
         if (cfg.mode().needsStudent() && !model.hasStudent()) {
             throw new IllegalArgumentException("mode " + cfg.mode().label()
                     + " needs a model with a distilled student (mipflow distill)");
@@ -81,7 +79,6 @@ public final class Sampler implements ImageSampler {
             throw new IllegalArgumentException("latent buffer does not match n*C*h*w");
         }
         NetworkCalls calls = new NetworkCalls(model, rowsPerCall);
-        List<FlowScheduler.Grid> grids = cfg.grids(sch);
         boolean student = cfg.mode().needsStudent();
         return switch (cfg.mode()) {
             case FULL -> full(z, n, zh, zw, h, w, rngs, grids.get(0), calls);
