@@ -4,6 +4,7 @@ token-decoder model directory.
     scripts/torch/python scripts/torch/export_mmdit.py \\
         --module mypkg.build:make_decoder [--factory-kwargs '{"depth": 12}'] [--path /src/of/mypkg] \\
         [--checkpoint ckpt.pt [--checkpoint-key ema] [--strip-prefix decoder.]] \\
+        [--student-checkpoint add.pt [--student-checkpoint-key ema] [--student-strip-prefix decoder.]] \\
         --stages 4 --image-size 256 [--tokens 128 --dim 32] [--guidance-scale 2.0] --out DIR
 
 The user's module is used as it is (no change to its code): `--module pkg.mod:factory` names a callable
@@ -12,6 +13,11 @@ module must have
     forward(x [N,3,H,W], t [N], context_features=context [N,T,D]) -> tuple/list whose [0] is the velocity
 (or the velocity itself) and a parameter `context_null` of shape (1, T, D), the learned null latent
 used for classifier-free guidance (names configurable: --context-kwarg, --output-index, --null-attr).
+
+With --student-checkpoint the one-step student is exported too: the method's authors distill it with
+ADD (their modelling/tokenizer_ADD.py), and it is the same module with other weights, sampled one
+step per stage in the same multiscale loop with the same guidance (their loop with num_steps=1).
+Its checkpoint key and prefix default to the teacher's (--checkpoint-key, --strip-prefix).
 
 What it writes (the token-decoder contract of model.json):
   teacher.pt or teacher-s<k>-<side>.pt   the module wrapped to forward(x, t, context) and traced with
@@ -23,9 +29,16 @@ What it writes (the token-decoder contract of model.json):
                                          every stage resolution and at two batch sizes; if any check
                                          fails (or raises), it writes one trace per stage, coarsest
                                          first, and model.json lists them ("teacher": [...]).
+  student.pt or student-s<k>-<side>.pt   the student, traced and checked the same way (its own choice of
+                                         one trace or one per stage)
   context_null.bin                       context_null as T*D float32 little-endian, token-major
-  model.json                             format, teacher, latent {tokens, T, D}, imageSize, nullContext,
-                                         guidance {scale, low, high}, modes ["multiscale"], schedule
+  student_context_null.bin               the student's context_null, when it differs from the teacher's
+                                         (the authors' loop guides a network with its own null latent,
+                                         and ADD with guidance trains the student's)
+  model.json                             format, teacher, [student], latent {tokens, T, D}, imageSize,
+                                         nullContext, [studentNullContext], guidance {scale, low, high},
+                                         modes ["multiscale"] or ["multiscale", "onestep"] (not full: the
+                                         network was trained on per-stage time windows), schedule
                                          (reference_sampler.schedule_from_authors(K, gamma)), sha256
 
 Every written file is loaded back and checked against the eager module (max abs difference <= --tol,
@@ -129,6 +142,94 @@ def stage_inputs(sched, side_of, tokens, dim, gen, batches):
     return out
 
 
+def build(factory, args, checkpoint, key, prefix):
+    """The user's module from the factory, with a checkpoint's weights, in eval mode and float32."""
+    module = factory(**json.loads(args.factory_kwargs))
+    if not isinstance(module, nn.Module):
+        raise SystemExit("the factory returned %s, not an nn.Module" % type(module).__name__)
+    if checkpoint:
+        load_checkpoint(module, checkpoint, key, prefix)
+    return module.eval().float()
+
+
+def null_of(module, args, role):
+    null = getattr(module, args.null_attr, None)
+    if null is None:
+        raise SystemExit("the %s has no %r (needed for guidance)" % (role, args.null_attr))
+    null = null.detach().float()
+    return null.unsqueeze(0) if null.dim() == 2 else null
+
+
+def write_null(null, path):
+    arr = null.reshape(-1).numpy().astype("<f4")
+    with open(path, "wb") as f:
+        f.write(arr.tobytes())
+    if not np.array_equal(np.fromfile(path, dtype="<f4"), arr):
+        raise SystemExit("%s does not read back" % path)
+
+
+def export_network(wrapper, role, args, side_of, checks, tokens, dim, gen, notes):
+    """Traces one network (teacher or student) into role.pt, or one file per stage where a single
+    trace does not reproduce the module at every stage; loads the files back and checks them
+    against the module at every stage resolution and batch size. Returns the file names."""
+    K = args.stages
+    S = args.image_size
+
+    def trace(side):
+        x, t, c = example(2, side, tokens, dim, 0.5, gen)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with torch.no_grad():
+                tr = torch.jit.trace(wrapper, (x, t, c), check_trace=False)
+        for w in caught:
+            msg = str(w.message).splitlines()[0]
+            notes.add(("TracerWarning: " if "Tracer" in type(w.message).__name__ else "") + msg[:160])
+        return tr
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with torch.no_grad():
+            wrapper(*checks[0][1])
+    if any(COMPLEX_CAST in str(w.message) for w in caught):
+        notes.add("the module casts complex values to real (" + COMPLEX_CAST + "); the trace records the "
+                  "same cast, so the exported files compute what the module computes")
+
+    single = None
+    if not args.per_stage:
+        single = trace(S)
+        worst = 0.0
+        for _k, inp in checks:
+            try:
+                worst = max(worst, max_diff(single, wrapper, inp))
+            except Exception as e:  # noqa: BLE001 - a shape baked into the trace
+                worst = float("inf")
+                notes.add("single trace fails at another resolution: %s" % str(e).splitlines()[0][:160])
+                break
+        print("%s: single trace at %d px: max |traced - module| over all stages = %.3g" % (role, S, worst))
+        if worst > args.tol:
+            single = None
+    if single is not None:
+        files = [role + ".pt"]
+        torch.jit.save(single, os.path.join(args.out, files[0]))
+    else:
+        files = []
+        for k in range(K):
+            name = "%s-s%d-%d.pt" % (role, k, side_of(k))
+            torch.jit.save(trace(side_of(k)), os.path.join(args.out, name))
+            files.append(name)
+        print("%s: one trace per stage: %s" % (role, files))
+
+    # Load back what was written and check it against the module at every stage.
+    loaded = [torch.jit.load(os.path.join(args.out, n)) for n in files]
+    worst = 0.0
+    for k, inp in checks:
+        worst = max(worst, max_diff(loaded[0 if len(loaded) == 1 else k], wrapper, inp))
+    print("%s: written files vs module: max |diff| = %.3g over %d stages x batch sizes 1, 3" % (role, worst, K))
+    if worst > args.tol:
+        raise SystemExit("exported %s differs from the module by %.3g > %.3g" % (role, worst, args.tol))
+    return files
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--module", required=True, help="pkg.mod:factory returning the nn.Module")
@@ -137,6 +238,11 @@ def main():
     ap.add_argument("--checkpoint", help="state dict (torch.load) to load into the module")
     ap.add_argument("--checkpoint-key", help="dotted key of the state dict inside the checkpoint (e.g. ema)")
     ap.add_argument("--strip-prefix", help="keep only entries with this prefix and strip it (e.g. decoder.)")
+    ap.add_argument("--student-checkpoint", help="the one-step student's state dict (e.g. the authors' ADD "
+                    "checkpoint): exports student.pt too, and model.json lists onestep")
+    ap.add_argument("--student-checkpoint-key", help="dotted key of the student's state dict (default: "
+                    "--checkpoint-key)")
+    ap.add_argument("--student-strip-prefix", help="prefix of the student's entries (default: --strip-prefix)")
     ap.add_argument("--stages", type=int, required=True, help="K, the number of pyramid stages")
     ap.add_argument("--image-size", type=int, required=True, help="full-resolution side S")
     ap.add_argument("--tokens", type=int, help="T (default: from context_null)")
@@ -156,22 +262,21 @@ def main():
     torch.set_num_threads(1)
 
     factory = load_factory(args.module, args.path)
-    module = factory(**json.loads(args.factory_kwargs))
-    if not isinstance(module, nn.Module):
-        raise SystemExit("the factory returned %s, not an nn.Module" % type(module).__name__)
-    if args.checkpoint:
-        load_checkpoint(module, args.checkpoint, args.checkpoint_key, args.strip_prefix)
-    module = module.eval().float()
-    null = getattr(module, args.null_attr, None)
-    if null is None:
-        raise SystemExit("the module has no %r (needed for guidance)" % args.null_attr)
-    null = null.detach().float()
-    if null.dim() == 2:
-        null = null.unsqueeze(0)
+    module = build(factory, args, args.checkpoint, args.checkpoint_key, args.strip_prefix)
+    null = null_of(module, args, "module")
     tokens = args.tokens or null.shape[1]
     dim = args.dim or null.shape[2]
     if tuple(null.shape) != (1, tokens, dim):
         raise SystemExit("%s has shape %s, expected (1, %d, %d)" % (args.null_attr, tuple(null.shape), tokens, dim))
+    student = None
+    if args.student_checkpoint:
+        student = build(factory, args, args.student_checkpoint,
+                        args.student_checkpoint_key if args.student_checkpoint_key is not None else args.checkpoint_key,
+                        args.student_strip_prefix if args.student_strip_prefix is not None else args.strip_prefix)
+        student_null = null_of(student, args, "student")
+        if student_null.shape != null.shape:
+            raise SystemExit("the student's %s has shape %s, the teacher's %s" % (
+                args.null_attr, tuple(student_null.shape), tuple(null.shape)))
 
     K = args.stages
     S = args.image_size
@@ -182,72 +287,15 @@ def main():
         return S >> (K - 1 - k)
 
     sched = rs.schedule_from_authors(K, args.gamma)
-    wrapper = ContractWrapper(module, args.context_kwarg, args.output_index).eval()
     gen = torch.Generator().manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     notes = set()
-
-    def trace(side):
-        x, t, c = example(2, side, tokens, dim, 0.5, gen)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with torch.no_grad():
-                tr = torch.jit.trace(wrapper, (x, t, c), check_trace=False)
-        for w in caught:
-            msg = str(w.message).splitlines()[0]
-            notes.add(("TracerWarning: " if "Tracer" in type(w.message).__name__ else "") + msg[:160])
-        return tr
-
     checks = stage_inputs(sched, side_of, tokens, dim, gen, (1, 3))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with torch.no_grad():
-            wrapper(*checks[0][1])
-    if any(COMPLEX_CAST in str(w.message) for w in caught):
-        notes.add("the module casts complex values to real (" + COMPLEX_CAST + "); the trace records the "
-                  "same cast, so the exported files compute what the module computes")
 
-    files = []
-    single = None
-    if not args.per_stage:
-        single = trace(S)
-        worst = 0.0
-        for _k, inp in checks:
-            try:
-                worst = max(worst, max_diff(single, wrapper, inp))
-            except Exception as e:  # noqa: BLE001 - a shape baked into the trace
-                worst = float("inf")
-                notes.add("single trace fails at another resolution: %s" % str(e).splitlines()[0][:160])
-                break
-        print("single trace at %d px: max |traced - module| over all stages = %.3g" % (S, worst))
-        if worst > args.tol:
-            single = None
-    if single is not None:
-        torch.jit.save(single, os.path.join(args.out, "teacher.pt"))
-        files = ["teacher.pt"]
-    else:
-        for k in range(K):
-            name = "teacher-s%d-%d.pt" % (k, side_of(k))
-            torch.jit.save(trace(side_of(k)), os.path.join(args.out, name))
-            files.append(name)
-        print("one trace per stage:", files)
-
-    null_np = null.reshape(-1).numpy().astype("<f4")
-    with open(os.path.join(args.out, "context_null.bin"), "wb") as f:
-        f.write(null_np.tobytes())
-
-    # Load back what was written and check it against the module at every stage.
-    loaded = [torch.jit.load(os.path.join(args.out, n)) for n in files]
-    worst = 0.0
-    for k, inp in checks:
-        worst = max(worst, max_diff(loaded[0 if len(loaded) == 1 else k], wrapper, inp))
-    back = np.fromfile(os.path.join(args.out, "context_null.bin"), dtype="<f4")
-    if not np.array_equal(back, null_np):
-        raise SystemExit("context_null.bin does not read back")
-    print("written files vs module: max |diff| = %.3g over %d stages x batch sizes 1, 3" % (worst, K))
-    if worst > args.tol:
-        raise SystemExit("exported model differs from the module by %.3g > %.3g" % (worst, args.tol))
-
+    wrapper = ContractWrapper(module, args.context_kwarg, args.output_index).eval()
+    files = export_network(wrapper, "teacher", args, side_of, checks, tokens, dim, gen, notes)
+    write_null(null, os.path.join(args.out, "context_null.bin"))
+    others = ["context_null.bin"]
     manifest = {
         "format": "torchscript",
         "teacher": files[0] if len(files) == 1 else files,
@@ -257,14 +305,27 @@ def main():
         "guidance": {"scale": args.guidance_scale, "low": args.guidance_low, "high": args.guidance_high},
         "modes": ["multiscale"],
         "schedule": rs.manifest_schedule(sched),
-        "sha256": {n: sha256(os.path.join(args.out, n)) for n in files + ["context_null.bin"]},
     }
+    student_files = []
+    if student is not None:
+        student_wrapper = ContractWrapper(student, args.context_kwarg, args.output_index).eval()
+        # the same example inputs: both networks checked on the same states, times and contexts
+        student_files = export_network(student_wrapper, "student", args, side_of, checks, tokens, dim, gen, notes)
+        manifest["student"] = student_files[0] if len(student_files) == 1 else student_files
+        if not torch.equal(student_null, null):
+            write_null(student_null, os.path.join(args.out, "student_context_null.bin"))
+            manifest["studentNullContext"] = "student_context_null.bin"
+            others.append("student_context_null.bin")
+        manifest["modes"] = ["multiscale", "onestep"]
+        print("student: %s differs from the teacher's by at most %.3g" % (
+            args.null_attr, (student_null - null).abs().max().item()))
+    manifest["sha256"] = {n: sha256(os.path.join(args.out, n)) for n in files + student_files + others}
     with open(os.path.join(args.out, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     for n in sorted(notes):
         print("note:", n)
-    for n in files + ["context_null.bin", "model.json"]:
+    for n in files + student_files + others + ["model.json"]:
         print("%-28s %10d bytes" % (n, os.path.getsize(os.path.join(args.out, n))))
 
 

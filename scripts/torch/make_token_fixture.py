@@ -3,16 +3,21 @@
     scripts/torch/python scripts/torch/make_token_fixture.py [--out DIR]
 
 Two model directories, k3/ (K = 3 stages: 16, 32, 64 px) and k4/ (K = 4: 8, 16, 32, 64 px), each with
-  teacher.pt        TinyTokenDecoder scripted with torch.jit.script (any N, H, W divisible by the patch)
-  context_null.bin  the module's learned null latent context_null [1, T, D]: T*D float32 little-endian,
-                    token-major
-  model.json        the token-decoder manifest (format, teacher, latent, imageSize, nullContext,
-                    guidance, modes, schedule from reference_sampler.schedule_from_authors(K), sha256)
+  teacher.pt, student.pt, context_null.bin, student_context_null.bin, model.json
+                    written by export_mmdit.py from two checkpoints in the layout of the authors'
+                    training scripts ({"model": {"decoder.<name>": tensor}}), as a user exports a
+                    decoder and its ADD student in one command: TinyTokenDecoder (seeded init) as the
+                    teacher, the same module with other weights (another seed, its own context_null)
+                    as the one-step student, each traced with torch.jit.trace at 64 px and checked at
+                    every stage resolution; model.json lists modes ["multiscale", "onestep"]
   expected.json     two rows (ids tok-a, tok-b, seed 7) with contexts [2, T, D] from a seeded numpy
-                    generator and their decodes by reference_sampler.decode for N in {1, 10} steps per
-                    stage and guidance W in {1, 2} (float32 NCHW flattened row-major, not clamped)
+                    generator and their decodes by reference_sampler.decode (float32 NCHW flattened
+                    row-major, not clamped): mode multiscale (the teacher) for N in {1, 10} steps per
+                    stage and guidance W in {1, 2}, and mode onestep (the student, N = 1) for W in
+                    {1, 2}; each with the network calls and rows the reference made, counted
 
-Deterministic for a given torch version (pins PYTHONHASHSEED like make_fixture.py, one thread).
+Deterministic for a given torch version (pins PYTHONHASHSEED like make_fixture.py, one thread;
+the traces record source line numbers, so editing this file changes the .pt bytes, not the decodes).
 The forward contract: forward(x [N,3,H,W] f32, t [N] f32, context [N,T,D] f32) -> [N,3,H,W] f32,
 t the network time tau of the step, the output the stage-local velocity dx/du.
 
@@ -34,9 +39,10 @@ if os.environ.get("PYTHONHASHSEED") != "0":
     os.execv(sys.executable, [sys.executable] + sys.argv)
 
 import argparse  # noqa: E402
-import hashlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -55,7 +61,7 @@ CONTEXT_SEED = 2024
 STEPS = [1, 10]
 SCALES = [1.0, 2.0]
 GUIDANCE = {"scale": 2.0, "low": 0.0, "high": 1.0}
-MODELS = {"k3": (3, 3101), "k4": (4, 3102)}  # directory: (stages, torch seed)
+MODELS = {"k3": (3, 3101, 3201), "k4": (4, 3102, 3202)}  # directory: (stages, teacher seed, student seed)
 
 
 class JointBlock(nn.Module):
@@ -175,17 +181,6 @@ class TinyTokenDecoder(nn.Module):
         return out.reshape(n, 3, h, w)
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def write_null(param, path):
-    arr = param.detach().to(torch.float32).reshape(-1).numpy().astype("<f4")
-    with open(path, "wb") as f:
-        f.write(arr.tobytes())
-
-
 class F32:
     """A float32 array written to JSON with the shortest decimal that reads back (as a double,
     then rounded to float) to the same float32."""
@@ -217,53 +212,81 @@ def to_json(obj, indent=0):
     return json.dumps(obj)
 
 
-def make_model_dir(out, stages, torch_seed):
+class Counted:
+    """A module that counts the calls and the rows it is given (what the reference sends the network)."""
+
+    def __init__(self, module):
+        self.module = module
+        self.calls = 0
+        self.rows = 0
+
+    def __call__(self, x, t, context):
+        self.calls += 1
+        self.rows += x.shape[0]
+        return self.module(x, t, context)
+
+
+def make_model_dir(out, stages, teacher_seed, student_seed):
+    """The model directory as a user makes it: checkpoints in the layout of the authors' training
+    scripts ({"model": the tokenizer's state dict, the decoder's entries under "decoder."}), one for
+    the teacher and one for the student, exported by export_mmdit.py in one command."""
     os.makedirs(out, exist_ok=True)
-    torch.manual_seed(torch_seed)
-    module = TinyTokenDecoder().eval()
-    scripted = torch.jit.script(module)
-    torch.jit.save(scripted, os.path.join(out, "teacher.pt"))
-    write_null(module.context_null, os.path.join(out, "context_null.bin"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpts = []
+        for role, seed in (("teacher", teacher_seed), ("student", student_seed)):
+            torch.manual_seed(seed)
+            module = TinyTokenDecoder().eval()
+            ckpts.append(os.path.join(tmp, role + ".pt"))
+            torch.save({"model": {"decoder." + k: v for k, v in module.state_dict().items()}}, ckpts[-1])
+        subprocess.run([sys.executable, os.path.join(here, "export_mmdit.py"),
+                        "--module", "make_token_fixture:TinyTokenDecoder", "--path", here,
+                        "--checkpoint", ckpts[0], "--checkpoint-key", "model", "--strip-prefix", "decoder.",
+                        "--student-checkpoint", ckpts[1], "--context-kwarg", "context",
+                        "--stages", str(stages), "--image-size", str(IMAGE_SIZE),
+                        "--guidance-scale", str(GUIDANCE["scale"]), "--guidance-low", str(GUIDANCE["low"]),
+                        "--guidance-high", str(GUIDANCE["high"]), "--out", out],
+                       check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(out, "model.json")) as f:
+        manifest = json.load(f)
+    if manifest["teacher"] != "teacher.pt" or manifest["student"] != "student.pt" or \
+            manifest.get("studentNullContext") != "student_context_null.bin":
+        raise SystemExit("unexpected export: %s" % manifest)
     sched = rs.schedule_from_authors(stages)
-    manifest = {
-        "format": "torchscript",
-        "teacher": "teacher.pt",
-        "latent": {"kind": "tokens", "tokens": TOKENS, "dim": DIM},
-        "imageSize": IMAGE_SIZE,
-        "nullContext": "context_null.bin",
-        "guidance": dict(GUIDANCE),
-        "modes": ["multiscale"],
-        "schedule": rs.manifest_schedule(sched),
-        "sha256": {n: sha256(os.path.join(out, n)) for n in ("teacher.pt", "context_null.bin")},
-    }
-    with open(os.path.join(out, "model.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
 
     # Decode with the saved files, as the Java side loads them.
-    teacher = torch.jit.load(os.path.join(out, "teacher.pt"))
-    null = np.fromfile(os.path.join(out, "context_null.bin"), dtype="<f4").reshape(1, TOKENS, DIM)
+    def load(pt, null_file):
+        return (torch.jit.load(os.path.join(out, pt)),
+                torch.from_numpy(np.fromfile(os.path.join(out, null_file), dtype="<f4").reshape(1, TOKENS, DIM)))
+
+    networks = {"multiscale": load("teacher.pt", "context_null.bin"),
+                "onestep": load("student.pt", "student_context_null.bin")}
     rng = np.random.default_rng(CONTEXT_SEED)
     contexts = rng.standard_normal((len(IDS), TOKENS, DIM)).astype(np.float32)
     decodes = []
-    for steps in STEPS:
-        for w in SCALES:
-            img = rs.decode(teacher, torch.from_numpy(null), torch.from_numpy(contexts), IDS, SEED, sched,
-                            steps, w, GUIDANCE["low"], GUIDANCE["high"], IMAGE_SIZE)
-            guided = w > 1.0
-            decodes.append({
-                "stepsPerStage": steps,
-                "cfgScale": w,
-                "forwardCalls": stages * steps,
-                "forwardRows": stages * steps * len(IDS) * (2 if guided else 1),
-                "images": F32(img.numpy()),
-            })
-            print("%s N=%-2d W=%.1f range=[%.4f, %.4f] mean=%.4f" % (
-                os.path.basename(out), steps, w, img.min().item(), img.max().item(), img.mean().item()))
+    runs = [("multiscale", steps, w) for steps in STEPS for w in SCALES] + [("onestep", 1, w) for w in SCALES]
+    for mode, steps, w in runs:
+        net, null = networks[mode]
+        counted = Counted(net)
+        img = rs.decode(counted, null, torch.from_numpy(contexts), IDS, SEED, sched, steps, w, GUIDANCE["low"],
+                        GUIDANCE["high"], IMAGE_SIZE)
+        decodes.append({
+            "mode": mode,
+            "stepsPerStage": steps,
+            "cfgScale": w,
+            # the reference sends all rows of a step in one call: its calls are the passes per image
+            "forwardPassesPerImage": counted.calls,
+            "networkRowsPerImage": counted.rows // len(IDS),
+            "images": F32(img.numpy()),
+        })
+        print("%s %-10s N=%-2d W=%.1f calls=%d rows/image=%d range=[%.4f, %.4f] mean=%.4f" % (
+            os.path.basename(out), mode, steps, w, counted.calls, counted.rows // len(IDS), img.min().item(),
+            img.max().item(), img.mean().item()))
     expected = {
-        "description": "Reference decodes of teacher.pt by scripts/torch/reference_sampler.py (the authors' "
-                       "multiscale decode loop with Mipflow's RowNoise; renoise positive); float32 NCHW, "
-                       "row-major, before clamping",
+        "description": "Reference decodes by scripts/torch/reference_sampler.py (a loop written in this repository "
+                       "to the semantics of the method authors' multiscale decode loop, with Mipflow's RowNoise; "
+                       "renoise positive): multiscale with teacher.pt, onestep with student.pt (one step per "
+                       "stage, its own null latent); float32 NCHW, row-major, before clamping",
         "torch": torch.__version__,
         "seed": SEED,
         "ids": IDS,
@@ -277,7 +300,6 @@ def make_model_dir(out, stages, torch_seed):
     with open(os.path.join(out, "expected.json"), "w") as f:
         f.write(to_json(expected))
         f.write("\n")
-    return module
 
 
 def main():
@@ -287,10 +309,9 @@ def main():
     ap.add_argument("--out", default=default_out)
     args = ap.parse_args()
     torch.set_num_threads(1)  # single-threaded kernels: reproducible sums
-    for name, (stages, seed) in MODELS.items():
-        module = make_model_dir(os.path.join(args.out, name), stages, seed)
-        if name == "k3":
-            print("parameters:", sum(p.numel() for p in module.parameters()))
+    print("parameters:", sum(p.numel() for p in TinyTokenDecoder().parameters()))
+    for name, (stages, seed, student_seed) in MODELS.items():
+        make_model_dir(os.path.join(args.out, name), stages, seed, student_seed)
     for root, _dirs, files in sorted(os.walk(args.out)):
         for n in sorted(files):
             p = os.path.join(root, n)

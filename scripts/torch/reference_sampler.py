@@ -1,23 +1,31 @@
-"""Reference multiscale sampler for token-conditioned diffusion decoders (issue #21).
+"""Reference multiscale sampler for token-conditioned diffusion decoders (issues #21, #31).
 
     import reference_sampler as rs
     sched = rs.schedule_from_authors(3)                  # the "schedule" numbers of model.json
     img = rs.decode(module, null_context, context, ids, seed, sched, steps_per_stage=10,
                     cfg_scale=2.0, low=0.0, high=1.0, image_size=64)
+    one = rs.decode(student, student_null, context, ids, seed, sched, 1, 2.0, 0.0, 1.0, 64)  # onestep
 
 The decoders are those of the multi-stage tokenizer distillation method (MMDiT decoders trained with
-a pyramid of K resolution stages). This module samples them the way the method's authors do in
-their decode loop (stage loop, jump between stages, Euler steps on their grid, classifier-free
-guidance with a learned null latent), written from the description of their arithmetic, with one
-deliberate change: the noise comes from Mipflow's per-row streams (mipflow_sampler.RowNoise), so a
-decode depends only on (seed, row id) and the Java side can reproduce it.
+a pyramid of K resolution stages, and the one-step students distilled from them with ADD). This is
+not the authors' code: it is a decode loop written here to the semantics of theirs (stage loop, jump
+between stages, Euler steps on their grid, classifier-free guidance with the network's own learned
+null latent), with one deliberate change: the noise comes from Mipflow's per-row streams
+(mipflow_sampler.RowNoise), so a decode depends only on (seed, row id) and the Java side can
+reproduce it. It was checked against the authors' code outside the repository (their loop on their
+MMDiT with this noise injected): identical floats when tau is built their way (authors_tau=True).
+Their ADD student is sampled by the same loop with num_steps=1 and the student's weights (its own
+context_null included), which is decode(student, student_null, ..., steps_per_stage=1, ...) here.
 
 Model contract (TorchScript or any callable):
     forward(x [N,3,H,W] f32, t [N] f32, context [N,T,D] f32) -> [N,3,H,W] f32
 t is the network time tau of the step (the authors' timestep / 1000, the same for every row), the
 output the stage-local velocity dx/du (the authors' training target x_start_noisy - x_end_noisy).
 
-Arithmetic, step by step (float32 unless said otherwise; this is what the Java side implements):
+Arithmetic, step by step (float32 unless said otherwise). The Java side (org.mipflow.sampling.Sampler)
+computes the same values but not always with the same roundings: where this loop multiplies and adds
+float32 tensors op by op (jump, Euler step), Java computes the expression in double and rounds it to
+float once. Decodes agree to a few 1e-6 (TokenDecoderTest prints the figure), not bit for bit.
   noise     one RowNoise(seed, id) per row. Initial state: 3*h0*w0 Gaussians (plane-major, row-major),
             h0 = S / 2^(K-1), each double rounded to float32. Jump into stage k >= 1: block noise
             [3, 2h, 2w] in block_noise_exact's draw order (per plane, per 2x2 block in row-major

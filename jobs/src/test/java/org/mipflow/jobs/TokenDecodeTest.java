@@ -31,10 +31,14 @@ import org.mipflow.io.ImageOps;
 import org.mipflow.spark.LatentDecoder;
 
 /**
- * A token decoder of the method's authors' kind through {@code mipflow decode} and through the
- * Transformer: token latents as ARRAY<FLOAT>, BINARY float32 and ARRAY<ARRAY<FLOAT>> give the
- * reference sampler's images (within one 8-bit level; its seed, 7) with the model's default
- * guidance (W = 2) and 10 steps per stage; rows of the wrong shape go to errors naming the shape the model takes.
+ * A token decoder of the method's authors' kind with its one-step student, exported by
+ * scripts/torch/export_mmdit.py, through {@code mipflow decode} and through the Transformer:
+ * token latents as ARRAY<FLOAT>, BINARY float32 and ARRAY<ARRAY<FLOAT>> give the reference
+ * sampler's images (within one 8-bit level; its seed, 7) in the default mode (auto: onestep, the
+ * fastest the model declares) with the model's default guidance (W = 2); every reference decode
+ * (multiscale and onestep, K = 3 and 4, W = 1 and 2) through the Transformer; rows of the wrong
+ * shape go to errors naming the shape the model takes; summary.json and the dry run count the
+ * forward passes and network rows per image.
  */
 class TokenDecodeTest {
     static final Path MODEL = Path.of("../udf/src/test/resources/token-decoder/k3").toAbsolutePath().normalize();
@@ -50,12 +54,32 @@ class TokenDecodeTest {
         spark = SparkTestSession.start("local[2]", "mipflow-tokens");
         expected = JsonParser.parseString(Files.readString(MODEL.resolve("expected.json"))).getAsJsonObject();
         contexts = contexts(expected);
-        for (var d : expected.getAsJsonArray("decodes")) {
+        want8 = eightBit(reference(expected, "onestep", 1, 2.0).getAsJsonArray("images"));
+    }
+
+    /** The reference decode of a mode, steps per stage and W. */
+    static JsonObject reference(JsonObject e, String mode, int steps, double w) {
+        for (var d : e.getAsJsonArray("decodes")) {
             JsonObject o = d.getAsJsonObject();
-            if (o.get("stepsPerStage").getAsInt() == 10 && o.get("cfgScale").getAsDouble() == 2.0) {
-                want8 = eightBit(o.getAsJsonArray("images"));
+            if (o.get("mode").getAsString().equals(mode) && o.get("stepsPerStage").getAsInt() == steps
+                    && o.get("cfgScale").getAsDouble() == w) {
+                return o;
             }
         }
+        throw new AssertionError("no reference decode " + mode + " N=" + steps + " W=" + w);
+    }
+
+    /** What a command prints on stdout, and its exit code. */
+    static String stdout(String... args) {
+        java.io.PrintStream old = System.out;
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, Main.run(args), String.join(" ", args));
+        } finally {
+            System.setOut(old);
+        }
+        return buf.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     static float[][] contexts(JsonObject e) {
@@ -133,7 +157,7 @@ class TokenDecodeTest {
     }
 
     static void assertReference(Map<String, byte[]> pngs) throws Exception {
-        assertReference(pngs, want8, "N=10 W=2");
+        assertReference(pngs, want8, "onestep W=2");
     }
 
     /** Every decoded pixel within one 8-bit level of the reference's. */
@@ -164,23 +188,34 @@ class TokenDecodeTest {
                 "--out", tmp.resolve("out-" + encoding).toString(), "--model", MODEL.toString(),
                 "--master", "local[2]", "--threads", "1", "--seed", "7"}), encoding);
         }
-        // and the other corner of the grid through decode: K = 4, one step per stage, unguided
+        // and the other corner of the grid through decode: K = 4, the teacher, one step per stage, unguided
         assertEquals(0, Main.run(new String[] {"decode", "--input", tmp.resolve("in-array").toString(),
             "--out", tmp.resolve("out-k4").toString(), "--model", MODEL.resolveSibling("k4").toString(),
-            "--stage-steps", "1", "--cfg-scale", "1", "--master", "local[2]", "--threads", "1", "--seed", "7"}));
+            "--mode", "multiscale", "--stage-steps", "1", "--cfg-scale", "1", "--master", "local[2]", "--threads", "1",
+            "--seed", "7"}));
+        // the dry run counts the work: 3 passes per image; guided (W = 2 at every step) 6 rows, else 3
+        for (String w : List.of("model", "1")) {
+            String plan = stdout("decode", "--input", tmp.resolve("in-array").toString(), "--out",
+                    tmp.resolve("never-" + w).toString(), "--model", MODEL.toString(), "--cfg-scale", w, "--dry-run",
+                    "--master", "local[2]");
+            String rows = w.equals("model") ? "6" : "3";
+            assertTrue(plan.contains("dry run: work: 3 forward passes per image, " + rows + " network rows per image"),
+                    plan);
+            assertTrue(plan.contains("; 9 forward passes, " + Integer.parseInt(rows) * 3 + " network rows in all"), plan);
+        }
         spark = SparkTestSession.start("local[2]", "mipflow-tokens");
         JsonObject k4 = JsonParser.parseString(Files.readString(MODEL.resolveSibling("k4").resolve("expected.json")))
                 .getAsJsonObject();
-        for (var d : k4.getAsJsonArray("decodes")) {
-            JsonObject o = d.getAsJsonObject();
-            if (o.get("stepsPerStage").getAsInt() == 1 && o.get("cfgScale").getAsDouble() == 1.0) {
-                Map<String, byte[]> pngs = new HashMap<>();
-                for (Row r : spark.read().parquet(tmp.resolve("out-k4") + "/images").collectAsList()) {
-                    pngs.put(r.getAs("id"), r.getAs("image"));
-                }
-                assertReference(pngs, eightBit(o.getAsJsonArray("images")), "decode k4 N=1 W=1");
-            }
+        Map<String, byte[]> k4pngs = new HashMap<>();
+        for (Row r : spark.read().parquet(tmp.resolve("out-k4") + "/images").collectAsList()) {
+            k4pngs.put(r.getAs("id"), r.getAs("image"));
         }
+        assertReference(k4pngs, eightBit(reference(k4, "multiscale", 1, 1.0).getAsJsonArray("images")),
+                "decode k4 multiscale N=1 W=1");
+        JsonObject k4summary = JsonParser.parseString(Files.readString(tmp.resolve("out-k4/summary.json")))
+                .getAsJsonObject();
+        assertEquals(4, k4summary.get("forward_passes").getAsInt());
+        assertEquals(4, k4summary.get("network_rows_per_image").getAsInt(), "unguided: one row per pass");
         for (String encoding : encodings) {
             String out = tmp.resolve("out-" + encoding).toString();
             Map<String, byte[]> pngs = new HashMap<>();
@@ -203,15 +238,17 @@ class TokenDecodeTest {
             JsonObject summary = JsonParser.parseString(Files.readString(Path.of(out, "summary.json")))
                     .getAsJsonObject();
             assertEquals(2.0, summary.get("cfg_scale").getAsDouble());
-            assertEquals("multiscale", summary.get("mode").getAsString());
+            assertEquals("onestep", summary.get("mode").getAsString(), "auto: the fastest mode the model declares");
+            assertEquals(3, summary.get("forward_passes").getAsInt());
+            assertEquals(6, summary.get("network_rows_per_image").getAsInt(), "guided: the image and its null twin");
             // B decides the bytes, so the summary says how it was set (LocalClusterTest: what executors made of it)
             assertEquals("auto", summary.get("rows_per_call").getAsString());
         }
     }
 
     /**
-     * Every reference decode (K = 3 and 4, N = 1 and 10, W = 1 and 2) through the Transformer, on
-     * the session already running; within one 8-bit level on every pixel.
+     * Every reference decode (K = 3 and 4; multiscale with N = 1 and 10, onestep; W = 1 and 2)
+     * through the Transformer, on the session already running; within one 8-bit level on every pixel.
      */
     @Test
     void everyReferenceDecodeThroughTheTransformer() throws Exception {
@@ -227,13 +264,14 @@ class TokenDecodeTest {
                 JsonObject o = d.getAsJsonObject();
                 int steps = o.get("stepsPerStage").getAsInt();
                 double w = o.get("cfgScale").getAsDouble();
+                String mode = o.get("mode").getAsString();
                 LatentDecoder decoder = new LatentDecoder().setModelDir(model.toString()).setThreads(1).setSeed(7)
-                        .setStageSteps(Integer.toString(steps)).setCfgScale(w);
+                        .setMode(mode).setStageSteps(Integer.toString(steps)).setCfgScale(w);
                 Map<String, byte[]> pngs = new HashMap<>();
                 for (Row r : decoder.transform(in).collectAsList()) {
                     pngs.put(r.getAs("id"), r.getAs("image"));
                 }
-                assertReference(pngs, eightBit(o.getAsJsonArray("images")), k + " N=" + steps + " W=" + w);
+                assertReference(pngs, eightBit(o.getAsJsonArray("images")), k + " " + mode + " N=" + steps + " W=" + w);
             }
         }
     }
@@ -260,7 +298,9 @@ class TokenDecodeTest {
         CliTest.Result full = CliTest.run("decode", "--model", MODEL.toString(), "--mode", "full",
                 "--out", tmp.resolve("never").toString());
         assertEquals(2, full.code());
-        assertTrue(full.err().contains("was not trained for mode full"), full.err());
+        assertTrue(full.err().contains("was not trained for mode full (it was trained on per-stage time windows"),
+                full.err());
+        assertTrue(full.err().contains("its modes: [multiscale, onestep]"), full.err());
         CliTest.Result cfg = CliTest.run("decode", "--cfg-scale", "2", "--model", "../models/default",
                 "--input", "../sample-data/latents", "--out", tmp.resolve("never2").toString());
         assertEquals(2, cfg.code());

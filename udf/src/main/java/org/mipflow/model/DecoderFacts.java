@@ -13,6 +13,8 @@ import org.mipflow.io.LatentSpec;
 import org.mipflow.sampling.Guidance;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
+import org.mipflow.schedule.FlowScheduler;
+import org.mipflow.schedule.ScheduleConvention;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -21,7 +23,8 @@ import org.mipflow.schedule.StageSchedule;
  * checksum, so a corrupt model is refused before any work starts.
  */
 public record DecoderFacts(String format, int latentChannels, int downsample, StageSchedule schedule,
-        boolean hasStudent, int firstWidth, LatentSpec latent, Set<SamplingMode> modes, Guidance guidance) {
+        boolean hasStudent, int firstWidth, LatentSpec latent, Set<SamplingMode> modes, Guidance guidance,
+        ScheduleConvention convention) {
 
     /**
      * The sampler a decode of this model runs with {@code cfg}, checked on the driver: a mode the
@@ -31,8 +34,13 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
      */
     public SamplerConfig check(String model, SamplerConfig cfg) {
         if (!modes.contains(cfg.mode())) {
+            String why = cfg.mode() == SamplingMode.FULL
+                    && convention.networkTime() == ScheduleConvention.NetworkTime.WINDOWS
+                    ? " (it was trained on per-stage time windows, and its model.json states no schedule.fullFlowTime)"
+                    : "";
             throw new IllegalArgumentException("model " + model + " was not trained for mode " + cfg.mode().label()
-                    + "; its modes: " + modes.stream().map(SamplingMode::label).toList());
+                    + why + "; its modes: " + SamplingMode.offered(true).stream().filter(modes::contains)
+                    .map(SamplingMode::label).toList());
         }
         double w = cfg.cfgScaleFor(guidance);
         if (w > 1 && guidance == null) {
@@ -45,6 +53,16 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
     /** The guidance scale W a decode with {@code cfg} uses (1: unguided). */
     public double cfgScale(SamplerConfig cfg) {
         return cfg.cfgScaleFor(guidance);
+    }
+
+    /** Forward passes of the network per image with {@code cfg}. */
+    public int forwardPasses(SamplerConfig cfg) {
+        return cfg.forwardPasses(schedule.stages());
+    }
+
+    /** Rows the network computes per image with {@code cfg}, a guided step's unconditional twin counted. */
+    public int networkRowsPerImage(SamplerConfig cfg) {
+        return cfg.networkRows(new FlowScheduler(schedule, convention), guidance);
     }
 
     /**
@@ -66,7 +84,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
             return new DecoderFacts(format, c.latentChannels(), c.downsample(), c.schedule(), student,
                     c.decoderWidths()[0],
                     new LatentSpec.Grid(c.latentChannels(), c.downsample(), 1 << (c.schedule().stages() - 1)),
-                    Set.copyOf(SamplingMode.offered(student)), null);
+                    Set.copyOf(SamplingMode.offered(student)), null, ScheduleConvention.NATIVE);
         }
         if (TorchScriptManifest.FORMAT.equals(format)) {
             TorchScriptManifest m = TorchScriptManifest.read(dir);
@@ -78,7 +96,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
                 modes.remove(SamplingMode.ONESTEP);
             }
             return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.hasStudent(), 0, l,
-                    Set.copyOf(modes), m.guidance());
+                    Set.copyOf(modes), m.guidance(), m.convention());
         }
         throw new ModelFormatException("model " + dir + " has format '" + format + "'; Mipflow reads '"
                 + ModelManifest.NATIVE + "' and '" + TorchScriptManifest.FORMAT + "'");

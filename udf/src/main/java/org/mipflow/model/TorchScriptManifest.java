@@ -41,10 +41,16 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
     public static final String IMAGE_RANGE = "[-1, 1]";
     /** model.json's fields, top level and in "schedule": anything else is a typo or a setting Mipflow cannot honour. */
     static final Set<String> FIELDS = Set.of("format", "teacher", "student", "latentChannels", "downsample", "latent",
-            "imageSize", "nullContext", "guidance", "modes", "schedule", "sha256", "note");
+            "imageSize", "nullContext", "studentNullContext", "guidance", "modes", "schedule", "sha256", "note");
     static final Set<String> SCHEDULE_FIELDS = Set.of("stages", "gamma", "timeConvention", "imageRange",
             "imageConversion", "nominalStarts", "ends", "networkTime", "timeWindows", "velocity", "grid", "gridEnd",
-            "renoise");
+            "renoise", "fullFlowTime");
+    /**
+     * The one time convention of the full-resolution flow the samplers implement: the network is
+     * given the physical flow time t (1 noise, 0 image). A window-trained decoder must state it to
+     * be run in mode full, since its network never saw those times unless it was trained on them.
+     */
+    public static final String FULL_FLOW_TIME = "physical";
     static final Set<String> GUIDANCE_FIELDS = Set.of("scale", "low", "high");
     static final Set<String> LATENT_FIELDS = Set.of("kind", "tokens", "dim");
 
@@ -109,11 +115,12 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
                         .getAsString());
             }
             StageSchedule schedule = schedule(s, json);
-            Guidance guidance = guidance(dir, o, latent, json);
-            m = new TorchScriptManifest(names(o.get("teacher"), json, "teacher"),
-                    o.has("student") && !o.get("student").isJsonNull() ? names(o.get("student"), json, "student")
-                            : List.of(),
-                    latent, schedule, convention(s, schedule, json), guidance, modes(o, json), files);
+            List<String> student = o.has("student") && !o.get("student").isJsonNull()
+                    ? names(o.get("student"), json, "student") : List.of();
+            Guidance guidance = guidance(dir, o, latent, !student.isEmpty(), files, json);
+            ScheduleConvention stepping = convention(s, schedule, json);
+            m = new TorchScriptManifest(names(o.get("teacher"), json, "teacher"), student, latent, schedule,
+                    stepping, guidance, modes(o, fullFlowAllowed(s, stepping, json), json), files);
         } catch (ModelFormatException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -228,9 +235,22 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
         }
     }
 
-    /** "nullContext" (a file of the latent's float32 values) and "guidance" {scale, low, high}. */
-    private static Guidance guidance(Path dir, JsonObject o, LatentSpec latent, Path json) {
+    /**
+     * "nullContext" (a file of the latent's float32 values), the student's own "studentNullContext"
+     * if it has one, and "guidance" {scale, low, high}.
+     */
+    private static Guidance guidance(Path dir, JsonObject o, LatentSpec latent, boolean hasStudent,
+            Map<String, String> files, Path json) {
         JsonObject g = o.has("guidance") ? o.getAsJsonObject("guidance") : null;
+        if (o.has("studentNullContext")) {
+            if (!o.has("nullContext") || !hasStudent) {
+                throw new ModelFormatException(json + ": studentNullContext needs a student and a nullContext");
+            }
+            if (!files.containsKey(o.get("studentNullContext").getAsString())) {
+                throw new ModelFormatException(json + ": sha256 lists no checksum for "
+                        + o.get("studentNullContext").getAsString());
+            }
+        }
         if (!o.has("nullContext")) {
             if (g != null && g.has("scale") && g.get("scale").getAsDouble() > 1) {
                 throw new ModelFormatException(json + ": guidance.scale > 1 needs a nullContext file");
@@ -240,40 +260,77 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
         if (!(latent instanceof LatentSpec.Tokens t)) {
             throw new ModelFormatException(json + ": nullContext is for token latents");
         }
-        String file = o.get("nullContext").getAsString();
-        float[] nul;
-        try {
-            byte[] b = Files.readAllBytes(dir.resolve(file));
-            if (b.length != 4L * t.tokens() * t.dim()) {
-                throw new ModelFormatException(json + ": nullContext " + file + " has " + b.length + " bytes; "
-                        + t.describe() + " of float32 are " + 4L * t.tokens() * t.dim());
-            }
-            nul = new float[b.length / 4];
-            ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(nul);
-        } catch (IOException e) {
-            throw new ModelFormatException(json + ": cannot read nullContext " + file + ": " + e.getMessage(), e);
-        }
+        float[] nul = nullCondition(dir, "nullContext", o.get("nullContext").getAsString(), t, json);
+        float[] studentNul = o.has("studentNullContext")
+                ? nullCondition(dir, "studentNullContext", o.get("studentNullContext").getAsString(), t, json) : null;
         double scale = g != null && g.has("scale") ? g.get("scale").getAsDouble() : 1.0;
         double low = g != null && g.has("low") ? g.get("low").getAsDouble() : 0.0;
         double high = g != null && g.has("high") ? g.get("high").getAsDouble() : 1.0;
         try {
-            return new Guidance(nul, scale, low, high);
+            return new Guidance(nul, studentNul, scale, low, high);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(json + ": guidance: " + e.getMessage(), e);
         }
     }
 
-    private static Set<SamplingMode> modes(JsonObject o, Path json) {
-        if (!o.has("modes")) {
-            return EnumSet.allOf(SamplingMode.class);
+    /** A null condition file: T*D float32, little-endian, token-major. */
+    private static float[] nullCondition(Path dir, String field, String file, LatentSpec.Tokens t, Path json) {
+        try {
+            byte[] b = Files.readAllBytes(dir.resolve(file));
+            if (b.length != 4L * t.tokens() * t.dim()) {
+                throw new ModelFormatException(json + ": " + field + " " + file + " has " + b.length + " bytes; "
+                        + t.describe() + " of float32 are " + 4L * t.tokens() * t.dim());
+            }
+            float[] nul = new float[b.length / 4];
+            ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(nul);
+            return nul;
+        } catch (IOException e) {
+            throw new ModelFormatException(json + ": cannot read " + field + " " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Whether mode full may run: the full-resolution flow gives the network the physical time t,
+     * which a decoder trained on per-stage time windows never saw, unless its model.json states
+     * (schedule.fullFlowTime) that it was trained on it.
+     */
+    private static boolean fullFlowAllowed(JsonObject s, ScheduleConvention convention, Path json) {
+        if (s.has("fullFlowTime") && !FULL_FLOW_TIME.equals(s.get("fullFlowTime").getAsString())) {
+            throw new ModelFormatException(json + ": schedule.fullFlowTime '" + s.get("fullFlowTime").getAsString()
+                    + "' is not supported; the full-resolution flow gives the network the physical time t (1 noise, "
+                    + "0 image): \"" + FULL_FLOW_TIME + "\"");
+        }
+        return convention.networkTime() != ScheduleConvention.NetworkTime.WINDOWS || s.has("fullFlowTime");
+    }
+
+    /**
+     * "modes", or every mode when absent; full only where {@link #fullFlowAllowed}: left out of
+     * the default, refused when declared.
+     */
+    private static Set<SamplingMode> modes(JsonObject o, boolean fullAllowed, Path json) {
         Set<SamplingMode> modes = EnumSet.noneOf(SamplingMode.class);
+        if (!o.has("modes")) {
+            modes.addAll(EnumSet.allOf(SamplingMode.class));
+            if (!fullAllowed) {
+                modes.remove(SamplingMode.FULL);
+            }
+            return modes;
+        }
         for (JsonElement e : o.getAsJsonArray("modes")) {
             try {
                 modes.add(SamplingMode.parse(e.getAsString()));
             } catch (IllegalArgumentException x) {
                 throw new ModelFormatException(json + ": modes: " + x.getMessage(), x);
             }
+        }
+        if (modes.isEmpty()) {
+            throw new ModelFormatException(json + ": modes names no mode");
+        }
+        if (modes.contains(SamplingMode.FULL) && !fullAllowed) {
+            throw new ModelFormatException(json + ": modes include full, but the decoder was trained on per-stage time "
+                    + "windows (schedule.networkTime windows) and model.json states no time convention for the "
+                    + "full-resolution flow: remove full, or state schedule.fullFlowTime \"" + FULL_FLOW_TIME
+                    + "\" if it was trained on the physical time there");
         }
         return modes;
     }

@@ -1,5 +1,6 @@
 package org.mipflow.sampling;
 
+import java.util.List;
 import java.util.random.RandomGenerator;
 import org.mipflow.schedule.BlockNoise;
 import org.mipflow.schedule.FlowScheduler;
@@ -22,6 +23,8 @@ public final class Sampler implements ImageSampler {
     private final Guidance guidance;
     /** The guidance scale W decoded with (1: unguided). */
     private final double w;
+    /** The step grids of this mode, in the order they run (see {@link SamplerConfig#grids}). */
+    private final List<FlowScheduler.Grid> grids;
 
     public Sampler(VelocityModel model, SamplerConfig cfg) {
         this.model = model;
@@ -37,11 +40,7 @@ public final class Sampler implements ImageSampler {
             throw new IllegalArgumentException("mode " + cfg.mode().label() + " is not one the model was trained for ("
                     + model.modes().stream().map(SamplingMode::label).toList() + ")");
         }
-        int k = model.schedule().stages();
-        if (cfg.mode() == SamplingMode.MULTISCALE && cfg.stageSteps().length != k) {
-            throw new IllegalArgumentException(
-                    "the model has " + k + " stages but " + cfg.stageSteps().length + " stage step counts were given");
-        }
+        this.grids = cfg.grids(sch);
         if (cfg.mode().needsStudent() && !model.hasStudent()) {
             throw new IllegalArgumentException("mode " + cfg.mode().label()
                     + " needs a model with a distilled student (mipflow distill)");
@@ -63,6 +62,11 @@ public final class Sampler implements ImageSampler {
         return cfg.forwardPasses(model.schedule().stages());
     }
 
+    /** Rows per image the network computes: one per step, two at a guided step (see {@link SamplerConfig#networkRows}). */
+    public int networkRowsPerImage() {
+        return cfg.networkRows(sch, guidance);
+    }
+
     @Override
     public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs, int rowsPerCall) {
         int[] side = model.latent().imageSize(zh, zw);
@@ -75,21 +79,22 @@ public final class Sampler implements ImageSampler {
             throw new IllegalArgumentException("latent buffer does not match n*C*h*w");
         }
         NetworkCalls calls = new NetworkCalls(model, rowsPerCall);
+        boolean student = cfg.mode().needsStudent();
         return switch (cfg.mode()) {
-            case FULL -> full(z, n, zh, zw, h, w, rngs, calls);
-            case MULTISCALE -> pyramid(z, n, zh, zw, h, w, rngs, cfg.stageSteps(), false, calls);
-            case ONESTEP -> pyramid(z, n, zh, zw, h, w, rngs, ones(model.schedule().stages()), true, calls);
+            case FULL -> full(z, n, zh, zw, h, w, rngs, grids.get(0), calls);
+            case MULTISCALE, ONESTEP -> pyramid(z, n, zh, zw, h, w, rngs, grids, student, calls);
         };
     }
 
-    private float[] full(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, NetworkCalls calls) {
+    private float[] full(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, FlowScheduler.Grid grid,
+            NetworkCalls calls) {
         float[] x = gaussian(n, 3 * h * w, rngs);
-        integrate(x, n, h, w, z, zh, zw, sch.grid(sch.fullFlow(), cfg.fullSteps()), false, calls);
+        integrate(x, n, h, w, z, zh, zw, grid, false, calls);
         return x;
     }
 
-    private float[] pyramid(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs, int[] steps,
-            boolean student, NetworkCalls calls) {
+    private float[] pyramid(float[] z, int n, int zh, int zw, int h, int w, RandomGenerator[] rngs,
+            List<FlowScheduler.Grid> grids, boolean student, NetworkCalls calls) {
         StageSchedule s = model.schedule();
         int k = s.stages();
         int sh = s.resolution(0, h);
@@ -101,7 +106,7 @@ public final class Sampler implements ImageSampler {
                 sh *= 2;
                 sw *= 2;
             }
-            integrate(x, n, sh, sw, z, zh, zw, sch.grid(stage, steps[stage]), student, calls);
+            integrate(x, n, sh, sw, z, zh, zw, grids.get(stage), student, calls);
         }
         return x;
     }
@@ -131,12 +136,12 @@ public final class Sampler implements ImageSampler {
      */
     private void integrate(float[] x, int n, int h, int w, float[] z, int zh, int zw, FlowScheduler.Grid grid,
             boolean student, NetworkCalls calls) {
-        float[] zPair = null; // the latents, then each row's null condition: the same at every guided step
+        float[] zPair = null; // the latents, then the null condition of each row: the same at every guided step
         for (int i = 0; i < grid.steps(); i++) {
             double t = grid.t()[i];
             boolean guided = guidance != null && guidance.applies(this.w, t);
             if (guided && zPair == null) {
-                zPair = withNullConditions(z, n);
+                zPair = withNullConditions(z, n, student);
             }
             float[] v = guided ? guidedVelocity(x, n, h, w, zPair, zh, zw, t, grid.stageType(), student, calls)
                     : calls.velocity(x, n, h, w, z, zh, zw, t, grid.stageType(), student);
@@ -144,10 +149,13 @@ public final class Sampler implements ImageSampler {
         }
     }
 
-    /** The n latents followed by n copies of the null condition: the conditions of a guided step's 2n rows. */
-    private float[] withNullConditions(float[] z, int n) {
+    /**
+     * The n latents followed by n copies of the null condition of the network that runs (the
+     * student's own where it has one): the conditions of a guided step's 2n rows.
+     */
+    private float[] withNullConditions(float[] z, int n, boolean student) {
         float[] pair = java.util.Arrays.copyOf(z, 2 * z.length);
-        float[] nul = guidance.nullCondition();
+        float[] nul = guidance.nullCondition(student);
         for (int r = 0; r < n; r++) {
             System.arraycopy(nul, 0, pair, z.length + r * nul.length, nul.length);
         }
@@ -178,11 +186,5 @@ public final class Sampler implements ImageSampler {
             }
         });
         return x;
-    }
-
-    private static int[] ones(int k) {
-        int[] o = new int[k];
-        java.util.Arrays.fill(o, 1);
-        return o;
     }
 }

@@ -1,8 +1,11 @@
 package org.mipflow.sampling;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.mipflow.schedule.FlowScheduler;
 
 /**
  * @param mode sampling mode
@@ -107,12 +110,50 @@ public record SamplerConfig(SamplingMode mode, int fullSteps, int[] stageSteps, 
         return stageSteps.clone();
     }
 
-    /** Forward passes of the network per image. */
+    /** Forward passes of the network per image: the Euler steps, each one call that holds the image's rows. */
     public int forwardPasses(int stages) {
         return switch (mode) {
             case FULL -> fullSteps;
             case ONESTEP -> stages;
             case MULTISCALE -> Arrays.stream(stageSteps).sum();
         };
+    }
+
+    /**
+     * The step grids of a decode in this mode, in the order they run: the full-resolution flow's,
+     * or one per pyramid stage (one step each in onestep).
+     */
+    public List<FlowScheduler.Grid> grids(FlowScheduler sch) {
+        int k = sch.schedule().stages();
+        if (mode == SamplingMode.FULL) {
+            return List.of(sch.grid(sch.fullFlow(), fullSteps));
+        }
+        if (mode == SamplingMode.MULTISCALE && stageSteps.length != k) {
+            throw new IllegalArgumentException("the model has " + k + " stages but " + stageSteps.length
+                    + " stage step counts were given");
+        }
+        List<FlowScheduler.Grid> g = new ArrayList<>();
+        for (int stage = 0; stage < k; stage++) {
+            g.add(sch.grid(stage, mode == SamplingMode.ONESTEP ? 1 : stageSteps[stage]));
+        }
+        return g;
+    }
+
+    /**
+     * Rows the network computes per image: one per step, and two at a step that guidance covers
+     * (the image and its unconditional twin, in the same call), so with W = 2 over the whole
+     * interval twice the forward passes. Padding rows of a short call are not counted.
+     *
+     * @param guidance the model's guidance, or null
+     */
+    public int networkRows(FlowScheduler sch, Guidance guidance) {
+        double w = cfgScaleFor(guidance);
+        int rows = 0;
+        for (FlowScheduler.Grid g : grids(sch)) {
+            for (double t : g.t()) {
+                rows += guidance != null && guidance.applies(w, t) ? 2 : 1;
+            }
+        }
+        return rows;
     }
 }

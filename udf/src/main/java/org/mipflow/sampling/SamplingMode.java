@@ -1,6 +1,7 @@
 package org.mipflow.sampling;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 
@@ -30,9 +31,22 @@ public enum SamplingMode {
         return needsStudent;
     }
 
-    /** What "auto" means, everywhere: the fastest mode the model has. */
+    /** What "auto" means for a model that states no modes (a native one): the fastest it has. */
     public static SamplingMode auto(boolean hasStudent) {
-        return hasStudent ? ONESTEP : MULTISCALE;
+        return auto(offered(hasStudent));
+    }
+
+    /**
+     * What "auto" means, everywhere: the fastest of the modes a model was trained for (onestep,
+     * then multiscale, then full), so a model that declares only full is decoded in full.
+     */
+    public static SamplingMode auto(Collection<SamplingMode> modes) {
+        for (SamplingMode m : List.of(ONESTEP, MULTISCALE, FULL)) {
+            if (modes.contains(m)) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("the model declares no sampling mode");
     }
 
     /** The modes a model offers, in display order (full, the baseline, first). */
@@ -54,9 +68,9 @@ public enum SamplingMode {
         }
     }
 
-    /** {@link #parse}, with "auto" resolved for a model with or without a student. */
-    public static SamplingMode parse(String s, boolean hasStudent) {
-        return AUTO.equals(s.trim().toLowerCase(Locale.ROOT)) ? auto(hasStudent) : parse(s);
+    /** {@link #parse}, with "auto" resolved among the modes a model was trained for. */
+    public static SamplingMode parse(String s, Collection<SamplingMode> modes) {
+        return AUTO.equals(s.trim().toLowerCase(Locale.ROOT)) ? auto(modes) : parse(s);
     }
 
     /**

@@ -85,7 +85,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         modelDir = new Param<>(this, "modelDir",
                 "model directory, readable at the same local path on the driver and every executor");
         mode = new Param<>(this, "mode",
-                "full | multiscale | onestep | auto (onestep if the model has a student, else multiscale)",
+                "full | multiscale | onestep | auto (the fastest mode the model was trained for: onestep, multiscale, full)",
                 oneOf(MODES));
         steps = new IntParam(this, "steps", "Euler steps of mode full", ParamValidators.gtEq(1));
         cfgScale = new DoubleParam(this, "cfgScale", "classifier-free guidance scale W (models with a null "
@@ -258,7 +258,7 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         String dir = getOrDefault(modelDir);
         DecoderFacts facts = facts();
         org.mipflow.sampling.SamplingMode m = org.mipflow.sampling.SamplingMode
-                .parse(getOrDefault(mode), facts.hasStudent()).checkedFor(dir, facts.hasStudent());
+                .parse(getOrDefault(mode), facts.modes()).checkedFor(dir, facts.hasStudent());
         double w = (Double) getOrDefault(cfgScale);
         SamplerConfig sampler = facts.check(dir, SamplerConfig.parse(m, (Integer) getOrDefault(steps),
                 getOrDefault(stageSteps), facts.schedule().stages()).withCfgScale(w < 0 ? Double.NaN : w));

@@ -109,7 +109,7 @@ public final class ScaleBenchCommand implements Command {
             writeRows(spark, rows, c, side, one, 1);
             writeRows(spark, rows, c, side, many, shards);
             DecodeSettings s = new DecodeSettings(model.toString(),
-                    SamplerConfig.parse(SamplingMode.parse(o.get("mode"), facts.hasStudent())
+                    SamplerConfig.parse(SamplingMode.parse(o.get("mode"), facts.modes())
                             .checkedFor(model.toString(), facts.hasStudent()), SamplerConfig.DEFAULT_FULL_STEPS,
                             Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS), facts.schedule().stages()),
                     0, 0, 0, null, RowLimits.DEFAULT, null);

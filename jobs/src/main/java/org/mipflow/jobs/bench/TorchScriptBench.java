@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -221,23 +222,28 @@ final class TorchScriptBench {
             md.append(String.format(Locale.ROOT, "# bench (TorchScript token decoder %s): %d images of %s at %dx%d, "
                     + "%d threads, %d rounds (median; every round listed)%n%n", model, n, t.describe(), t.imageSize(),
                     t.imageSize(), threads, rounds));
-            md.append("| mode | W | forward passes / image | rows per network call | images/s | per round |\n");
-            md.append("|---|---|---|---|---|---|\n");
+            md.append("| mode | W | forward passes / image | network rows / image | rows per network call | images/s "
+                    + "| per round |\n");
+            md.append("|---|---|---|---|---|---|---|\n");
             for (var e : runs.entrySet()) {
                 Sampler sampler = new Sampler(m, e.getValue());
                 int rowsPerCall = plan.callRows();
                 double med = Measurements.median(ips.get(e.getKey()));
-                md.append(String.format(Locale.ROOT, "| %s | %.2f | %d | %d | %.3f | %s |%n", e.getValue().mode().label(),
-                        sampler.cfgScale(), sampler.forwardPasses(), rowsPerCall, med,
+                md.append(String.format(Locale.ROOT, "| %s | %.2f | %d | %d | %d | %.3f | %s |%n",
+                        e.getValue().mode().label(), sampler.cfgScale(), sampler.forwardPasses(),
+                        sampler.networkRowsPerImage(), rowsPerCall, med,
                         ips.get(e.getKey()).stream().map(v -> String.format(Locale.ROOT, "%.3f", v)).toList()));
                 JsonObject j = new JsonObject();
                 j.addProperty("mode", e.getValue().mode().label());
                 j.addProperty("cfg_scale", sampler.cfgScale());
                 j.addProperty("forward_passes", sampler.forwardPasses());
+                j.addProperty("network_rows_per_image", sampler.networkRowsPerImage());
                 j.addProperty("rows_per_call", rowsPerCall);
                 j.addProperty("images_per_second", med);
+                j.add("rounds", new GsonBuilder().create().toJsonTree(ips.get(e.getKey())));
                 json.add(j);
             }
+            speedups(runs, ips, md);
         }
         JsonObject out = new JsonObject();
         out.addProperty("model", model.toString());
@@ -245,6 +251,33 @@ final class TorchScriptBench {
         out.addProperty("rounds", rounds);
         out.add("runs", json);
         return report(outDir, md, out);
+    }
+
+    /**
+     * The method's speed-up on this decoder: onestep (the student, one pass per stage) against
+     * multiscale (the teacher, N steps per stage) at each W, medians and round by round (the runs
+     * were interleaved, so round r of each was measured under the same load).
+     */
+    private static void speedups(Map<String, SamplerConfig> runs, Map<String, List<Double>> ips, StringBuilder md) {
+        for (String key : runs.keySet()) {
+            if (runs.get(key).mode() != org.mipflow.sampling.SamplingMode.ONESTEP) {
+                continue;
+            }
+            String teacher = org.mipflow.sampling.SamplingMode.MULTISCALE.label() + key.substring(key.indexOf(' '));
+            if (!ips.containsKey(teacher)) {
+                continue;
+            }
+            List<Double> one = ips.get(key);
+            List<Double> multi = ips.get(teacher);
+            List<Double> ratios = new ArrayList<>();
+            for (int r = 0; r < one.size(); r++) {
+                ratios.add(one.get(r) / multi.get(r));
+            }
+            md.append(String.format(Locale.ROOT, "%nonestep / multiscale (%s, %s): %.2fx (median), per round %s%n",
+                    key.substring(key.indexOf(' ') + 1), Arrays.toString(runs.get(teacher).stageSteps())
+                            + " teacher steps per stage", Measurements.median(one) / Measurements.median(multi),
+                    rounds(ratios)));
+        }
     }
 
     /** The rows through the decode loop (sampling and PNG; no reference, so no metrics). */

@@ -3,6 +3,7 @@ package org.mipflow.jobs.cli;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 
@@ -50,11 +51,12 @@ public record SamplingOptions(String mode, int fullSteps, String stageSteps, dou
 
     /**
      * The sampler for a model with {@code stages} stages, in --mode (default and "auto": the
-     * fastest the model has), refused with one line when the model cannot run it.
+     * fastest of the modes it was trained for), refused with one line when the model cannot run it.
      */
-    public SamplerConfig config(int stages, boolean hasStudent, String model) throws UsageException {
+    public SamplerConfig config(int stages, boolean hasStudent, Set<SamplingMode> modes, String model)
+            throws UsageException {
         try {
-            SamplingMode m = mode == null ? SamplingMode.auto(hasStudent) : SamplingMode.parse(mode, hasStudent);
+            SamplingMode m = mode == null ? SamplingMode.auto(modes) : SamplingMode.parse(mode, modes);
             return SamplerConfig.parse(m.checkedFor(model, hasStudent), fullSteps, stageSteps, stages)
                     .withCfgScale(cfgScale);
         } catch (IllegalArgumentException e) {

@@ -57,7 +57,7 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("out", "DIR", "out/decode", "output directory (any Hadoop URI)"),
                 Options.Spec.value("model", "DIR", "models/default", "model directory")));
         specs.addAll(SamplingOptions.specs(
-                "full | multiscale | onestep | auto (default auto: onestep if the model has a student, else multiscale)"));
+                "full | multiscale | onestep | auto (default auto: the fastest mode the model was trained for, onestep, then multiscale, then full)"));
         specs.addAll(BatchingOptions.specs());
         specs.addAll(NumericsOptions.specs());
         specs.addAll(List.of(
@@ -113,7 +113,7 @@ public final class DecodeCommand implements Command {
         DecoderFacts facts = DecoderFacts.read(model);
         int stages = facts.schedule().stages();
         boolean student = facts.hasStudent();
-        SamplerConfig sampler = SamplingOptions.parse(o).config(stages, student, model.toString());
+        SamplerConfig sampler = SamplingOptions.parse(o).config(stages, student, facts.modes(), model.toString());
         try {
             facts.check(model.toString(), sampler);
         } catch (IllegalArgumentException e) {
@@ -155,9 +155,11 @@ public final class DecodeCommand implements Command {
                             RowLimits.DEFAULT.maxReferencePixels()),
                     o.getOr("png-dir", null), metrics, numerics).withFeatures(features);
             double w = facts.cfgScale(sampler);
-            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes per image%s, %d task slot(s)%n",
-                    sampler.mode().label(), sampler.forwardPasses(stages), w > 1 ? String.format(Locale.ROOT,
-                            " (guided, W = %s: each image's unconditional twin is a row too)", w) : "", SparkSupport.taskSlots(spark));
+            System.out.printf(Locale.ROOT, "decode: mode %s, %d forward passes and %d network rows per image%s, %d "
+                    + "task slot(s)%n", sampler.mode().label(), facts.forwardPasses(sampler),
+                    facts.networkRowsPerImage(sampler), w > 1 ? String.format(Locale.ROOT,
+                            " (guided, W = %s: each image's unconditional twin is a row too)", w) : "",
+                    SparkSupport.taskSlots(spark));
             LatentColumns cols = LatentColumns.DEFAULT.forLatent(facts.latent());
             if (o.has("latent-dtype")) {
                 try {
@@ -220,8 +222,10 @@ public final class DecodeCommand implements Command {
         System.out.printf(Locale.ROOT, "dry run: to decode: %d shard(s), %d row(s) in %d wave(s), %d partition(s), "
                 + "%d libtorch thread(s) per task%n", p.pendingShards(), p.pendingRows(), p.waves(), p.partitions(),
                 p.threads());
-        System.out.printf(Locale.ROOT, "dry run: work: %d forward passes of the network; nothing was decoded or "
-                + "written%n", p.forwardPasses());
+        System.out.printf(Locale.ROOT, "dry run: work: %d forward passes per image, %d network rows per image (a "
+                + "guided step's unconditional twin is a row too); %d forward passes, %d network rows in all; nothing "
+                + "was decoded or written%n", p.forwardPassesPerImage(), p.networkRowsPerImage(), p.forwardPasses(),
+                p.networkRows());
     }
 
     /**

@@ -122,9 +122,14 @@ public final class DecodeJob {
         }
     }
 
-    /** What a run did; also written as summary.json. */
+    /**
+     * What a run did; also written as summary.json.
+     *
+     * @param forwardPasses forward passes of the network per image (its Euler steps)
+     * @param networkRowsPerImage rows the network computes per image: a guided step's unconditional twin counted
+     */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
-            Map<String, Double> metricMeans, String mode, int forwardPasses, JsonObject perShard,
+            Map<String, Double> metricMeans, String mode, int forwardPasses, int networkRowsPerImage, JsonObject perShard,
             int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
         /** The mean of a requested metric, or null (not requested, or no image had it). */
         public Double mean(Metric m) {
@@ -132,10 +137,15 @@ public final class DecodeJob {
         }
     }
 
-    /** What a dry run found and would do. */
+    /**
+     * What a dry run found and would do.
+     *
+     * @param forwardPasses forward passes of the network over the pending rows
+     * @param networkRows rows the network would compute over the pending rows (guidance counted)
+     */
     public record Plan(int shards, int badShards, long rows, long duplicateIds, long duplicateRows,
             int committedShards, long committedRows, int pendingShards, long pendingRows, int waves, int partitions,
-            int threads, long forwardPasses) {}
+            int threads, long forwardPasses, int forwardPassesPerImage, long networkRows, int networkRowsPerImage) {}
 
     private DecodeJob() {}
 
@@ -223,8 +233,8 @@ public final class DecodeJob {
                         fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
                         figures.problem() == null ? "" : ": " + figures.problem());
             }
-            Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
-                    facts.schedule().stages(), decoder.modelLoads(), figures, facts.cfgScale(settings.sampler()));
+            Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings, facts,
+                    decoder.modelLoads(), figures);
             guard.checkHeld();
             writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
             return sm;
@@ -294,8 +304,9 @@ public final class DecodeJob {
         printPlan(settings, facts);
         return new Plan(scan.good().size() + scan.bad().size(), scan.bad().size(), scan.rows(), dups.ids(), dups.rows(),
                 scan.good().size() - pending.size(), committedRows, pending.size(), pendingRows, waves.size(),
-                partitions, settings.intraOpThreads(),
-                pendingRows * settings.sampler().forwardPasses(facts.schedule().stages()));
+                partitions, settings.intraOpThreads(), pendingRows * facts.forwardPasses(settings.sampler()),
+                facts.forwardPasses(settings.sampler()), pendingRows * facts.networkRowsPerImage(settings.sampler()),
+                facts.networkRowsPerImage(settings.sampler()));
     }
 
     static final String PARTITION_DISCOVERY_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
@@ -369,8 +380,8 @@ public final class DecodeJob {
 
     /** Pools the commit records of every good shard, this run's and earlier runs', into the summary. */
     private static Summary summary(ShardScan.Result scan, Map<String, WaveCommits.Record> done,
-            java.util.Set<String> decodedNow, double seconds, long imagesNow, DecodeSettings settings, int stages,
-            List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
+            java.util.Set<String> decodedNow, double seconds, long imagesNow, DecodeSettings settings, DecoderFacts facts,
+            List<String> modelLoads, FeatureStats.Figures features) {
         long input = 0;
         long decoded = 0;
         Map<String, WaveCommits.MetricSum> pooled = new java.util.LinkedHashMap<>();
@@ -397,8 +408,9 @@ public final class DecodeJob {
         });
         return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
                 means(pooled),
-                settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
-                scan.good().size() - decodedNow.size(), modelLoads, features, cfgScale);
+                settings.sampler().mode().label(), facts.forwardPasses(settings.sampler()),
+                facts.networkRowsPerImage(settings.sampler()), shards, scan.good().size() - decodedNow.size(),
+                modelLoads, features, facts.cfgScale(settings.sampler()));
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
@@ -471,6 +483,7 @@ public final class DecodeJob {
         o.addProperty("errors", s.errors());
         o.addProperty("mode", s.mode());
         o.addProperty("forward_passes", s.forwardPasses());
+        o.addProperty("network_rows_per_image", s.networkRowsPerImage());
         o.addProperty("cfg_scale", s.cfgScale());
         o.addProperty("decode_seconds", s.seconds());
         o.addProperty("images_per_second", s.imagesPerSecond());

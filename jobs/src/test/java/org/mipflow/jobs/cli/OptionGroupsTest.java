@@ -18,6 +18,9 @@ import org.mipflow.sampling.SamplingMode;
 
 /** The option groups the commands share: each parses its options, checks them and describes itself. */
 class OptionGroupsTest {
+    private static final java.util.Set<SamplingMode> ALL = java.util.Set.copyOf(SamplingMode.offered(true));
+    private static final java.util.Set<SamplingMode> NO_STUDENT = java.util.Set.copyOf(SamplingMode.offered(false));
+
     private static Options parse(List<Options.Spec> specs, String... args) throws UsageException {
         return Options.parse("test", specs, args);
     }
@@ -25,20 +28,20 @@ class OptionGroupsTest {
     @Test
     void samplingWithAndWithoutMode() throws Exception {
         List<Options.Spec> specs = SamplingOptions.specs("mode help");
-        SamplerConfig def = SamplingOptions.parse(parse(specs)).config(3, true, "m");
+        SamplerConfig def = SamplingOptions.parse(parse(specs)).config(3, true, ALL, "m");
         assertEquals(SamplingMode.ONESTEP, def.mode(), "no --mode: auto, the fastest the model has");
         assertEquals(SamplingMode.MULTISCALE, SamplingOptions.parse(parse(specs, "--mode", "auto"))
-                .config(3, false, "m").mode(), "auto without a student");
+                .config(3, false, NO_STUDENT, "m").mode(), "auto without a student");
         UsageException noStudent = assertThrows(UsageException.class,
-                () -> SamplingOptions.parse(parse(specs, "--mode", "onestep")).config(3, false, "m"));
+                () -> SamplingOptions.parse(parse(specs, "--mode", "onestep")).config(3, false, NO_STUDENT, "m"));
         assertTrue(noStudent.getMessage().contains("model m has no one-step student"), noStudent.getMessage());
         SamplerConfig c = SamplingOptions.parse(parse(specs, "--mode", "multiscale", "--stage-steps", "4,3,2"))
-                .config(3, true, "m");
+                .config(3, true, ALL, "m");
         assertEquals(SamplingMode.MULTISCALE, c.mode());
         assertArrayEquals(new int[] {4, 3, 2}, c.stageSteps());
         assertEquals(SamplerConfig.DEFAULT_FULL_STEPS, c.fullSteps());
         UsageException e = assertThrows(UsageException.class,
-                () -> SamplingOptions.parse(parse(specs, "--stage-steps", "1,2")).config(3, true, "m"));
+                () -> SamplingOptions.parse(parse(specs, "--stage-steps", "1,2")).config(3, true, ALL, "m"));
         assertTrue(e.getMessage().contains("--stage-steps needs 1 or 3 values"), e.getMessage());
         // Commands that run every mode take no --mode.
         List<Options.Spec> noMode = SamplingOptions.specs(null);
