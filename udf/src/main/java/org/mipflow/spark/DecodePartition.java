@@ -13,6 +13,8 @@ import org.mipflow.io.RowRejected;
 import org.mipflow.metrics.Metric;
 import org.mipflow.model.DecoderModel;
 import org.mipflow.model.Models;
+import org.mipflow.recipe.Recipe;
+import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.Sampler;
@@ -78,7 +80,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
             }
         });
         BatchDecoder decoder = new BatchDecoder(model, new Sampler(model, settings.sampler()), settings.seed(),
-                settings.metrics(), Models.batchingRule(settings.batching(), model, TaskDevice.tasksPerGpu()))
+                settings.metrics(), batching(model))
                 .withFeatures(settings.features() == null ? null : ModelCache.features(settings));
         org.mipflow.io.LatentSpec latent = model.latent();
         Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {
@@ -125,6 +127,33 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 next = null;
                 return r;
             }
+        };
+    }
+
+    /**
+     * The plan of each task batch: the recipe's rule, the same on every executor, whose B this
+     * executor's device must hold (its memory budget, when it has one: a GPU, or a set
+     * --memory-budget); without a recipe (one JVM decoding alone), the device's own rule.
+     */
+    private Batching.Rule batching(DecoderModel model) {
+        Batching.Rule own = Models.batchingRule(settings.batching(), model, TaskDevice.tasksPerGpu());
+        Recipe r = settings.recipe();
+        if (r == null) {
+            return own;
+        }
+        long budget = settings.batching().budget(Models.batchingDevice(model.device(), TaskDevice.tasksPerGpu()));
+        int taskRows = settings.batching().taskRows();
+        return (h, w) -> {
+            long rowBytes = model.bytesPerRow(h, w);
+            Batching.Plan p = r.rowsPerCall().plan(taskRows, h, w, rowBytes);
+            if (budget > 0 && (long) p.callRows() * rowBytes > budget) {
+                throw new CannotHonourRecipe(String.format(java.util.Locale.ROOT, "executor %s cannot hold %d rows "
+                        + "per network call of %dx%d images (%.1f MiB a row, %d MiB in all) in its memory budget of "
+                        + "%d MiB; set a smaller --rows-per-call or a larger --memory-budget",
+                        ExecutorDevices.executorId(), p.callRows(), h, w, rowBytes / 1048576.0,
+                        p.callRows() * rowBytes >> 20, budget >> 20));
+            }
+            return p;
         };
     }
 
