@@ -144,7 +144,7 @@ class RecipeResumeTest {
      * task, in one line naming the option.
      */
     @Test
-    void anExecutorWithoutNativeBf16ResolvesFp32AndRefusesABf16Recipe(@TempDir Path tmp) throws Exception {
+    void anExecutorWithoutNativeBf16ResolvesFp32AndRefusesABf16RecipeAndOutOfMemoryNamesB(@TempDir Path tmp) throws Exception {
         Path model = TestModels.tiny(tmp.resolve("model"));
         String old = System.setProperty("mipflow.declare.cpu-flags", "fpu sse sse2 avx2");
         SparkSession spark = SparkTestSession.start("local[1]", "mipflow-recipe-bf16");
@@ -166,7 +166,22 @@ class RecipeResumeTest {
             assertTrue(line.startsWith("cannot honour the run's recipe: executor driver has no native bf16 (CPU has "
                     + "neither avx512_bf16 nor amx_bf16, declared by -Dmipflow.declare.cpu-flags) and the recipe "
                     + "computes in bf16/nhwc; run with --precision fp32"), line);
+
+            // An out-of-memory (simulated through the test seam above 1 row per call) is not retried row by
+            // row: the task fails with the line that names B, the estimate, the budget and the options.
+            System.setProperty("mipflow.test.oom-above-rows", "1");
+            DecodeSettings two = new DecodeSettings(model.toString(), auto.sampler(), new Batching(0, 2, 0), 7, 1,
+                    null, RowLimits.DEFAULT, null, auto.metrics(), NumericPath.Request.AUTO);
+            Exception oom = assertThrows(Exception.class,
+                    () -> DecodeJob.run(spark, List.of(input), tmp.resolve("oom").toString(), two));
+            String oomLine = CannotHonourRecipe.find(oom);
+            assertNotNull(oomLine, oom.toString());
+            assertTrue(oomLine.matches("cannot honour the run's recipe: executor driver ran out of memory decoding 2 "
+                    + "rows per network call \\(B\\) of 64x64 images: estimated [0-9.]+ MiB a row, [0-9]+ MiB a call, "
+                    + "memory budget none \\(CPU\\); set a smaller --rows-per-call, or a smaller --memory-budget if B "
+                    + "was automatic"), oomLine);
         } finally {
+            System.clearProperty("mipflow.test.oom-above-rows");
             spark.stop();
             if (old == null) {
                 System.clearProperty("mipflow.declare.cpu-flags");

@@ -119,9 +119,10 @@ public record Recipe(String modelFormat, Map<String, String> modelSha256, Sampli
         } else {
             rows = new CallRows(0, false, batching.budget(Batching.Device.CPU));
         }
+        // W <= 1, or a model without a null condition, is unguided whatever W was asked: one record for it
         double w = facts.cfgScale(sampler);
-        List<Double> interval = w > 1 && facts.guidance() != null
-                ? List.of(facts.guidance().low(), facts.guidance().high()) : null;
+        boolean guided = w > 1 && facts.guidance() != null;
+        List<Double> interval = guided ? List.of(facts.guidance().low(), facts.guidance().high()) : null;
         List<Integer> stageSteps = new ArrayList<>();
         if (sampler.mode() == SamplingMode.MULTISCALE) {
             for (int s : sampler.stageSteps()) {
@@ -129,7 +130,8 @@ public record Recipe(String modelFormat, Map<String, String> modelSha256, Sampli
             }
         }
         return new Recipe(facts.format(), facts.files(), sampler.mode(),
-                sampler.mode() == SamplingMode.FULL ? sampler.fullSteps() : 0, stageSteps, seed, w, interval, path,
+                sampler.mode() == SamplingMode.FULL ? sampler.fullSteps() : 0, stageSteps, seed, guided ? w : 1.0,
+                interval, path,
                 rows, latentEncoding, metrics.names(), featuresSha256, featuresSha256 == null ? 0 : kidSample);
     }
 

@@ -3,7 +3,6 @@ package org.mipflow.spark;
 import ai.djl.Device;
 import ai.djl.util.cuda.CudaUtils;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -45,7 +44,7 @@ public final class ExecutorDevices {
                     .parallelize(IntStream.range(0, n).boxed().toList(), n)
                     .mapPartitions(it -> List.of(forCurrentTask(s)).iterator())
                     .collect();
-            Map<String, DeviceDeclaration> byExecutor = new LinkedHashMap<>();
+            Map<String, DeviceDeclaration> byExecutor = new java.util.TreeMap<>();
             all.forEach(d -> byExecutor.putIfAbsent(d.executor() + "/" + d.gpu(), d));
             return new ArrayList<>(byExecutor.values());
         } finally {
