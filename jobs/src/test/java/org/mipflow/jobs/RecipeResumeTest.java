@@ -125,6 +125,26 @@ class RecipeResumeTest {
             DecodeJob.Summary again = DecodeJob.run(spark, first.withPolicy(WritePolicy.RESUME));
             assertEquals(SHARDS, again.resumedShards());
             assertEquals(SHARDS, again.decoded());
+
+            // --resume --features over waves committed without statistics: refused, not figures over part of the run
+            Path plain = tmp.resolve("plain");
+            DecodeJob.Request noFeatures = first.withSettings(base.withFeatures(null)).withOut(plain.toString());
+            DecodeJob.run(spark, noFeatures);
+            Map<String, String> plainBefore = OutputRulesTest.snapshot(plain);
+            UsageException late = assertThrows(UsageException.class,
+                    () -> DecodeJob.run(spark, first.withOut(plain.toString()).withPolicy(WritePolicy.RESUME)));
+            assertTrue(late.getMessage().contains("another recipe: features_sha256 (committed null, now \""), late.getMessage());
+            assertEquals(plainBefore, OutputRulesTest.snapshot(plain));
+            // and where the committed waves' statistics went missing since
+            try (var st = Files.list(out.resolve("_commits"))) {
+                for (Path stats : st.filter(p -> p.getFileName().toString().endsWith(".features")).toList()) {
+                    Files.delete(stats);
+                }
+            }
+            UsageException lost = assertThrows(UsageException.class,
+                    () -> DecodeJob.run(spark, first.withPolicy(WritePolicy.RESUME)));
+            assertTrue(lost.getMessage().startsWith("--resume --features: the feature statistics of 1 committed wave(s)"),
+                    lost.getMessage());
         } finally {
             spark.stop();
         }

@@ -35,7 +35,7 @@ public final class ExecutorDevices {
     /** The declarations of the executors (distinct by executor id). */
     public static List<DeviceDeclaration> declared(SparkSession spark, DecodeSettings s) {
         if (spark.sparkContext().isLocal()) {
-            return List.of(here(s, Device.cpu(), "cpu"));
+            return List.of(here(Device.cpu()));
         }
         int n = Math.max(1, spark.sparkContext().defaultParallelism());
         spark.sparkContext().setJobDescription("mipflow: ask the executors what their devices compute");
@@ -57,12 +57,11 @@ public final class ExecutorDevices {
         if (TaskDevice.assignedGpu(TaskContext.get()) != null) {
             ModelCache.configureEngine(s); // TaskDevice may start the engine to count GPUs
         }
-        TaskDevice.Choice c = TaskDevice.forCurrentTask();
-        return here(s, c.device(), c.note());
+        return here(TaskDevice.forCurrentTask().device());
     }
 
     /** The declaration for {@code device} in this JVM. */
-    static DeviceDeclaration here(DecodeSettings s, Device device, String note) {
+    static DeviceDeclaration here(Device device) {
         if (device.isGpu()) {
             Bf16Support.Verdict v = Bf16Support.of(device);
             return new DeviceDeclaration(executorId(), true, v.supported(), v.reason(),
@@ -70,11 +69,9 @@ public final class ExecutorDevices {
         }
         String id = executorId();
         String flags = System.getProperty(CPU_FLAGS + "." + id, System.getProperty(CPU_FLAGS));
-        Bf16Support.Verdict v = flags == null ? Bf16Support.of(Device.cpu())
-                : Bf16Support.cpu(flags);
-        String evidence = flags == null ? v.reason() : v.reason() + ", declared by -D" + CPU_FLAGS;
-        return new DeviceDeclaration(id, false, v.supported(), note.equals("cpu") ? evidence : note + "; " + evidence,
-                0, 1);
+        Bf16Support.Verdict v = flags == null ? Bf16Support.of(Device.cpu()) : Bf16Support.cpu(flags);
+        return new DeviceDeclaration(id, false, v.supported(),
+                flags == null ? v.reason() : v.reason() + ", declared by -D" + CPU_FLAGS, 0, 1);
     }
 
     static String executorId() {

@@ -43,7 +43,8 @@ public final class ModelCache {
         return MODELS.computeIfAbsent(key, k -> {
             LOADS.computeIfAbsent(s.modelDir(), d -> new AtomicInteger()).incrementAndGet();
             DecoderModel m = Models.load(Path.of(s.modelDir()), device.device(), s.loadNumerics());
-            onLoad.accept(device.note() + ", " + m.numericsLabel() + ", " + batchingNote(s.batching(), m));
+            onLoad.accept(device.note() + ", " + m.numericsLabel() + ", " + (s.recipe() == null
+                    ? batchingNote(s.batching(), m) : "rows per network call " + s.recipe().rowsPerCall().describe()));
             return m;
         });
     }
@@ -57,7 +58,7 @@ public final class ModelCache {
         if (r == null || r.numerics() == null || r.numerics().precision() != NumericPath.Precision.BF16) {
             return;
         }
-        DeviceDeclaration d = ExecutorDevices.here(s, device.device(), device.note());
+        DeviceDeclaration d = ExecutorDevices.here(device.device());
         if (!d.nativeBf16()) {
             throw new CannotHonourRecipe("executor " + d.executor() + " has no native bf16 (" + d.evidence()
                     + ") and the recipe computes in " + r.numerics().label() + "; run with --precision fp32 (or auto, "

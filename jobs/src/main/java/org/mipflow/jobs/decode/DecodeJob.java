@@ -115,6 +115,11 @@ public final class DecodeJob {
             return waveRows > 0 ? waveRows : Math.max(20_000L, 500L * spark.sparkContext().defaultParallelism());
         }
 
+        public Request withOut(String o) {
+            return new Request(inputs, o, settings, columns, failFast, policy, dryRun, waveRows, waveShards,
+                    partitionWrapper);
+        }
+
         public Request withSettings(DecodeSettings s) {
             return new Request(inputs, out, s, columns, failFast, policy, dryRun, waveRows, waveShards,
                     partitionWrapper);
@@ -164,6 +169,7 @@ public final class DecodeJob {
      */
     public static Summary run(SparkSession caller, Request req) throws UsageException, IOException {
         SparkSession spark = jobSession(caller);
+        checkKidSample(req.settings().features(), Runtime.getRuntime().maxMemory());
         DecoderFacts facts = DecoderFacts.read(Path.of(req.settings().modelDir()));
         DecodeSettings settings = withRecipe(spark, withThreads(spark, req.settings()), facts, req.columns());
         Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -205,7 +211,8 @@ public final class DecodeJob {
             printPlan(settings, facts);
             WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
                     req.partitionWrapper(), spark.sparkContext().defaultParallelism());
-            WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures());
+            WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures(),
+                    commits.recipes().keySet());
             long t0 = System.nanoTime();
             try (Progress p = new Progress(spark, pendingRows, 10_000)) {
                 for (WavePlan.Wave w : waves) {
@@ -224,7 +231,7 @@ public final class DecodeJob {
             FeatureStats.Figures figures = null;
             if (features != null) {
                 long f0 = System.nanoTime();
-                figures = features.stats().figures();
+                figures = figuresOf(features.stats()::figures, features.stats().count());
                 System.out.printf(Locale.ROOT, "decode: rFID %s, KID %s over %d image(s) (%.1f s)%s%n",
                         fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
                         figures.problem() == null ? "" : ": " + figures.problem());
@@ -238,17 +245,60 @@ public final class DecodeJob {
     }
 
     /**
+     * The driver holds KID's kernel matrices over the whole sample ({@link KernelInceptionDistance#driverBytes}):
+     * a sample whose matrices need more than a quarter of the driver's heap is refused before any work.
+     */
+    static void checkKidSample(FeatureSettings f, long driverHeap) throws UsageException {
+        if (f == null) {
+            return;
+        }
+        long share = driverHeap / 4;
+        int max = KernelInceptionDistance.maxSample(share, f.dim());
+        if (f.kidSample() > max) {
+            throw new UsageException(String.format(Locale.ROOT, "--kid-sample %d needs about %d MiB on the driver for "
+                    + "KID's kernel matrices (%d-d features); a quarter of this driver's %d MiB heap holds at most %d "
+                    + "rows: lower --kid-sample or raise the driver's memory (spark.driver.memory)", f.kidSample(),
+                    KernelInceptionDistance.driverBytes(f.kidSample(), f.dim()) >> 20, f.dim(), driverHeap >> 20, max));
+        }
+    }
+
+    /**
+     * rFID and KID, or null figures with the reason when computing them fails (summary.json is still
+     * written: the images are good whatever happens to the figures).
+     */
+    static FeatureStats.Figures figuresOf(java.util.function.Supplier<FeatureStats.Figures> compute, long images) {
+        try {
+            return compute.get();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            String why = e instanceof OutOfMemoryError ? "the driver ran out of memory (" + e.getMessage() + "); "
+                    + "lower --kid-sample or raise spark.driver.memory" : e.getMessage();
+            return new FeatureStats.Figures(null, null, null, images, 0, 0, "the figures could not be computed: " + why);
+        }
+    }
+
+    /**
      * The feature statistics a run starts from: what the committed waves kept (on --resume),
      * else none; null without --features. A resume with another feature network, or another KID
-     * sample size or seed, is refused: its figures would mix two definitions.
+     * sample size or seed, is refused: its figures would mix two definitions. So is a resume whose
+     * committed waves' statistics do not cover every committed wave (the recipe check refuses
+     * --features over waves committed without it; this guards against a statistics file lost since):
+     * figures over part of the run would be given as the run's.
      */
-    private static WaveCommits.Features startFeatures(DecodeSettings settings, WaveCommits.Features recovered)
-            throws UsageException {
+    private static WaveCommits.Features startFeatures(DecodeSettings settings, WaveCommits.Features recovered,
+            java.util.Set<String> committedWaves) throws UsageException {
         FeatureSettings f = settings.features();
         if (f == null) {
             return null;
         }
         FeatureStats empty = f.emptyStats(settings.seed());
+        java.util.Set<String> covered = recovered == null ? java.util.Set.of() : recovered.waves();
+        if (!covered.containsAll(committedWaves)) {
+            java.util.Set<String> missing = new java.util.TreeSet<>(committedWaves);
+            missing.removeAll(covered);
+            throw new UsageException("--resume --features: the feature statistics of " + missing.size()
+                    + " committed wave(s) (first " + missing.iterator().next() + ") are not under the output, so rFID "
+                    + "and KID could not cover the whole run; add --overwrite to start over, or choose another --out");
+        }
         if (recovered == null) {
             return new WaveCommits.Features(f.sha256(), java.util.Set.of(), empty);
         }

@@ -338,6 +338,9 @@ final class WaveCommits implements AutoCloseable {
         if (features != null) {
             writeFeatures(wave, features);
         }
+        // Again at the commit point: a holder paused during the renames above stops here, and what
+        // it moved has no record, so the run that took over deletes it on --resume.
+        beforeCommit.check();
         Path tmp = new Path(commits, "." + wave + ".json.tmp");
         JsonObject record = new JsonObject();
         record.add("recipe", recipe);
