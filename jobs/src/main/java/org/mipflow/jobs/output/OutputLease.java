@@ -46,8 +46,11 @@ import org.mipflow.jobs.cli.UsageException;
  * </ul>
  *
  * Taking over renames the stale file to a name of this run's own, so of two runs that take over
- * at once only one rename succeeds. Where the store has no exclusive create (S3 without
- * conditional writes), the read-back and the check before every commit still stop all but one.
+ * at once only one rename succeeds, and writes the lease with the next generation (one more than
+ * the stale one's): run id and generation are the fencing token {@link #checkHeld} compares.
+ * Where the store has no exclusive create or atomic rename (S3 through S3A 3.4.2's plain create),
+ * the read-back and the check before every commit still stop all but one. Reads of the lease
+ * that fail are retried with backoff and, failing still, are an error, never "the lease is gone".
  */
 public final class OutputLease implements AutoCloseable {
     public static final String FILE = "_lease.json";
