@@ -24,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.jobs.encode.EncodeJob;
-import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.SamplerConfig;
 import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
@@ -58,11 +57,18 @@ class LocalClusterTest {
                                 org.apache.spark.sql.functions.col("id"), org.apache.spark.sql.functions.lit("-" + i)))
                         .coalesce(1).write().parquet(input + "/part" + i);
             }
-            DecodeJob.run(spark, List.of(input), tmp.resolve("local").toString(), s);
+            // the numerics the cluster's recipe resolves to (one executor there has no native bf16)
+            DecodeJob.run(spark, List.of(input), tmp.resolve("local").toString(), new DecodeSettings(s.modelDir(),
+                    s.sampler(), s.batching(), s.seed(), 1, null, s.limits(), null, s.metrics(),
+                    new org.mipflow.model.NumericPath.Request("fp32", "nhwc")));
 
             Path out = tmp.resolve("cluster");
-            submit(tmp, model, input, out);
+            assertEquals(0, submit(tmp, model, input, out, List.of()), () -> log(tmp));
             JsonObject summary = JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+            // Executor 0 declares native bf16, executor 1 not: one recipe for both, fp32 (#29).
+            assertEquals("fp32/nhwc", summary.getAsJsonObject("recipe").get("numerics").getAsString());
+            assertTrue(log(tmp).contains("executor 0: cpu, native bf16")
+                    && log(tmp).contains("executor 1: cpu, no native bf16"), () -> log(tmp));
             assertEquals(3 * SHARDS, summary.get("decoded").getAsLong());
             List<String> devices = summary.getAsJsonArray("model_devices").asList().stream()
                     .map(JsonElement::getAsString).toList();
@@ -70,7 +76,7 @@ class LocalClusterTest {
                     devices + ": model loads for " + SHARDS + " tasks on 2 executor JVMs");
             for (String device : devices) {
                 assertTrue(device.startsWith("cpu (Spark assigned GPU 0"), device);
-                assertTrue(device.endsWith("rows per network call auto: " + Batching.describeCpuTable()), device);
+                assertTrue(device.contains("fp32/nhwc"), device);
             }
             Map<String, byte[]> local = images(spark, tmp.resolve("local").toString());
             Map<String, byte[]> remote = images(spark, out.toString());
@@ -78,6 +84,15 @@ class LocalClusterTest {
             for (String id : local.keySet()) {
                 assertArrayEquals(local.get(id), remote.get(id), id);
             }
+
+            // A recipe in bf16: executor 1, without native bf16, refuses its task in one line (no retry here).
+            Path bf16 = tmp.resolve("cluster-bf16");
+            assertEquals(2, submit(tmp, model, input, bf16, List.of("--precision", "bf16")), () -> log(tmp));
+            String line = log(tmp).lines().filter(l -> l.startsWith("mipflow decode: error:")).findFirst().orElse("");
+            assertEquals("mipflow decode: error: cannot honour the run's recipe: executor 1 has no native bf16 (CPU has "
+                    + "neither avx512_bf16 nor amx_bf16, declared by -Dmipflow.declare.cpu-flags) and the recipe "
+                    + "computes in bf16/nhwc; run with --precision fp32 (or auto, which picks fp32 unless every "
+                    + "executor has native bf16)", line, () -> log(tmp));
         } finally {
             spark.stop();
         }
@@ -88,7 +103,20 @@ class LocalClusterTest {
      * Neither that JVM nor the executors have the jobs classes on their class path: they come
      * from the submitted jar. SPARK_HOME (set by the build) only needs the layout the launcher checks.
      */
-    static void submit(Path tmp, Path model, String input, Path out) throws Exception {
+    static String log(Path tmp) {
+        try {
+            return Files.readString(tmp.resolve("spark-submit.log"));
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
+    }
+
+    /**
+     * The executors declare their CPUs through the documented test seam: executor 0 with native
+     * bf16, executor 1 without. Returns the exit code; the output is in spark-submit.log. Task
+     * failures are not retried, so that a task's refusal ends the run.
+     */
+    static int submit(Path tmp, Path model, String input, Path out, List<String> more) throws Exception {
         Path home = Path.of(System.getenv("SPARK_HOME"));
         Files.createDirectories(home.resolve("jars"));
         Files.writeString(home.resolve("RELEASE"), "Spark test home for local-cluster mode\n");
@@ -107,7 +135,9 @@ class LocalClusterTest {
                 "--conf", "spark.executor.cores=1", "--conf", "spark.task.cpus=1", "--conf", "spark.executor.memory=1g",
                 "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.executor.extraClassPath=" + cp,
-                "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", ChildJvm.jvmOptions()),
+                "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", ChildJvm.jvmOptions())
+                        + " -Dmipflow.declare.cpu-flags.0=avx512_bf16 -Dmipflow.declare.cpu-flags.1=sse2",
+                "--conf", "spark.task.maxFailures=1",
                 "--conf", "spark.executorEnv.SPARK_SCALA_VERSION=2.13",
                 "--conf", "spark.executorEnv.ENGINE_CACHE_DIR=" + System.getenv("ENGINE_CACHE_DIR"),
                 // GPU scheduling as in conf/spark-defaults-gpu.conf: one GPU per worker and executor.
@@ -118,13 +148,15 @@ class LocalClusterTest {
                 "--conf", "spark.task.resource.gpu.amount=1",
                 jar.toString(), "decode", "--input", input, "--out", out.toString(), "--model", model.toString()));
         cmd.addAll(List.of(DECODE));
+        cmd.addAll(more);
         Path log = tmp.resolve("spark-submit.log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         boolean done = p.waitFor(240, TimeUnit.SECONDS);
         if (!done) {
             p.destroyForcibly();
         }
-        assertTrue(done && p.exitValue() == 0, "spark-submit failed:\n" + Files.readString(log));
+        assertTrue(done, "spark-submit timed out:\n" + Files.readString(log));
+        return p.exitValue();
     }
 
     /** The jobs module's classes as a jar, as `mvn package` makes it (no dependencies inside). */

@@ -20,6 +20,22 @@ public final class KernelInceptionDistance {
 
     public record Result(double mean, double std, int subsets, int subsetSize) {}
 
+    /**
+     * The driver's peak bytes for KID over a sample of n rows of dim features: the three n x n
+     * kernel matrices and the product buffer (32 n^2: all kernel values are computed once, see
+     * {@link #of}), the two sets as float and as double matrices (24 n dim).
+     */
+    public static long driverBytes(long n, int dim) {
+        return 32 * n * n + 24 * n * dim;
+    }
+
+    /** The largest sample whose {@link #driverBytes} fits in {@code bytes}. */
+    public static int maxSample(long bytes, int dim) {
+        // 32 n^2 + 24 dim n - bytes = 0
+        double n = (-24.0 * dim + Math.sqrt(576.0 * dim * dim + 128.0 * bytes)) / 64;
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, Math.floor(n)));
+    }
+
     public static Result of(float[][] x, float[][] y, int subsets, int subsetSize, long seed) {
         int m = Math.min(subsetSize, Math.min(x.length, y.length));
         if (m < 2) {

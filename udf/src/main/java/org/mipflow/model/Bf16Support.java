@@ -80,7 +80,7 @@ public final class Bf16Support {
     }
 
     /** From the "flags" line of /proc/cpuinfo. */
-    static Verdict cpu(String flags) {
+    public static Verdict cpu(String flags) {
         for (String f : WORDS.split(flags.trim())) {
             if (CPU_FLAGS.contains(f)) {
                 return new Verdict(true, "CPU has " + f);

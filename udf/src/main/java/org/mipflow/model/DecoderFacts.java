@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
 import org.mipflow.io.LatentSpec;
 import org.mipflow.sampling.Guidance;
@@ -24,7 +25,12 @@ import org.mipflow.schedule.StageSchedule;
  */
 public record DecoderFacts(String format, int latentChannels, int downsample, StageSchedule schedule,
         boolean hasStudent, int firstWidth, LatentSpec latent, Set<SamplingMode> modes, Guidance guidance,
-        ScheduleConvention convention) {
+        ScheduleConvention convention, Map<String, String> files) {
+
+    /** {@code files}: the SHA-256 of every file model.json lists (verified when read), by file name. */
+    public DecoderFacts {
+        files = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(files));
+    }
 
     /**
      * The sampler a decode of this model runs with {@code cfg}, checked on the driver: a mode the
@@ -84,7 +90,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
             return new DecoderFacts(format, c.latentChannels(), c.downsample(), c.schedule(), student,
                     c.decoderWidths()[0],
                     new LatentSpec.Grid(c.latentChannels(), c.downsample(), 1 << (c.schedule().stages() - 1)),
-                    Set.copyOf(SamplingMode.offered(student)), null, ScheduleConvention.NATIVE);
+                    Set.copyOf(SamplingMode.offered(student)), null, ScheduleConvention.NATIVE, m.files());
         }
         if (TorchScriptManifest.FORMAT.equals(format)) {
             TorchScriptManifest m = TorchScriptManifest.read(dir);
@@ -96,7 +102,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
                 modes.remove(SamplingMode.ONESTEP);
             }
             return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.hasStudent(), 0, l,
-                    Set.copyOf(modes), m.guidance(), m.convention());
+                    Set.copyOf(modes), m.guidance(), m.convention(), m.files());
         }
         throw new ModelFormatException("model " + dir + " has format '" + format + "'; Mipflow reads '"
                 + ModelManifest.NATIVE + "' and '" + TorchScriptManifest.FORMAT + "'");

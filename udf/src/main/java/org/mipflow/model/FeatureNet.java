@@ -13,6 +13,7 @@ import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.mipflow.io.ImageOps;
 import org.mipflow.sampling.ImageFeatures;
@@ -70,6 +71,16 @@ public final class FeatureNet implements ImageFeatures, AutoCloseable {
             JsonObject o = DecoderFacts.json(dir);
             Path json = dir.resolve(ModelManifest.FILE);
             Manifest m;
+            List<String> missing = new java.util.ArrayList<>();
+            for (String f : List.of("format", "module", "inputSize", "resize", "valueRange", "featureDim", "sha256")) {
+                if (!o.has(f) || o.get(f).isJsonNull()) {
+                    missing.add(f);
+                }
+            }
+            if (!missing.isEmpty()) {
+                throw new ModelFormatException(json + " lacks the field(s) " + String.join(", ", missing)
+                        + " of a feature network");
+            }
             try {
                 String format = o.get("format").getAsString();
                 if (!FORMAT.equals(format)) {
@@ -88,8 +99,10 @@ public final class FeatureNet implements ImageFeatures, AutoCloseable {
             } catch (ModelFormatException e) {
                 throw e;
             } catch (RuntimeException e) {
-                throw new ModelFormatException(json + " is missing or has a malformed field (format, module, inputSize, "
-                        + "resize bilinear|none, valueRange, featureDim, sha256): " + e.getMessage(), e);
+                // the parser's own words only where they are about the value (not Java's about a null or a type)
+                throw new ModelFormatException(json + " has a malformed field (format, module, inputSize, resize "
+                        + "bilinear|none, valueRange, featureDim, sha256)" + (e instanceof IllegalArgumentException
+                        && !(e instanceof NumberFormatException) ? ": " + e.getMessage() : ""), e);
             }
             if (m.inputSize < 1 || m.featureDim < 1) {
                 throw new ModelFormatException(json + ": inputSize and featureDim must be positive");

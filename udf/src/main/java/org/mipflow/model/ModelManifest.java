@@ -72,7 +72,10 @@ public record ModelManifest(
         } catch (ModelFormatException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new ModelFormatException(json + " is missing or has a malformed field: " + e, e);
+            // not Java's words about a null or a type: the fields a model.json must have
+            throw new ModelFormatException(json + " is missing or has a malformed field (format, architecture: "
+                    + "latentChannels, downsample, encoderWidth, decoderWidths, timeFrequencies, embedDim; schedule: "
+                    + "stages, gamma; sha256)", e);
         }
     }
 

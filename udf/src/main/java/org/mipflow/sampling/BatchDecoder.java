@@ -143,20 +143,25 @@ public final class BatchDecoder {
             String error) {}
 
     /**
-     * The libtorch half. A failure of the batch is retried row by row so that one bad row cannot
-     * take its neighbours along.
+     * The libtorch half. A failed batch is split in halves, each decoded again (still in calls of
+     * {@code rowsPerCall} rows, so no image's bytes change), down to the rows that fail alone: one
+     * bad row in n costs about 2 log2(n) more batch decodes, not n, and its neighbours decode. An
+     * allocation failure is not split: every smaller batch makes calls of the same B rows.
      */
     private List<Sampled> sample(List<LatentRow> rows, int rowsPerCall) {
         try {
             return sampleBatch(rows, rowsPerCall);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (CallOutOfMemory.is(e)) {
+                int[] side = model.latent().imageSize(rows.get(0).height(), rows.get(0).width());
+                throw e instanceof CallOutOfMemory c ? c : new CallOutOfMemory(rowsPerCall, side[0], side[1], e);
+            }
             if (rows.size() == 1) {
                 return List.of(new Sampled(rows.get(0), null, 0, 0, 0, 0, "decoder failed: " + e));
             }
-            List<Sampled> out = new ArrayList<>();
-            for (LatentRow r : rows) {
-                out.addAll(sample(List.of(r), rowsPerCall));
-            }
+            int half = rows.size() / 2;
+            List<Sampled> out = new ArrayList<>(sample(rows.subList(0, half), rowsPerCall));
+            out.addAll(sample(rows.subList(half, rows.size()), rowsPerCall));
             return out;
         }
     }

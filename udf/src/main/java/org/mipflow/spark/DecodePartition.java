@@ -13,6 +13,10 @@ import org.mipflow.io.RowRejected;
 import org.mipflow.metrics.Metric;
 import org.mipflow.model.DecoderModel;
 import org.mipflow.model.Models;
+import org.mipflow.recipe.Recipe;
+import org.mipflow.sampling.Batching;
+import org.mipflow.sampling.CallOutOfMemory;
+import org.mipflow.sampling.ImageSampler;
 import org.mipflow.sampling.BatchDecoder;
 import org.mipflow.sampling.DecodedImage;
 import org.mipflow.sampling.Sampler;
@@ -77,8 +81,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 loads.add(device);
             }
         });
-        BatchDecoder decoder = new BatchDecoder(model, new Sampler(model, settings.sampler()), settings.seed(),
-                settings.metrics(), Models.batchingRule(settings.batching(), model, TaskDevice.tasksPerGpu()))
+        BatchDecoder decoder = new BatchDecoder(model, sampler(model), settings.seed(), settings.metrics(),
+                batching(model))
                 .withFeatures(settings.features() == null ? null : ModelCache.features(settings));
         org.mipflow.io.LatentSpec latent = model.latent();
         Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {
@@ -101,7 +105,7 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
 
             @Override
             public boolean hasNext() {
-                while (next == null && results.hasNext()) {
+                while (next == null && hasMore()) {
                     next = output(results.next()); // null: a skipped row
                     if (next == null) {
                         skipped++;
@@ -116,6 +120,14 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 return next != null;
             }
 
+            private boolean hasMore() {
+                try {
+                    return results.hasNext();
+                } catch (CallOutOfMemory e) {
+                    throw outOfMemory(model, e);
+                }
+            }
+
             @Override
             public Row next() {
                 if (!hasNext()) {
@@ -126,6 +138,74 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
                 return r;
             }
         };
+    }
+
+    /**
+     * The plan of each task batch: the recipe's rule, the same on every executor, whose B this
+     * executor's device must hold (its memory budget, when it has one: a GPU, or a set
+     * --memory-budget); without a recipe (one JVM decoding alone), the device's own rule.
+     */
+    private Batching.Rule batching(DecoderModel model) {
+        Batching.Rule own = Models.batchingRule(settings.batching(), model, TaskDevice.tasksPerGpu());
+        Recipe r = settings.recipe();
+        if (r == null) {
+            return own;
+        }
+        long budget = settings.batching().budget(Models.batchingDevice(model.device(), TaskDevice.tasksPerGpu()));
+        int taskRows = settings.batching().taskRows();
+        return (h, w) -> {
+            long rowBytes = model.bytesPerRow(h, w);
+            Batching.Plan p = r.rowsPerCall().plan(taskRows, h, w, rowBytes);
+            if (budget > 0 && (long) p.callRows() * rowBytes > budget) {
+                throw new CannotHonourRecipe(String.format(java.util.Locale.ROOT, "executor %s cannot hold %d rows "
+                        + "per network call of %dx%d images (%.1f MiB a row, %d MiB in all) in its memory budget of "
+                        + "%d MiB; set a smaller --rows-per-call or a larger --memory-budget",
+                        ExecutorDevices.executorId(), p.callRows(), h, w, rowBytes / 1048576.0,
+                        p.callRows() * rowBytes >> 20, budget >> 20));
+            }
+            return p;
+        };
+    }
+
+    /**
+     * Test seam: with the system property {@value #SIMULATE_OOM} = N, every batch whose network
+     * calls carry more than N rows fails as libtorch does when CUDA runs out of memory.
+     */
+    static final String SIMULATE_OOM = "mipflow.test.oom-above-rows";
+
+    private ImageSampler sampler(DecoderModel model) {
+        Sampler real = new Sampler(model, settings.sampler());
+        Integer limit = Integer.getInteger(SIMULATE_OOM);
+        if (limit == null) {
+            return real;
+        }
+        return new ImageSampler() {
+            @Override
+            public float[] decode(float[] z, int n, int zh, int zw, java.util.random.RandomGenerator[] rngs,
+                    int rowsPerCall) {
+                if (rowsPerCall > limit) {
+                    throw new IllegalStateException("CUDA out of memory. Tried to allocate 2.00 GiB (simulated by -D"
+                            + SIMULATE_OOM + "=" + limit + ")");
+                }
+                return real.decode(z, n, zh, zw, rngs, rowsPerCall);
+            }
+
+            @Override
+            public int forwardPasses() {
+                return real.forwardPasses();
+            }
+        };
+    }
+
+    /** The one line a task fails with when its network calls ran out of memory: B, the estimate, the budget, the options. */
+    private CannotHonourRecipe outOfMemory(DecoderModel model, CallOutOfMemory e) {
+        long budget = settings.batching().budget(Models.batchingDevice(model.device(), TaskDevice.tasksPerGpu()));
+        long row = model.bytesPerRow(e.height(), e.width());
+        return new CannotHonourRecipe(String.format(java.util.Locale.ROOT, "executor %s ran out of memory decoding "
+                + "%d rows per network call (B) of %dx%d images: estimated %.1f MiB a row, %d MiB a call, memory "
+                + "budget %s; set a smaller --rows-per-call, or a smaller --memory-budget if B was automatic",
+                ExecutorDevices.executorId(), e.callRows(), e.height(), e.width(), row / 1048576.0,
+                e.callRows() * row >> 20, budget > 0 ? (budget >> 20) + " MiB" : "none (CPU)"));
     }
 
     /** The output row, or null for a bad row under SKIP. */

@@ -4,6 +4,7 @@ import java.io.Serializable;
 import org.mipflow.io.RowLimits;
 import org.mipflow.metrics.MetricSet;
 import org.mipflow.model.NumericPath;
+import org.mipflow.recipe.Recipe;
 import org.mipflow.sampling.Batching;
 import org.mipflow.sampling.SamplerConfig;
 
@@ -19,6 +20,8 @@ import org.mipflow.sampling.SamplerConfig;
  * @param metrics what to score each image with when it has a reference
  * @param numerics precision and layout asked for; "auto" is decided per executor from its device
  * @param features the feature network for rFID and KID, or null for none
+ * @param recipe what the run's images are made with, every "auto" resolved on the driver
+ *     ({@link Recipe#resolve}); null only where one JVM decodes alone and resolves for itself
  */
 public record DecodeSettings(
         String modelDir,
@@ -31,8 +34,16 @@ public record DecodeSettings(
         String pngDir,
         MetricSet metrics,
         NumericPath.Request numerics,
-        FeatureSettings features)
+        FeatureSettings features,
+        Recipe recipe)
         implements Serializable {
+
+    public DecodeSettings(String modelDir, SamplerConfig sampler, Batching batching, long seed, int intraOpThreads,
+            String engineCacheDir, RowLimits limits, String pngDir, MetricSet metrics, NumericPath.Request numerics,
+            FeatureSettings features) {
+        this(modelDir, sampler, batching, seed, intraOpThreads, engineCacheDir, limits, pngDir, metrics, numerics,
+                features, null);
+    }
 
     public DecodeSettings(String modelDir, SamplerConfig sampler, Batching batching, long seed, int intraOpThreads,
             String engineCacheDir, RowLimits limits, String pngDir, MetricSet metrics, NumericPath.Request numerics) {
@@ -54,11 +65,22 @@ public record DecodeSettings(
 
     public DecodeSettings withIntraOpThreads(int threads) {
         return new DecodeSettings(modelDir, sampler, batching, seed, threads, engineCacheDir, limits, pngDir, metrics,
-                numerics, features);
+                numerics, features, recipe);
     }
 
     public DecodeSettings withFeatures(FeatureSettings f) {
         return new DecodeSettings(modelDir, sampler, batching, seed, intraOpThreads, engineCacheDir, limits, pngDir,
-                metrics, numerics, f);
+                metrics, numerics, f, recipe);
+    }
+
+    /** The same, decoded with {@code r}: what every executor computes with. */
+    public DecodeSettings withRecipe(Recipe r) {
+        return new DecodeSettings(modelDir, sampler, batching, seed, intraOpThreads, engineCacheDir, limits, pngDir,
+                metrics, numerics, features, r);
+    }
+
+    /** The numerics a model is loaded in: the recipe's, resolved once; without one, the request. */
+    public NumericPath.Request loadNumerics() {
+        return recipe == null ? numerics : recipe.numericsRequest();
     }
 }

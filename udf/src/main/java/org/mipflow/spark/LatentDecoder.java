@@ -40,7 +40,9 @@ import scala.Function1;
  * lazily. A row that cannot be decoded keeps its place with {@code error} set, fails the job, or
  * is dropped, as {@code handleInvalid} says (keep, error, skip). Rows go through
  * {@link DecodePartition}, the code path of the decode command, with the model loaded once per
- * executor JVM; an image's bytes depend only on (model, mode, seed, id, latent).
+ * executor JVM. Each {@code transform} resolves one recipe ({@link org.mipflow.recipe.Recipe}) on the
+ * driver, decodes every row with it and records it in its output columns' metadata (key
+ * {@link #RECIPE_METADATA}); an image's bytes depend only on that recipe, the id and the latent.
  *
  * <p>Spark ML's conventions: Param values are checked when they are set (an invalid one throws
  * {@code IllegalArgumentException} from {@code set}, and from {@code load} of a saved stage);
@@ -235,12 +237,35 @@ public final class LatentDecoder extends Transformer implements HasSeed, Default
         StructType in = dataset.schema();
         transformSchema(in);
         InvalidRows invalid = InvalidRows.parse(getOrDefault(handleInvalid));
-        DecodePartition fn = new DecodePartition(settings(dataset.sparkSession()), in,
-                columns().forLatent(facts().latent()), invalid);
+        LatentColumns cols = columns().forLatent(facts().latent());
+        ExecutorDevices.Resolution resolved = recipe(dataset.sparkSession());
+        DecodePartition fn = new DecodePartition(settings(dataset.sparkSession()).withRecipe(resolved.recipe()), in,
+                cols, invalid);
         if (invalid == InvalidRows.SKIP) {
             fn = fn.withSkipCount(dataset.sparkSession().sparkContext().longAccumulator(skipCounter()));
         }
-        return dataset.toDF().mapPartitions(fn, Encoders.row(fn.outputSchema()));
+        Dataset<Row> out = dataset.toDF().mapPartitions(fn, Encoders.row(fn.outputSchema()));
+        // Spark ML's place for facts about a column: every output column carries the recipe it was made with.
+        org.apache.spark.sql.types.Metadata meta = new org.apache.spark.sql.types.MetadataBuilder()
+                .putString(RECIPE_METADATA, resolved.recipe().toJson().toString()).build();
+        List<String> inputs = List.of(in.fieldNames());
+        for (String c : fn.outputSchema().fieldNames()) {
+            if (!inputs.contains(c)) {
+                out = out.withMetadata(c, meta);
+            }
+        }
+        return out;
+    }
+
+    /** The metadata key of the output columns that holds the recipe (JSON, as summary.json's "recipe"). */
+    public static final String RECIPE_METADATA = "mipflow_recipe";
+
+    /**
+     * The recipe a {@code transform} decodes with, resolved once per call on the driver from what
+     * the executors declare, as the decode command resolves it (the same rule and code).
+     */
+    public ExecutorDevices.Resolution recipe(SparkSession session) {
+        return ExecutorDevices.resolve(session, settings(session), facts(), columns().defaultEncoding());
     }
 
     /**

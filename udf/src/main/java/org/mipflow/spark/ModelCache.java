@@ -9,6 +9,9 @@ import org.mipflow.model.DecoderModel;
 import org.mipflow.model.FeatureNet;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.Models;
+import org.mipflow.model.NumericPath;
+import org.mipflow.recipe.DeviceDeclaration;
+import org.mipflow.recipe.Recipe;
 import org.mipflow.sampling.Batching;
 
 /**
@@ -35,13 +38,32 @@ public final class ModelCache {
     public static DecoderModel get(DecodeSettings s, Consumer<String> onLoad) {
         configureEngine(s); // before TaskDevice, which may start the engine to count GPUs
         TaskDevice.Choice device = TaskDevice.forCurrentTask();
-        String key = s.modelDir() + "@" + device.device() + "#" + s.numerics();
+        checkNumerics(s, device);
+        String key = s.modelDir() + "@" + device.device() + "#" + s.loadNumerics();
         return MODELS.computeIfAbsent(key, k -> {
             LOADS.computeIfAbsent(s.modelDir(), d -> new AtomicInteger()).incrementAndGet();
-            DecoderModel m = Models.load(Path.of(s.modelDir()), device.device(), s.numerics());
-            onLoad.accept(device.note() + ", " + m.numericsLabel() + ", " + batchingNote(s.batching(), m));
+            DecoderModel m = Models.load(Path.of(s.modelDir()), device.device(), s.loadNumerics());
+            onLoad.accept(device.note() + ", " + m.numericsLabel() + ", " + (s.recipe() == null
+                    ? batchingNote(s.batching(), m) : "rows per network call " + s.recipe().rowsPerCall().describe()));
             return m;
         });
+    }
+
+    /**
+     * Refuses a recipe in bf16 on a device without native bf16: libtorch would emulate it, and an
+     * emulated bf16 gives other bytes than the native one the recipe was resolved for.
+     */
+    private static void checkNumerics(DecodeSettings s, TaskDevice.Choice device) {
+        Recipe r = s.recipe();
+        if (r == null || r.numerics() == null || r.numerics().precision() != NumericPath.Precision.BF16) {
+            return;
+        }
+        DeviceDeclaration d = ExecutorDevices.here(device.device());
+        if (!d.nativeBf16()) {
+            throw new CannotHonourRecipe("executor " + d.executor() + " has no native bf16 (" + d.evidence()
+                    + ") and the recipe computes in " + r.numerics().label() + "; run with --precision fp32 (or auto, "
+                    + "which picks fp32 unless every executor has native bf16)");
+        }
     }
 
     /** How this load batches, for summary.json's model_devices: B is part of what an image's bytes depend on. */
@@ -80,7 +102,7 @@ public final class ModelCache {
      * for another thread count gets the JVM's, and {@link MipflowModel#configureThreads} logs that
      * once).
      */
-    private static synchronized void configureEngine(DecodeSettings s) {
+    static synchronized void configureEngine(DecodeSettings s) {
         if (s.engineCacheDir() != null && System.getProperty("ENGINE_CACHE_DIR") == null) {
             System.setProperty("ENGINE_CACHE_DIR", s.engineCacheDir());
         }

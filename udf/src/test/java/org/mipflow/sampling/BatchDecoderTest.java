@@ -112,7 +112,7 @@ class BatchDecoderTest {
     }
 
     @Test
-    void aFailingBatchIsRetriedRowByRow() throws Exception {
+    void aFailingBatchIsSplitUntilTheBadRowFailsAlone() throws Exception {
         OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
         Sampler good = new Sampler(model, MULTI);
         // Fails whenever row a-5's latent is in the batch.
@@ -135,7 +135,7 @@ class BatchDecoderTest {
         };
         Map<String, BatchDecoder.Result<String>> out = decode(flaky, 4);
         assertEquals("decoder failed: java.lang.IllegalStateException: boom", out.get("a-5").image().error());
-        assertTrue(out.get("a-7").image().ok(), "a-5's batch neighbour decodes alone");
+        assertTrue(out.get("a-7").image().ok(), "a-5's batch neighbour decodes");
         assertTrue(out.get("a-8").image().ok());
     }
 
@@ -162,5 +162,105 @@ class BatchDecoderTest {
         Iterator<BatchDecoder.Result<String>> results = d.decode(counting, PARSER);
         assertNotNull(results.next());
         assertEquals(2, pulled[0], "the first batch (a-0, a-1) and nothing more");
+    }
+
+    /** Rows whose latent starts with this value make every network call they are in fail. */
+    private static final float POISON = 12345f;
+
+    /** The oracle network, counting calls, failing those that carry a poisoned row. */
+    private static final class Poisonable extends OracleVelocity {
+        Poisonable() {
+            super(StageSchedule.DEFAULT);
+        }
+
+        @Override
+        public float[] velocity(float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType,
+                boolean student) {
+            int per = z.length / n;
+            for (int i = 0; i < n; i++) {
+                if (z[i * per] == POISON) {
+                    calls++;
+                    throw new IllegalStateException("bad row in the call");
+                }
+            }
+            return super.velocity(x, n, h, w, z, zh, zw, t, stageType, student);
+        }
+    }
+
+    private static List<LatentRow> rows(int n, int bad) throws Exception {
+        List<LatentRow> rows = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            LatentRow r = PARSER.parse("a-" + i);
+            float[] z = r.latent();
+            if (i == bad) {
+                z[0] = POISON;
+            }
+            rows.add(new LatentRow(r.id(), z, r.channels(), r.height(), r.width(), null));
+        }
+        return rows;
+    }
+
+    /**
+     * One bad row in a task batch of N = 64 at B = 4: the batch is halved (still in calls of B rows)
+     * down to the bad row, so the network calls stay within the bisection bound (the batch, then
+     * two halves per level: P ceil(N/B) + 2 P sum over levels of ceil(N/2^k/B), P the passes),
+     * far under a row-by-row retry's P (ceil(N/B) + N); every other row decodes, with the bytes
+     * of a run without the bad row.
+     */
+    @Test
+    void oneBadRowCostsAboutTwoLog2NBatchDecodesNotN() throws Exception {
+        int n = 64;
+        int b = 4;
+        Poisonable model = new Poisonable();
+        Sampler sampler = new Sampler(model, MULTI);
+        List<DecodedImage> out = new BatchDecoder(model, sampler, 11, MetricSet.DEFAULT, Batching.Rule.fixed(n, b))
+                .decodeAll(rows(n, 37));
+        int passes = sampler.forwardPasses();
+        long bound = (long) passes * ((n + b - 1) / b);
+        for (int size = n / 2; size >= 1; size /= 2) {
+            bound += 2L * passes * ((size + b - 1) / b);
+        }
+        long rowByRow = (long) passes * ((n + b - 1) / b + n);
+        assertTrue(model.calls <= bound, model.calls + " network calls, bound " + bound);
+        assertTrue(model.calls < rowByRow / 2, model.calls + " network calls against " + rowByRow + " row by row");
+        assertEquals("decoder failed: java.lang.IllegalStateException: bad row in the call", out.get(37).error());
+
+        OracleVelocity clean = new OracleVelocity(StageSchedule.DEFAULT);
+        List<DecodedImage> ref = new BatchDecoder(clean, new Sampler(clean, MULTI), 11, MetricSet.DEFAULT,
+                Batching.Rule.fixed(n, b)).decodeAll(rows(n, -1));
+        for (int i = 0; i < n; i++) {
+            if (i != 37) {
+                assertTrue(out.get(i).ok(), i + ": " + out.get(i).error());
+                assertArrayEquals(ref.get(i).png(), out.get(i).png(), "row " + i);
+            }
+        }
+    }
+
+    /** An allocation failure is not split (every half would call with the same B): it ends the batch, naming B. */
+    @Test
+    void outOfMemoryIsNotRetriedButNamesB() throws Exception {
+        int[] batches = new int[1];
+        ImageSampler oom = new ImageSampler() {
+            @Override
+            public float[] decode(float[] z, int n, int zh, int zw, RandomGenerator[] rngs, int rowsPerCall) {
+                batches[0]++;
+                throw new RuntimeException("CUDA out of memory. Tried to allocate 2.00 GiB");
+            }
+
+            @Override
+            public int forwardPasses() {
+                return 1;
+            }
+        };
+        OracleVelocity model = new OracleVelocity(StageSchedule.DEFAULT);
+        BatchDecoder d = new BatchDecoder(model, oom, 11, MetricSet.DEFAULT, Batching.Rule.fixed(16, 4));
+        CallOutOfMemory e = org.junit.jupiter.api.Assertions.assertThrows(CallOutOfMemory.class,
+                () -> d.decodeAll(rows(16, -1)));
+        assertEquals(1, batches[0], "no retry");
+        assertEquals(4, e.callRows());
+        assertEquals(32, e.height());
+        assertTrue(CallOutOfMemory.is(new IllegalStateException("x", new RuntimeException(
+                "DefaultCPUAllocator: not enough memory: you tried to allocate 1 bytes"))));
+        assertTrue(!CallOutOfMemory.is(new IllegalStateException("bad row")));
     }
 }

@@ -114,6 +114,23 @@ class LatentDecoderTest {
         assertThrows(IllegalArgumentException.class, () -> bf16nchw.transformSchema(SCHEMA));
     }
 
+    /** One recipe per transform, resolved on the driver, in every output column's metadata (#29). */
+    @Test
+    void transformRecordsItsRecipeInTheOutputColumnsMetadata() {
+        LatentDecoder d = decoder().setPrecision("fp32").setRowsPerCall(3);
+        Dataset<Row> out = d.transform(rows());
+        for (String c : List.of("image", "error", "psnr", "decode_ms")) {
+            com.google.gson.JsonObject r = com.google.gson.JsonParser.parseString(
+                    out.schema().apply(c).metadata().getString(LatentDecoder.RECIPE_METADATA)).getAsJsonObject();
+            assertEquals("fp32/nhwc", r.get("numerics").getAsString(), c);
+            assertEquals("3", r.get("rows_per_call").getAsString());
+            assertEquals("onestep", r.get("mode").getAsString());
+            assertEquals(9, r.get("seed").getAsLong());
+        }
+        assertTrue(out.schema().apply("id").metadata().json().equals("{}"), "input columns keep theirs");
+        assertEquals(2, out.filter(col("error").isNull()).count());
+    }
+
     @Test
     void seedIsSparksSharedParam() {
         LatentDecoder d = new LatentDecoder();

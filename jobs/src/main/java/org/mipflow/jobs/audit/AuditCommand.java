@@ -121,6 +121,14 @@ public final class AuditCommand implements Command {
             }
         }
         int rounds = o.getInt("bootstrap", 10, 100_000);
+        int threads = o.getInt("threads", 1, 1024);
+        if (featuresDir != null) {
+            try {
+                FeatureNet.Manifest.read(featuresDir); // checked (and checksummed) before anything is sampled or removed
+            } catch (ModelFormatException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
         List<Row> sample;
         SparkSession spark = SparkSupport.session("mipflow audit", o.getOr("master", null));
         try {
@@ -132,8 +140,7 @@ public final class AuditCommand implements Command {
         if (sample.isEmpty()) {
             throw new UsageException("no row of " + inputs + " has a reference image to audit against");
         }
-        guard.planIsValid();
-        MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
+        MipflowModel.configureThreads(threads);
         List<AuditData.Speed> speeds = new ArrayList<>();
         Map<String, byte[]> originals = new LinkedHashMap<>();
         Map<String, Map<String, AuditData.Decoded>> decoded = new LinkedHashMap<>();
@@ -187,6 +194,8 @@ public final class AuditCommand implements Command {
         originals.forEach((id, png) -> images.add(new AuditData.Image(id, png, decoded.getOrDefault(id, Map.of()))));
         AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, rows.size(), String.join(",", inputs),
                 Instant.now()), speeds, images, figures);
+        // Everything read, loaded and decoded: only now may --overwrite remove the earlier report.
+        guard.planIsValid();
         Files.createDirectories(out);
         AuditReport.write(data, out.resolve("audit.html"));
         System.out.println("report: " + out.resolve("audit.html"));

@@ -158,8 +158,7 @@ public final class BenchCommand implements Command {
 
     private int run(Options o, List<NumericPath> paths, OutputGuard guard) throws Exception {
         if (TorchScriptManifest.FORMAT.equals(DecoderFacts.read(o.path("model")).format())) {
-            guard.planIsValid();
-            return TorchScriptBench.run(o, o.path("model"));
+            return TorchScriptBench.run(o, o.path("model"), guard);
         }
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
@@ -167,12 +166,11 @@ public final class BenchCommand implements Command {
         SamplingOptions sampling = SamplingOptions.parse(o);
         int rounds = o.getInt("rounds", 1, 100);
         DevImages dev = DevImages.load(PhotoOptions.parse(o), size, o.getInt("images", 1, 10_000));
-        guard.planIsValid();
         Path outDir = o.path("out");
-        Files.createDirectories(outDir);
+        o.getInt("spark-rows", 1, 1_000_000); // read again by the Spark row; a bad value must stop the run here
         MipflowModel.configureThreads(threads);
-        int n = dev.count();
         Device device = device(o.get("device"));
+        int n = dev.count();
         Map<String, ModeRun> runs = new LinkedHashMap<>();
         Map<NumericPath, MipflowModel> models = new LinkedHashMap<>();
         List<LatentRow> rows;
@@ -255,6 +253,10 @@ public final class BenchCommand implements Command {
                 net.close();
             }
         }
+        // Every option parsed, the models and the feature network loaded, the decodes done: only now
+        // may --overwrite remove the earlier run's files.
+        guard.planIsValid();
+        Files.createDirectories(outDir);
         JsonObject json = new JsonObject();
         json.addProperty("images", n);
         json.addProperty("size", size);

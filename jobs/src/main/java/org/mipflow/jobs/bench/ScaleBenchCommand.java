@@ -28,6 +28,7 @@ import org.mipflow.io.RowLimits;
 import org.mipflow.jobs.cli.Command;
 import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SparkSupport;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.decode.DecodeJob;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.jobs.output.OutputGuard;
@@ -83,11 +84,40 @@ public final class ScaleBenchCommand implements Command {
         Path out = o.path("out").toAbsolutePath();
         Path model = o.path("model").toAbsolutePath();
         DecoderFacts facts = DecoderFacts.read(model);
+        SamplerConfig sampler;
+        try {
+            sampler = SamplerConfig.parse(SamplingMode.parse(o.get("mode"), facts.modes())
+                    .checkedFor(model.toString(), facts.hasStudent()), SamplerConfig.DEFAULT_FULL_STEPS,
+                    Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS), facts.schedule().stages());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        List<Integer> dryRunShards = dryRunShards(o.get("dry-run-shards"));
         try (OutputGuard guard = OutputGuard.openLocal("scale-bench", out, List.of(model),
                 WritePolicy.of(false, o.flag("overwrite")), LAYOUT)) {
-            guard.planIsValid();
-            return run(o, rows, shards, size, rounds, out, model, facts);
+            guard.planIsValid(); // every option is parsed and the model checked by now
+            return run(o, rows, shards, size, rounds, out, model, facts, sampler, dryRunShards);
         }
+    }
+
+    /** --dry-run-shards: 0, or comma-separated shard counts. */
+    private static List<Integer> dryRunShards(String spec) throws UsageException {
+        List<Integer> counts = new ArrayList<>();
+        if (spec.equals("0")) {
+            return counts;
+        }
+        for (String n : spec.split(",")) {
+            try {
+                counts.add(Integer.parseInt(n.trim()));
+            } catch (NumberFormatException e) {
+                counts.add(0);
+            }
+            if (counts.get(counts.size() - 1) < 1) {
+                throw new UsageException("--dry-run-shards takes 0 or shard counts of at least 1, comma-separated, not '"
+                        + spec + "'");
+            }
+        }
+        return counts;
     }
 
     /**
@@ -98,7 +128,7 @@ public final class ScaleBenchCommand implements Command {
             "scale.md, decoded-*/");
 
     private static int run(Options o, int rows, int shards, int size, int rounds, Path out, Path model,
-            DecoderFacts facts) throws Exception {
+            DecoderFacts facts, SamplerConfig sampler, List<Integer> dryRunShards) throws Exception {
         int c = facts.latentChannels();
         int side = size / facts.downsample();
         StringBuilder md = new StringBuilder("# Scale bench\n\n");
@@ -108,11 +138,7 @@ public final class ScaleBenchCommand implements Command {
             String many = out.resolve(shards + "-shards").toString();
             writeRows(spark, rows, c, side, one, 1);
             writeRows(spark, rows, c, side, many, shards);
-            DecodeSettings s = new DecodeSettings(model.toString(),
-                    SamplerConfig.parse(SamplingMode.parse(o.get("mode"), facts.modes())
-                            .checkedFor(model.toString(), facts.hasStudent()), SamplerConfig.DEFAULT_FULL_STEPS,
-                            Integer.toString(SamplerConfig.DEFAULT_STAGE_STEPS), facts.schedule().stages()),
-                    0, 0, 0, null, RowLimits.DEFAULT, null);
+            DecodeSettings s = new DecodeSettings(model.toString(), sampler, 0, 0, 0, null, RowLimits.DEFAULT, null);
             System.out.println("scale-bench: warm-up (model load) on the one-shard input");
             // Every round decodes into the same two directories, each replacing the last.
             DecodeJob.run(spark, List.of(one), out.resolve("decoded-warmup").toString(), s, WritePolicy.OVERWRITE);
@@ -146,12 +172,10 @@ public final class ScaleBenchCommand implements Command {
         } finally {
             spark.stop();
         }
-        String counts = o.get("dry-run-shards");
-        if (!counts.equals("0")) {
+        if (!dryRunShards.isEmpty()) {
             md.append("\n`decode --dry-run` in a child JVM over one-row shards (wall and peak RSS by /usr/bin/time):\n\n"
                     + "| shards | wall s | peak RSS MB | what it printed |\n|---|---|---|---|\n");
-            for (String n : counts.split(",")) {
-                int k = Integer.parseInt(n.trim());
+            for (int k : dryRunShards) {
                 Path dir = out.resolve("dry-" + k);
                 oneRowShards(dir, k, c, side);
                 md.append(dryRun(dir, out.resolve("dry-out"), model, k));

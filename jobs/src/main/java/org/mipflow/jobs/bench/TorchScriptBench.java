@@ -43,9 +43,10 @@ final class TorchScriptBench {
 
     private TorchScriptBench() {}
 
-    static int run(Options o, Path model) throws Exception {
+    /** {@code guard}: its {@code planIsValid} is called once every option is parsed, before anything is written. */
+    static int run(Options o, Path model, org.mipflow.jobs.output.OutputGuard guard) throws Exception {
         if (TorchScriptManifest.read(model).latent() instanceof LatentSpec.Tokens) {
-            return guidance(o, model);
+            return guidance(o, model, guard);
         }
         int size = o.getInt("size", 32, 4096);
         int threads = o.getInt("threads", 1, 1024);
@@ -55,6 +56,7 @@ final class TorchScriptBench {
         int loopBatch = o.getInt("pytorch-batch", 1, 10_000);
         Path python = o.path("python");
         Path outDir = o.path("out");
+        guard.planIsValid();
         Files.createDirectories(outDir);
         MipflowModel.configureThreads(threads);
         Map<String, SamplerConfig> modes = new LinkedHashMap<>();
@@ -170,12 +172,13 @@ final class TorchScriptBench {
      * interleaved round by round. The plain PyTorch loop script takes grid
      * latents only, so there is no PyTorch column here.
      */
-    private static int guidance(Options o, Path model) throws Exception {
+    private static int guidance(Options o, Path model, org.mipflow.jobs.output.OutputGuard guard) throws Exception {
         int threads = o.getInt("threads", 1, 1024);
         BatchingOptions batching = BatchingOptions.parse(o);
         int rounds = o.getInt("rounds", 1, 100);
         int n = o.getInt("images", 1, 10_000);
         Path outDir = o.path("out");
+        guard.planIsValid();
         Files.createDirectories(outDir);
         MipflowModel.configureThreads(threads);
         StringBuilder md = new StringBuilder();

@@ -187,6 +187,7 @@ public final class DecodeCommand implements Command {
             } catch (Exception e) {
                 // A failed job is Spark's SparkException: checked, but thrown by Scala undeclared.
                 String m = failFastMessage(e);
+                m = m == null ? org.mipflow.spark.CannotHonourRecipe.find(e) : m;
                 if (m == null) {
                     throw e;
                 }

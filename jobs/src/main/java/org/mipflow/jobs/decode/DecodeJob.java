@@ -1,6 +1,5 @@
 package org.mipflow.jobs.decode;
 
-import ai.djl.Device;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import java.io.IOException;
@@ -30,13 +29,13 @@ import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.FeatureStats;
 import org.mipflow.metrics.KernelInceptionDistance;
 import org.mipflow.metrics.Metric;
-import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderFacts;
 import org.mipflow.model.NumericPath;
-import org.mipflow.model.TorchScriptManifest;
+import org.mipflow.recipe.Recipe;
 import org.mipflow.sampling.Batching;
 import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
+import org.mipflow.spark.ExecutorDevices;
 import org.mipflow.spark.FeatureSettings;
 import org.mipflow.spark.InvalidRows;
 import org.mipflow.spark.LatentColumns;
@@ -116,6 +115,16 @@ public final class DecodeJob {
             return waveRows > 0 ? waveRows : Math.max(20_000L, 500L * spark.sparkContext().defaultParallelism());
         }
 
+        public Request withOut(String o) {
+            return new Request(inputs, o, settings, columns, failFast, policy, dryRun, waveRows, waveShards,
+                    partitionWrapper);
+        }
+
+        public Request withSettings(DecodeSettings s) {
+            return new Request(inputs, out, s, columns, failFast, policy, dryRun, waveRows, waveShards,
+                    partitionWrapper);
+        }
+
         public Request withColumns(LatentColumns c) {
             return new Request(inputs, out, settings, c, failFast, policy, dryRun, waveRows, waveShards,
                     partitionWrapper);
@@ -170,8 +179,9 @@ public final class DecodeJob {
      */
     public static Summary run(SparkSession caller, Request req) throws UsageException, IOException {
         SparkSession spark = jobSession(caller);
-        DecodeSettings settings = withThreads(spark, req.settings());
-        DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
+        checkKidSample(req.settings().features(), Runtime.getRuntime().maxMemory());
+        DecoderFacts facts = DecoderFacts.read(Path.of(req.settings().modelDir()));
+        DecodeSettings settings = withRecipe(spark, withThreads(spark, req.settings()), facts, req.columns());
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         try (OutputGuard guard = OutputGuard.open("decode", req.out(), req.inputs(), req.policy(), WaveCommits.LAYOUT,
                 conf)) {
@@ -184,10 +194,12 @@ public final class DecodeJob {
     private static Summary run(SparkSession spark, Request req, DecodeSettings settings, DecoderFacts facts,
             ShardScan.Result scan, OutputGuard guard) throws IOException, UsageException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
-        try (WaveCommits commits = new WaveCommits(req.out(), conf, guard::checkHeld)) {
+        try (WaveCommits commits = new WaveCommits(req.out(), conf, guard::checkHeld, settings.recipe().toJson())) {
             Map<String, WaveCommits.Record> done = new HashMap<>();
             if (req.resume()) {
-                done.putAll(commits.recover());
+                Map<String, WaveCommits.Record> committed = commits.records();
+                checkRecipe(commits.recipes(), settings.recipe());
+                done.putAll(commits.recover(committed));
             }
             List<ShardScan.Shard> pending = pending(scan, done);
             if (req.resume()) {
@@ -209,7 +221,8 @@ public final class DecodeJob {
             printPlan(settings, facts);
             WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
                     req.partitionWrapper(), spark.sparkContext().defaultParallelism());
-            WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures());
+            WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures(),
+                    commits.recipes().keySet());
             long t0 = System.nanoTime();
             try (Progress p = new Progress(spark, pendingRows, 10_000)) {
                 for (WavePlan.Wave w : waves) {
@@ -228,7 +241,7 @@ public final class DecodeJob {
             FeatureStats.Figures figures = null;
             if (features != null) {
                 long f0 = System.nanoTime();
-                figures = features.stats().figures();
+                figures = figuresOf(features.stats()::figures, features.stats().count());
                 System.out.printf(Locale.ROOT, "decode: rFID %s, KID %s over %d image(s) (%.1f s)%s%n",
                         fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
                         figures.problem() == null ? "" : ": " + figures.problem());
@@ -242,17 +255,60 @@ public final class DecodeJob {
     }
 
     /**
+     * The driver holds KID's kernel matrices over the whole sample ({@link KernelInceptionDistance#driverBytes}):
+     * a sample whose matrices need more than a quarter of the driver's heap is refused before any work.
+     */
+    static void checkKidSample(FeatureSettings f, long driverHeap) throws UsageException {
+        if (f == null) {
+            return;
+        }
+        long share = driverHeap / 4;
+        int max = KernelInceptionDistance.maxSample(share, f.dim());
+        if (f.kidSample() > max) {
+            throw new UsageException(String.format(Locale.ROOT, "--kid-sample %d needs about %d MiB on the driver for "
+                    + "KID's kernel matrices (%d-d features); a quarter of this driver's %d MiB heap holds at most %d "
+                    + "rows: lower --kid-sample or raise the driver's memory (spark.driver.memory)", f.kidSample(),
+                    KernelInceptionDistance.driverBytes(f.kidSample(), f.dim()) >> 20, f.dim(), driverHeap >> 20, max));
+        }
+    }
+
+    /**
+     * rFID and KID, or null figures with the reason when computing them fails (summary.json is still
+     * written: the images are good whatever happens to the figures).
+     */
+    static FeatureStats.Figures figuresOf(java.util.function.Supplier<FeatureStats.Figures> compute, long images) {
+        try {
+            return compute.get();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            String why = e instanceof OutOfMemoryError ? "the driver ran out of memory (" + e.getMessage() + "); "
+                    + "lower --kid-sample or raise spark.driver.memory" : e.getMessage();
+            return new FeatureStats.Figures(null, null, null, images, 0, 0, "the figures could not be computed: " + why);
+        }
+    }
+
+    /**
      * The feature statistics a run starts from: what the committed waves kept (on --resume),
      * else none; null without --features. A resume with another feature network, or another KID
-     * sample size or seed, is refused: its figures would mix two definitions.
+     * sample size or seed, is refused: its figures would mix two definitions. So is a resume whose
+     * committed waves' statistics do not cover every committed wave (the recipe check refuses
+     * --features over waves committed without it; this guards against a statistics file lost since):
+     * figures over part of the run would be given as the run's.
      */
-    private static WaveCommits.Features startFeatures(DecodeSettings settings, WaveCommits.Features recovered)
-            throws UsageException {
+    private static WaveCommits.Features startFeatures(DecodeSettings settings, WaveCommits.Features recovered,
+            java.util.Set<String> committedWaves) throws UsageException {
         FeatureSettings f = settings.features();
         if (f == null) {
             return null;
         }
         FeatureStats empty = f.emptyStats(settings.seed());
+        java.util.Set<String> covered = recovered == null ? java.util.Set.of() : recovered.waves();
+        if (!covered.containsAll(committedWaves)) {
+            java.util.Set<String> missing = new java.util.TreeSet<>(committedWaves);
+            missing.removeAll(covered);
+            throw new UsageException("--resume --features: the feature statistics of " + missing.size()
+                    + " committed wave(s) (first " + missing.iterator().next() + ") are not under the output, so rFID "
+                    + "and KID could not cover the whole run; add --overwrite to start over, or choose another --out");
+        }
         if (recovered == null) {
             return new WaveCommits.Features(f.sha256(), java.util.Set.of(), empty);
         }
@@ -276,14 +332,14 @@ public final class DecodeJob {
     /** Lists, scans and plans without decoding or writing anything. */
     public static Plan dryRun(SparkSession caller, Request req) throws UsageException, IOException {
         SparkSession spark = jobSession(caller);
-        DecodeSettings settings = withThreads(spark, req.settings());
-        DecoderFacts facts = DecoderFacts.read(Path.of(settings.modelDir()));
+        DecoderFacts facts = DecoderFacts.read(Path.of(req.settings().modelDir()));
+        DecodeSettings settings = withRecipe(spark, withThreads(spark, req.settings()), facts, req.columns());
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         // The checks a run would make first, without its lease: a dry run writes nothing.
         InputOutputCheck.check(req.inputs(), req.out(), conf);
         new OutputDir(req.out(), WaveCommits.LAYOUT, conf).check(req.policy());
         ShardScan.Result scan = scan(spark, req);
-        Map<String, WaveCommits.Record> done = req.resume() ? committed(spark, req.out()) : Map.of();
+        Map<String, WaveCommits.Record> done = req.resume() ? committed(spark, req.out(), settings.recipe()) : Map.of();
         List<ShardScan.Shard> pending = pending(scan, done);
         long t0 = System.nanoTime();
         Duplicates.Counts dups = Duplicates.count(spark, scan.ids());
@@ -353,13 +409,51 @@ public final class DecodeJob {
         return scan;
     }
 
-    /** Commit records already under {@code out}, read without changing anything (dry run). */
-    private static Map<String, WaveCommits.Record> committed(SparkSession spark, String out) throws IOException {
+    /** Commit records already under {@code out}, read without changing anything (dry run); their recipe checked. */
+    private static Map<String, WaveCommits.Record> committed(SparkSession spark, String out, Recipe recipe)
+            throws IOException, UsageException {
         Map<String, WaveCommits.Record> done = new HashMap<>();
         try (WaveCommits c = new WaveCommits(out, spark.sparkContext().hadoopConfiguration(), () -> {})) {
             done.putAll(c.records());
+            checkRecipe(c.recipes(), recipe);
         }
         return done;
+    }
+
+    /**
+     * The run's recipe, resolved once here, before the first task, from what the executors declare
+     * (the rule: {@link Recipe#resolve}); every task decodes with it.
+     */
+    private static DecodeSettings withRecipe(SparkSession spark, DecodeSettings s, DecoderFacts facts,
+            LatentColumns cols) {
+        ExecutorDevices.Resolution r = ExecutorDevices.resolve(spark, s, facts, cols.defaultEncoding());
+        System.out.println("decode: recipe: " + r.describe());
+        return s.withRecipe(r.recipe());
+    }
+
+    /**
+     * On --resume: the committed waves must have been made with this run's recipe, field by field;
+     * else the output would mix two kinds of image. Refused before anything under OUT changes.
+     */
+    static void checkRecipe(Map<String, JsonObject> committed, Recipe recipe) throws UsageException {
+        java.util.Set<String> fields = new java.util.LinkedHashSet<>();
+        String without = null;
+        for (var e : committed.entrySet()) {
+            if (e.getValue() == null) {
+                without = without == null ? e.getKey() : without;
+            } else {
+                fields.addAll(recipe.differences(e.getValue()));
+            }
+        }
+        String ways = "; add --overwrite to start over, or choose another --out";
+        if (!fields.isEmpty()) {
+            throw new UsageException("--resume: the committed waves were decoded with another recipe: "
+                    + String.join(", ", fields) + ways);
+        }
+        if (without != null) {
+            throw new UsageException("--resume: wave " + without + " was committed by an earlier Mipflow without a "
+                    + "recipe, so its images cannot be shown to match this run's" + ways);
+        }
     }
 
     private static List<ShardScan.Shard> pending(ShardScan.Result scan, Map<String, WaveCommits.Record> done) {
@@ -425,29 +519,16 @@ public final class DecodeJob {
         }
     }
 
-    /**
-     * What the executors will compute in and how they will batch, as this driver's machine would
-     * decide it (executors decide for their own device; their choice is in summary.json).
-     */
+    /** How the recipe batches the model's images (a token model's own size; for grids the size the README quotes). */
     private static void printPlan(DecodeSettings settings, DecoderFacts facts) {
-        Bf16Support.Verdict cpu = Bf16Support.of(Device.cpu());
-        NumericPath here = settings.numerics().resolve(cpu.supported());
-        if (TorchScriptManifest.FORMAT.equals(facts.format())) {
-            System.out.println("decode: numerics as exported (TorchScript; --precision and --layout do not apply)");
-        } else {
-            System.out.printf("decode: numerics %s/%s -> %s on a CPU like this driver's (%s)%n",
-                    settings.numerics().precision(), settings.numerics().layout(), here.label(), cpu.reason());
-        }
-        Batching b = settings.batching();
-        // a token model's own image size; for grids the size the README quotes
+        Recipe r = settings.recipe();
         int side = facts.latent() instanceof LatentSpec.Tokens t ? t.imageSize() : 256;
-        long rowBytes = facts.bytesPerRow(here, side, side);
-        Batching.Plan plan = b.plan(Batching.Device.CPU, side, side, rowBytes);
-        System.out.printf(Locale.ROOT, "decode: %s; on a CPU a %dx%d image goes %d row(s) per network call, %d "
-                + "image(s) per task batch (each %.1f MiB in the network)%s%n", b.describe(), side, side,
-                plan.callRows(), plan.taskRows(), rowBytes / 1048576.0,
-                b.callRows() > 0 ? "" : "; auto on a CPU: " + Batching.describeCpuTable()
-                        + "; on a GPU: as many as the memory budget holds");
+        NumericPath numerics = r.numerics() == null ? NumericPath.NATIVE : r.numerics();
+        long rowBytes = facts.bytesPerRow(numerics, side, side);
+        Batching.Plan plan = r.rowsPerCall().plan(settings.batching().taskRows(), side, side, rowBytes);
+        System.out.printf(Locale.ROOT, "decode: %s; a %dx%d image goes %d row(s) per network call, %d image(s) per "
+                + "task batch (each %.1f MiB in the network)%n", settings.batching().describe(), side, side,
+                plan.callRows(), plan.taskRows(), rowBytes / 1048576.0);
     }
 
     /** Each requested metric's mean over the images that have it, or null where none has. */
@@ -501,6 +582,8 @@ public final class DecodeJob {
         o.addProperty("layout", settings.numerics().layout());
         o.addProperty("threads_per_task", settings.intraOpThreads());
         o.addProperty("seed", settings.seed());
+        // what the images were made with, every auto resolved; the keys above are as asked
+        o.add("recipe", settings.recipe().toJson());
         if (settings.features() != null) {
             addFeatureFigures(o, s.features(), settings.features());
         }

@@ -1,6 +1,9 @@
 package org.mipflow.jobs.decode;
 
 import com.google.gson.Gson;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import com.google.gson.annotations.SerializedName;
 import com.google.gson.reflect.TypeToken;
 import java.io.IOException;
@@ -34,7 +37,8 @@ import org.mipflow.metrics.FeatureStats;
  * OUT/errors/wave=WAVE/        their failed rows
  * OUT/errors/wave=bad-files/   the bad shards (unreadable input files), rewritten by every run
  * OUT/_staging/WAVE/           a wave being written (never read)
- * OUT/_commits/WAVE.json       the wave's commit record: one entry per shard, written last
+ * OUT/_commits/WAVE.json       the wave's commit record: the run's recipe and one entry per shard,
+ *                              written last
  * OUT/_commits/WAVE.features   with --features: the feature statistics of every wave committed so
  *                              far, this one included (written just before WAVE.json)
  * </pre>
@@ -103,9 +107,17 @@ final class WaveCommits implements AutoCloseable {
     private final ExecutorService io;
     private final BeforeCommit beforeCommit;
 
+    /** The run's recipe, written into every commit record (null: this instance only reads). */
+    private final JsonObject recipe;
+
     WaveCommits(String out, Configuration conf, BeforeCommit beforeCommit) throws IOException {
+        this(out, conf, beforeCommit, null);
+    }
+
+    WaveCommits(String out, Configuration conf, BeforeCommit beforeCommit, JsonObject recipe) throws IOException {
         this.out = new Path(out);
         this.beforeCommit = beforeCommit;
+        this.recipe = recipe;
         this.fs = this.out.getFileSystem(conf);
         this.io = Executors.newFixedThreadPool(16, r -> {
             Thread t = new Thread(r, "mipflow-commit-io");
@@ -119,7 +131,14 @@ final class WaveCommits implements AutoCloseable {
      * run left half-written (staging, {@code wave=} directories without a record) is deleted.
      */
     Map<String, Record> recover() throws IOException {
-        Map<String, Record> done = records();
+        return recover(records());
+    }
+
+    /**
+     * The same, with the records {@link #records()} just read (the caller has compared their
+     * recipes with its own before anything is deleted).
+     */
+    Map<String, Record> recover(Map<String, Record> done) throws IOException {
         Set<String> waves = committedWaves();
         fs.delete(new Path(out, STAGING), true);
         recovered = recoverFeatures(waves);
@@ -231,15 +250,28 @@ final class WaveCommits implements AutoCloseable {
         return waves;
     }
 
+    /** The recipe of each committed wave that {@link #records()} read last (null: a record without one). */
+    private final Map<String, JsonObject> recipes = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final JsonObject NO_RECIPE = new JsonObject();
+
+    /** By wave, the recipes the last {@link #records()} found; null for a record written before recipes were. */
+    Map<String, JsonObject> recipes() {
+        Map<String, JsonObject> m = new java.util.TreeMap<>();
+        recipes.forEach((w, r) -> m.put(w, r == NO_RECIPE ? null : r));
+        return m;
+    }
+
     /** The records of every committed shard, by shard key; changes nothing. */
     Map<String, Record> records() throws IOException {
         Map<String, Record> done = new HashMap<>();
+        recipes.clear();
         Path commits = new Path(out, COMMITS);
         if (fs.exists(commits)) {
             List<Callable<List<Record>>> reads = new ArrayList<>();
             for (FileStatus st : fs.listStatus(commits)) {
-                if (st.getPath().getName().endsWith(".json") && !st.getPath().getName().startsWith(".")) {
-                    reads.add(() -> readRecord(st.getPath()));
+                String n = st.getPath().getName();
+                if (n.endsWith(".json") && !n.startsWith(".")) {
+                    reads.add(() -> readRecord(st.getPath(), n.substring(0, n.length() - ".json".length())));
                 }
             }
             for (List<Record> wave : all(reads)) {
@@ -251,10 +283,22 @@ final class WaveCommits implements AutoCloseable {
         return done;
     }
 
-    private List<Record> readRecord(Path p) throws IOException {
+    /**
+     * A wave's commit record: {@code {"recipe": {...}, "shards": [...]}}; a bare list of shards is
+     * a record written before the recipe was part of it.
+     */
+    private List<Record> readRecord(Path p, String wave) throws IOException {
         try (InputStream in = fs.open(p)) {
-            return GSON.fromJson(new String(in.readAllBytes(), StandardCharsets.UTF_8),
-                    new TypeToken<List<Record>>() {}.getType());
+            JsonElement json = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            JsonElement shards = json;
+            JsonObject recipe = NO_RECIPE;
+            if (json.isJsonObject()) {
+                shards = json.getAsJsonObject().get("shards");
+                JsonElement r = json.getAsJsonObject().get("recipe");
+                recipe = r != null && r.isJsonObject() ? r.getAsJsonObject() : NO_RECIPE;
+            }
+            recipes.put(wave, recipe);
+            return GSON.fromJson(shards, new TypeToken<List<Record>>() {}.getType());
         }
     }
 
@@ -294,9 +338,17 @@ final class WaveCommits implements AutoCloseable {
         if (features != null) {
             writeFeatures(wave, features);
         }
+        // Again at the commit point: a holder paused during the renames above stops here, and what
+        // it moved has no record, so the run that took over deletes it on --resume.
+        beforeCommit.check();
         Path tmp = new Path(commits, "." + wave + ".json.tmp");
+        JsonObject record = new JsonObject();
+        record.add("recipe", recipe);
+        record.add("shards", GSON.toJsonTree(records));
         try (OutputStream os = fs.create(tmp, true)) {
-            os.write(GSON.toJson(records).getBytes(StandardCharsets.UTF_8));
+            // nulls kept: a recipe field that does not apply is written as null, not left out
+            os.write(new com.google.gson.GsonBuilder().serializeNulls().create().toJson(record)
+                    .getBytes(StandardCharsets.UTF_8));
         }
         Path dst = new Path(commits, wave + ".json");
         if (!fs.rename(tmp, dst)) {

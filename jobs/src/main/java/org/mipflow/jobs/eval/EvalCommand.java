@@ -87,8 +87,16 @@ public final class EvalCommand implements Command {
         try (OutputGuard guard = OutputGuard.openLocal("eval", out, List.of(photos.photos()),
                 WritePolicy.of(false, o.flag("overwrite")), LAYOUT);
                 MipflowModel model = MipflowModel.load(o.path("model"))) {
-            guard.planIsValid();
             int k = model.schedule().stages();
+            Map<String, SamplerConfig> modes = sampling.everyMode(k, model.hasStudent());
+            List<String> asked = new ArrayList<>();
+            for (String mode : o.get("modes").split(",")) {
+                asked.add(mode.trim());
+                if (!mode.trim().equals("resize")) {
+                    sampler(model, mode.trim(), modes); // an unknown mode is refused before --overwrite removes anything
+                }
+            }
+            guard.planIsValid();
             int zs = size / model.downsample();
             int per = model.latentChannels() * zs * zs;
             float[] z = new float[dev.count() * per];
@@ -97,11 +105,9 @@ public final class EvalCommand implements Command {
                 Files.write(out.resolve(names.get(i) + "-original.png"), png(dev.pixels().get(i), size));
             }
             List<LatentRow> rows = dev.rows(z, model.latentChannels(), zs, names::get);
-            Map<String, SamplerConfig> modes = sampling.everyMode(k, model.hasStudent());
             Map<String, JsonObject> results = new LinkedHashMap<>();
             System.out.printf(Locale.ROOT, "%-12s %8s %8s %8s %10s%n", "mode", "PSNR", "SSIM", "passes", "s/image");
-            for (String mode : o.get("modes").split(",")) {
-                mode = mode.trim();
+            for (String mode : asked) {
                 if (mode.equals(SamplingMode.ONESTEP.label()) && !model.hasStudent()) {
                     System.out.println("onestep      (skipped: the model has no student)");
                     continue;

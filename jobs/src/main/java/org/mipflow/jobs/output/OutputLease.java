@@ -46,8 +46,11 @@ import org.mipflow.jobs.cli.UsageException;
  * </ul>
  *
  * Taking over renames the stale file to a name of this run's own, so of two runs that take over
- * at once only one rename succeeds. Where the store has no exclusive create (S3 without
- * conditional writes), the read-back and the check before every commit still stop all but one.
+ * at once only one rename succeeds, and writes the lease with the next generation (one more than
+ * the stale one's): run id and generation are the fencing token {@link #checkHeld} compares.
+ * Where the store has no exclusive create or atomic rename (S3 through S3A 3.4.2's plain create),
+ * the read-back and the check before every commit still stop all but one. Reads of the lease
+ * that fail are retried with backoff and, failing still, are an error, never "the lease is gone".
  */
 public final class OutputLease implements AutoCloseable {
     public static final String FILE = "_lease.json";
@@ -75,14 +78,24 @@ public final class OutputLease implements AutoCloseable {
 
     /** Who holds a lease, as its file says. */
     public record Holder(String runId, String command, String user, String host, long pid, String started,
-            String heartbeat) {
+            String heartbeat, long generation) {
         String describe() {
             return runId + " (mipflow " + command + ", " + user + "@" + host + " pid " + pid + ", started " + started
                     + ")";
         }
 
         Holder beating() {
-            return new Holder(runId, command, user, host, pid, started, now());
+            return new Holder(runId, command, user, host, pid, started, now(), generation);
+        }
+
+        /** The same holder as the next generation (one more than the lease it takes over). */
+        Holder after(long previous) {
+            return new Holder(runId, command, user, host, pid, started, heartbeat, previous + 1);
+        }
+
+        /** Whether the lease file {@code other} is this holder's: run id and generation, the fencing token. */
+        boolean same(Holder other) {
+            return other != null && other.runId.equals(runId) && other.generation == generation;
         }
 
         String json() {
@@ -94,6 +107,7 @@ public final class OutputLease implements AutoCloseable {
             o.addProperty("pid", pid);
             o.addProperty("started", started);
             o.addProperty("heartbeat", heartbeat);
+            o.addProperty("generation", generation);
             return o + "\n";
         }
 
@@ -101,7 +115,8 @@ public final class OutputLease implements AutoCloseable {
             JsonObject o = JsonParser.parseString(json).getAsJsonObject();
             return new Holder(o.get("run_id").getAsString(), o.get("command").getAsString(),
                     o.get("user").getAsString(), o.get("host").getAsString(), o.get("pid").getAsLong(),
-                    o.get("started").getAsString(), o.get("heartbeat").getAsString());
+                    o.get("started").getAsString(), o.get("heartbeat").getAsString(),
+                    o.has("generation") ? o.get("generation").getAsLong() : 0);
         }
     }
 
@@ -109,7 +124,7 @@ public final class OutputLease implements AutoCloseable {
     private final Path dir;
     private final Path file;
     private final boolean createdDir;
-    private final Holder me;
+    private volatile Holder me;
     private final Timing timing;
     private final ScheduledExecutorService beat;
     private final Runnable onShutdown = this::release;
@@ -146,18 +161,18 @@ public final class OutputLease implements AutoCloseable {
         }
         Path file = new Path(dir, FILE);
         Holder me = new Holder("run-" + UUID.randomUUID().toString().substring(0, 8), command,
-                System.getProperty("user.name", "?"), host(), ProcessHandle.current().pid(), now(), now());
+                System.getProperty("user.name", "?"), host(), ProcessHandle.current().pid(), now(), now(), 1);
         for (int attempt = 0; attempt < 5; attempt++) {
             if (createExclusive(fs, file, me.json())) {
-                Holder back = read(fs, file);
-                if (back != null && back.runId().equals(me.runId())) {
+                Holder back = readOrNull(fs, file);
+                if (me.same(back)) {
                     OutputLease lease = new OutputLease(fs, dir, !existed, me, timing);
                     lease.start();
                     return lease;
                 }
                 continue; // another run's create won on a store without exclusive create
             }
-            Holder other = read(fs, file);
+            Holder other = readOrNull(fs, file);
             Long age = ageMillis(fs, dir, file, me.runId());
             if (age == null) {
                 continue; // released meanwhile
@@ -171,6 +186,8 @@ public final class OutputLease implements AutoCloseable {
                         + "then (with --resume to keep what it committed)");
             }
             log.println("lease: taking over --out " + out + " from " + who + ": " + dead);
+            // the next generation: a paused holder of the old one finds its token outdated at its next check
+            me = me.after(other == null ? 0 : other.generation());
             Path aside = new Path(dir, FILE + "." + me.runId() + ".stale");
             try {
                 if (fs.rename(file, aside)) {
@@ -187,18 +204,29 @@ public final class OutputLease implements AutoCloseable {
         return me.runId();
     }
 
+    /** The lease's generation, one more than that of the lease it took over (the fencing token). */
+    public long generation() {
+        return me.generation();
+    }
+
     /**
-     * Throws unless this run still holds the lease: called before every commit, so a run that
-     * lost it (its heartbeat failed long enough for another run to take over) stops before it
-     * writes into another run's output.
+     * Throws unless this run still holds the lease: called before every commit and before
+     * --overwrite removes anything, so a run that lost it stops before it writes into another
+     * run's output. Two checks: the lease file names this run and generation (the fencing token),
+     * and this run's last confirmed heartbeat is younger than the staleness time less one
+     * heartbeat, by this JVM's monotonic clock. The second stops a holder that was paused (a long
+     * GC, a network partition) while the file still names it, before anyone can take it over: a
+     * takeover needs the file unmodified for the whole staleness time.
      */
     public void checkHeld() throws IOException {
-        if (lost == null && System.nanoTime() - lastBeatNanos > TimeUnit.MILLISECONDS.toNanos(timing.staleAfterMillis())) {
-            lost = "no heartbeat written for " + timing.staleAfterMillis() / 1000 + " s";
+        long sinceBeat = System.nanoTime() - lastBeatNanos;
+        if (lost == null && sinceBeat > TimeUnit.MILLISECONDS.toNanos(timing.staleAfterMillis() - timing.heartbeatMillis())) {
+            lost = "no heartbeat confirmed for " + TimeUnit.NANOSECONDS.toMillis(sinceBeat) + " ms, and the lease goes "
+                    + "stale after " + timing.staleAfterMillis() + " ms";
         }
         if (lost == null) {
-            Holder now = read(fs, file);
-            if (now == null || !now.runId().equals(me.runId())) {
+            Holder now = read(fs, file); // a read that keeps failing throws: not verified, not committed
+            if (!me.same(now)) {
                 lost = lostTo(now);
             }
         }
@@ -224,8 +252,8 @@ public final class OutputLease implements AutoCloseable {
         beat.shutdown();
         try {
             beat.awaitTermination(30, TimeUnit.SECONDS);
-            Holder now = read(fs, file);
-            if (now != null && now.runId().equals(me.runId())) {
+            Holder now = readOrNull(fs, file);
+            if (me.same(now)) {
                 fs.delete(file, false);
             }
             if (createdDir && fs.listStatus(dir).length == 0) {
@@ -246,22 +274,36 @@ public final class OutputLease implements AutoCloseable {
     }
 
     private void heartbeat() {
+        if (pausedForTest) {
+            return;
+        }
         try {
+            long t0 = System.nanoTime();
+            // A read that fails (an S3 503, a NameNode failover) is retried with backoff inside read
+            // and, failing still, this beat is skipped: never taken for "the lease is gone".
             Holder now = read(fs, file);
-            if (now == null || !now.runId().equals(me.runId())) {
+            if (!me.same(now)) {
                 lost = lostTo(now);
                 beat.shutdown();
                 return;
             }
             overwrite(fs, file, me.beating().json(), me.runId());
-            lastBeatNanos = System.nanoTime();
+            lastBeatNanos = t0; // confirmed as of the read that found the file still ours
         } catch (IOException | RuntimeException e) {
             // Retried at the next beat; checkHeld gives up once none landed for the stale time.
         }
     }
 
+    /** Test seam: a paused holder (a long GC stop, a partition) writes no heartbeat until resumed. */
+    private volatile boolean pausedForTest;
+
+    void pauseForTest(boolean paused) {
+        pausedForTest = paused;
+    }
+
     private static String lostTo(Holder now) {
-        return now == null ? "its lease file is gone" : "taken over by run " + now.describe();
+        return now == null ? "its lease file is gone" : "taken over by run " + now.describe() + ", generation "
+                + now.generation();
     }
 
     /** Why the holder is dead, or null while it may be alive. */
@@ -345,24 +387,45 @@ public final class OutputLease implements AutoCloseable {
         }
     }
 
-    /** The holder, or null if there is no lease file; unreadable content (mid-write) is retried a few times. */
+    /** Reads of the lease: tries, and the first wait between them (doubled after each). */
+    static final int READ_TRIES = 7;
+    static final long READ_BACKOFF_MS = 50;
+
+    /**
+     * The holder, or null only if there is no lease file. A read error (a 503 from an object
+     * store, a NameNode failover) or unreadable content (a write in progress) is retried with
+     * exponential backoff (50 ms doubling, about 3 s in all) and then thrown, never taken for a
+     * missing lease.
+     */
     static Holder read(FileSystem fs, Path file) throws IOException {
-        for (int attempt = 0; ; attempt++) {
+        Exception last = null;
+        for (int attempt = 0; attempt < READ_TRIES; attempt++) {
+            if (attempt > 0) {
+                try {
+                    Thread.sleep(READ_BACKOFF_MS << (attempt - 1));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while reading " + file, e);
+                }
+            }
             try (InputStream in = fs.open(file)) {
                 return Holder.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
             } catch (FileNotFoundException e) {
                 return null;
             } catch (RuntimeException | IOException e) {
-                if (attempt == 4) {
-                    return null;
-                }
+                last = e;
             }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while reading " + file, e);
-            }
+        }
+        throw new IOException("could not read the lease " + file + " in " + READ_TRIES + " tries: " + last.getMessage(),
+                last);
+    }
+
+    /** {@link #read}, with a lease that cannot be read counted as no holder (for refusals and release only). */
+    private static Holder readOrNull(FileSystem fs, Path file) {
+        try {
+            return read(fs, file);
+        } catch (IOException e) {
+            return null;
         }
     }
 

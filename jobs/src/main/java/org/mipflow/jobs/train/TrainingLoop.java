@@ -89,9 +89,9 @@ final class TrainingLoop {
         MipflowModel.configureThreads(run.threads());
         long t0 = System.nanoTime();
         PhotoBank bank = PhotoBank.load(run.photos(), run.list(), PHOTO_SIDES, PHOTO_SIDES[0], 2);
-        guard.planIsValid();
         log.printf(Locale.ROOT, "loaded %d photo scales (%d photos skipped: shorter side below %d px) in %.1f s%n",
                 bank.size(), bank.skipped(), PHOTO_SIDES[0], (System.nanoTime() - t0) / 1e9);
+        // The model (distill's teacher) is loaded before --overwrite removes anything: a bad one deletes nothing.
         Path ckpt = run.out().resolve(objective.checkpointName());
         int startStep = 0;
         double priorSeconds = 0;
@@ -106,6 +106,7 @@ final class TrainingLoop {
             model = objective.fresh();
         }
         try {
+            guard.planIsValid();
             train(objective, model, ckpt, startStep, priorSeconds, bank, commandLine);
         } finally {
             model.close();

@@ -31,7 +31,7 @@ class OutputLeaseTest {
         Files.createDirectories(dir);
         Path f = dir.resolve(OutputLease.FILE);
         Files.writeString(f, new OutputLease.Holder("run-foreign", "decode", "alice", "elsewhere.example", 4242,
-                "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z").json());
+                "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", 7).json());
         Files.setLastModifiedTime(f, FileTime.from(Instant.now().minusMillis(agoMillis)));
     }
 
@@ -113,5 +113,84 @@ class OutputLeaseTest {
         }
         assertTrue(Files.readString(tmp.resolve("o").resolve(OutputLease.FILE)).contains("run-foreign"),
                 "release leaves another run's lease alone");
+    }
+
+    /** The local file system whose reads of the lease fail while {@link #failures} lasts, as a store's 503s do. */
+    public static final class FlakyFileSystem extends org.apache.hadoop.fs.RawLocalFileSystem {
+        static final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+        static final java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public org.apache.hadoop.fs.FSDataInputStream open(org.apache.hadoop.fs.Path f, int bufferSize)
+                throws IOException {
+            if (f.getName().equals(OutputLease.FILE) && failures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                failed.incrementAndGet();
+                throw new IOException("503 Slow Down (simulated)");
+            }
+            return super.open(f, bufferSize);
+        }
+    }
+
+    /**
+     * Six reads of the lease in a row fail (more than the old fixed retries took): the heartbeat
+     * waits them out with backoff, the holder keeps its lease, and a second run is still refused.
+     */
+    @Test
+    void transientReadFailuresDoNotLoseTheLease(@TempDir Path tmp) throws Exception {
+        Configuration flaky = new Configuration();
+        flaky.set("fs.file.impl", FlakyFileSystem.class.getName());
+        flaky.setBoolean("fs.file.impl.disable.cache", true);
+        OutputLease.Timing timing = new OutputLease.Timing(100, 8_000);
+        String out = tmp.resolve("o").toString();
+        try (OutputLease mine = OutputLease.acquire(out, "decode", flaky, timing, log)) {
+            Path f = tmp.resolve("o").resolve(OutputLease.FILE);
+            FlakyFileSystem.failed.set(0);
+            FlakyFileSystem.failures.set(6);
+            long t0 = System.nanoTime();
+            while (FlakyFileSystem.failures.get() > 0 && System.nanoTime() - t0 < 20e9) {
+                Thread.sleep(50);
+            }
+            assertEquals(6, FlakyFileSystem.failed.get(), "the reads failed");
+            FileTime during = Files.getLastModifiedTime(f);
+            Thread.sleep(4_000); // the backoff's last waits, then beats again
+            mine.checkHeld();
+            assertTrue(Files.getLastModifiedTime(f).compareTo(during) > 0, "the heartbeat goes on");
+            UsageException e = assertThrows(UsageException.class,
+                    () -> OutputLease.acquire(out, "decode", flaky, timing, log));
+            assertTrue(e.getMessage().contains("is in use by run " + mine.runId()), e.getMessage());
+        } finally {
+            FlakyFileSystem.failures.set(0);
+        }
+    }
+
+    /**
+     * A holder paused past the staleness time (a GC stop, a partition) is refused at its next
+     * check, the one every commit and --overwrite's removal make first: before a takeover, by its
+     * own clock (no heartbeat confirmed for longer than the staleness less one beat), and after it
+     * by the lease's generation, the fencing token. Resumed, its heartbeat leaves the new lease alone.
+     */
+    @Test
+    void pausedHolderCannotCommitAfterATakeover(@TempDir Path tmp) throws Exception {
+        OutputLease.Timing timing = new OutputLease.Timing(200, 3_000);
+        String out = tmp.resolve("o").toString();
+        Path f = tmp.resolve("o").resolve(OutputLease.FILE);
+        try (OutputLease paused = OutputLease.acquire(out, "decode", CONF, timing, log)) {
+            assertEquals(1, paused.generation());
+            paused.pauseForTest(true);
+            Thread.sleep(3_300);
+            IOException before = assertThrows(IOException.class, paused::checkHeld);
+            assertTrue(before.getMessage().contains("no heartbeat confirmed for"), before.getMessage());
+            try (OutputLease next = OutputLease.acquire(out, "decode", CONF, timing, log)) {
+                assertEquals(2, next.generation(), "one more than the lease it took over");
+                assertTrue(said.toString(StandardCharsets.UTF_8).contains("taking over --out"));
+                paused.pauseForTest(false);
+                IOException after = assertThrows(IOException.class, paused::checkHeld);
+                assertTrue(after.getMessage().contains("lost its lease"), after.getMessage());
+                Thread.sleep(600);
+                next.checkHeld();
+                assertTrue(Files.readString(f).contains(next.runId()) && Files.readString(f).contains(
+                        "\"generation\":2"), Files.readString(f));
+            }
+        }
     }
 }
