@@ -125,17 +125,21 @@ public final class DecodeJob {
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Map<String, Double> metricMeans, String mode, int forwardPasses, JsonObject perShard,
-            int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
+            int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale,
+            Batching.Traffic traffic) {
         /** The mean of a requested metric, or null (not requested, or no image had it). */
         public Double mean(Metric m) {
             return metricMeans.get(m.column());
         }
     }
 
-    /** What a dry run found and would do. */
+    /**
+     * What a dry run found and would do; {@code traffic} is what the partitions would send to the
+     * network per step with {@code batch} (rows, rows sent, padding).
+     */
     public record Plan(int shards, int badShards, long rows, long duplicateIds, long duplicateRows,
             int committedShards, long committedRows, int pendingShards, long pendingRows, int waves, int partitions,
-            int threads, long forwardPasses) {}
+            int threads, long forwardPasses, Batching.Plan batch, Batching.Traffic traffic) {}
 
     private DecodeJob() {}
 
@@ -196,9 +200,9 @@ public final class DecodeJob {
             System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
                     + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
                     settings.intraOpThreads(), TaskSlots.of(spark));
-            printPlan(settings, facts);
+            Batching.Plan batch = printPlan(spark, settings, facts, firstImageSide(spark, pending, req.columns(), facts));
             WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
-                    req.partitionWrapper(), spark.sparkContext().defaultParallelism());
+                    req.partitionWrapper(), spark.sparkContext().defaultParallelism(), batch.unit());
             WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures());
             long t0 = System.nanoTime();
             try (Progress p = new Progress(spark, pendingRows, 10_000)) {
@@ -224,7 +228,8 @@ public final class DecodeJob {
                         figures.problem() == null ? "" : ": " + figures.problem());
             }
             Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
-                    facts.schedule().stages(), decoder.modelLoads(), figures, facts.cfgScale(settings.sampler()));
+                    facts.schedule().stages(), decoder.modelLoads(), figures, facts.cfgScale(settings.sampler()),
+                    decoder.traffic());
             guard.checkHeld();
             writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
             return sm;
@@ -281,21 +286,23 @@ public final class DecodeJob {
         System.out.printf(Locale.ROOT, "decode: counted duplicate ids in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         t0 = System.nanoTime();
         List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), "dry-run");
+        Batching.Plan batch = printPlan(spark, settings, facts, firstImageSide(spark, pending, req.columns(), facts));
         int partitions = 0;
+        Batching.Traffic traffic = Batching.Traffic.NONE;
         int clusterSlots = spark.sparkContext().defaultParallelism();
         for (WavePlan.Wave w : waves) {
-            int files = WaveDecoder.read(spark, w).rdd().getNumPartitions();
-            partitions += WaveDecoder.partitions(files, w.rows(), clusterSlots);
+            TaskPacking p = WaveDecoder.packing(w, clusterSlots, batch.unit());
+            partitions += p.partitions();
+            traffic = traffic.plus(p.traffic(batch));
         }
         System.out.printf(Locale.ROOT, "decode: planned %d wave(s) in %.1f s%n", waves.size(),
                 (System.nanoTime() - t0) / 1e9);
         long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
         long committedRows = scan.rows() - pendingRows;
-        printPlan(settings, facts);
         return new Plan(scan.good().size() + scan.bad().size(), scan.bad().size(), scan.rows(), dups.ids(), dups.rows(),
                 scan.good().size() - pending.size(), committedRows, pending.size(), pendingRows, waves.size(),
                 partitions, settings.intraOpThreads(),
-                pendingRows * settings.sampler().forwardPasses(facts.schedule().stages()));
+                pendingRows * settings.sampler().forwardPasses(facts.schedule().stages()), batch, traffic);
     }
 
     static final String PARTITION_DISCOVERY_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
@@ -370,7 +377,7 @@ public final class DecodeJob {
     /** Pools the commit records of every good shard, this run's and earlier runs', into the summary. */
     private static Summary summary(ShardScan.Result scan, Map<String, WaveCommits.Record> done,
             java.util.Set<String> decodedNow, double seconds, long imagesNow, DecodeSettings settings, int stages,
-            List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
+            List<String> modelLoads, FeatureStats.Figures features, double cfgScale, Batching.Traffic traffic) {
         long input = 0;
         long decoded = 0;
         Map<String, WaveCommits.MetricSum> pooled = new java.util.LinkedHashMap<>();
@@ -398,7 +405,7 @@ public final class DecodeJob {
         return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
                 means(pooled),
                 settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
-                scan.good().size() - decodedNow.size(), modelLoads, features, cfgScale);
+                scan.good().size() - decodedNow.size(), modelLoads, features, cfgScale, traffic);
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
@@ -415,9 +422,12 @@ public final class DecodeJob {
 
     /**
      * What the executors will compute in and how they will batch, as this driver's machine would
-     * decide it (executors decide for their own device; their choice is in summary.json).
+     * decide it (executors decide for their own device; their choice is in summary.json); returns
+     * the batch plan the waves' partitions are packed for: the set N and B, else a CPU's automatic
+     * ones, else (executors with GPUs, B from their memory) {@link Batching#MAX_ROWS}, the most an
+     * automatic B takes (deploy/gpu-rows-per-call.sh sets B for a GPU cluster).
      */
-    private static void printPlan(DecodeSettings settings, DecoderFacts facts) {
+    private static Batching.Plan printPlan(SparkSession spark, DecodeSettings settings, DecoderFacts facts, int side) {
         Bf16Support.Verdict cpu = Bf16Support.of(Device.cpu());
         NumericPath here = settings.numerics().resolve(cpu.supported());
         if (TorchScriptManifest.FORMAT.equals(facts.format())) {
@@ -427,8 +437,6 @@ public final class DecodeJob {
                     settings.numerics().precision(), settings.numerics().layout(), here.label(), cpu.reason());
         }
         Batching b = settings.batching();
-        // a token model's own image size; for grids the size the README quotes
-        int side = facts.latent() instanceof LatentSpec.Tokens t ? t.imageSize() : 256;
         long rowBytes = facts.bytesPerRow(here, side, side);
         Batching.Plan plan = b.plan(Batching.Device.CPU, side, side, rowBytes);
         System.out.printf(Locale.ROOT, "decode: %s; on a CPU a %dx%d image goes %d row(s) per network call, %d "
@@ -436,6 +444,40 @@ public final class DecodeJob {
                 plan.callRows(), plan.taskRows(), rowBytes / 1048576.0,
                 b.callRows() > 0 ? "" : "; auto on a CPU: " + Batching.describeCpuTable()
                         + "; on a GPU: as many as the memory budget holds");
+        if (b.callRows() == 0 && executorGpus(spark)) {
+            plan = new Batching.Plan(b.taskRows() > 0 ? b.taskRows() : Batching.MAX_ROWS, Batching.MAX_ROWS);
+        }
+        return plan;
+    }
+
+    /**
+     * The image side the plan is made for: a token model's own, else the first pending row's (its
+     * latent height times the model's downsampling; one small read), else 256.
+     */
+    private static int firstImageSide(SparkSession spark, List<ShardScan.Shard> pending, LatentColumns cols,
+            DecoderFacts facts) {
+        if (facts.latent() instanceof LatentSpec.Tokens t) {
+            return t.imageSize();
+        }
+        for (ShardScan.Shard s : pending) {
+            if (s.rows() > 0) {
+                try {
+                    Row r = spark.read().parquet(s.path()).select(cols.height()).limit(1).first();
+                    if (!r.isNullAt(0) && r.getInt(0) > 0) {
+                        return r.getInt(0) * facts.downsample();
+                    }
+                } catch (RuntimeException e) {
+                    // a shard the scan passed but the read fails: the decode reports it; plan for 256
+                }
+                break;
+            }
+        }
+        return 256;
+    }
+
+    /** True when the executors are given GPUs (spark.executor.resource.gpu.amount). */
+    private static boolean executorGpus(SparkSession spark) {
+        return spark.sparkContext().conf().getDouble("spark.executor.resource.gpu.amount", 0) > 0;
     }
 
     /** Each requested metric's mean over the images that have it, or null where none has. */
@@ -484,6 +526,10 @@ public final class DecodeJob {
         o.addProperty("rows_per_call", Batching.label(b.callRows()));
         o.addProperty("batch_size", Batching.label(b.taskRows()));
         o.addProperty("memory_budget_bytes", b.budgetBytes() > 0 ? Long.toString(b.budgetBytes()) : "auto");
+        // per step: rows given to the network, rows its calls carried, and the padding between
+        o.addProperty("rows_sent", s.traffic().sent());
+        o.addProperty("rows_padded", s.traffic().padded());
+        o.addProperty("padding_fraction", s.traffic().paddingFraction());
         o.addProperty("precision", settings.numerics().precision());
         o.addProperty("layout", settings.numerics().layout());
         o.addProperty("threads_per_task", settings.intraOpThreads());
