@@ -45,6 +45,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_sampler as rs  # noqa: E402
+import row_memory  # noqa: E402
 
 TOKENS = 16
 DIM = 8
@@ -239,6 +240,8 @@ def make_model_dir(out, stages, torch_seed):
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    # activation memory per row from PyTorch's allocator (model.json "memory"; torch 2.x only)
+    row_memory.measure_into(out)
 
     # Decode with the saved files, as the Java side loads them.
     teacher = torch.jit.load(os.path.join(out, "teacher.pt"))

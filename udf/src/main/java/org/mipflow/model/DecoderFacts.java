@@ -21,7 +21,8 @@ import org.mipflow.schedule.StageSchedule;
  * checksum, so a corrupt model is refused before any work starts.
  */
 public record DecoderFacts(String format, int latentChannels, int downsample, StageSchedule schedule,
-        boolean hasStudent, int firstWidth, LatentSpec latent, Set<SamplingMode> modes, Guidance guidance) {
+        boolean hasStudent, int firstWidth, LatentSpec latent, Set<SamplingMode> modes, Guidance guidance,
+        RowMemory memory) {
 
     /**
      * The sampler a decode of this model runs with {@code cfg}, checked on the driver: a mode the
@@ -53,7 +54,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
      */
     public long bytesPerRow(NumericPath numerics, int h, int w) {
         return TorchScriptManifest.FORMAT.equals(format)
-                ? RowBytes.torchScript(h, w)
+                ? RowBytes.torchScript(memory, h, w)
                 : RowBytes.nativeNetwork(firstWidth, numerics, h, w);
     }
 
@@ -66,7 +67,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
             return new DecoderFacts(format, c.latentChannels(), c.downsample(), c.schedule(), student,
                     c.decoderWidths()[0],
                     new LatentSpec.Grid(c.latentChannels(), c.downsample(), 1 << (c.schedule().stages() - 1)),
-                    Set.copyOf(SamplingMode.offered(student)), null);
+                    Set.copyOf(SamplingMode.offered(student)), null, null);
         }
         if (TorchScriptManifest.FORMAT.equals(format)) {
             TorchScriptManifest m = TorchScriptManifest.read(dir);
@@ -78,7 +79,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
                 modes.remove(SamplingMode.ONESTEP);
             }
             return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.hasStudent(), 0, l,
-                    Set.copyOf(modes), m.guidance());
+                    Set.copyOf(modes), m.guidance(), m.memory());
         }
         throw new ModelFormatException("model " + dir + " has format '" + format + "'; Mipflow reads '"
                 + ModelManifest.NATIVE + "' and '" + TorchScriptManifest.FORMAT + "'");
