@@ -45,7 +45,13 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--velocity", choices=["dt", "du"], default="dt",
                     help="what forward returns: dx/dt (default; scaled to the stage's dx/du) or dx/du")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--sweep", help="comma-separated batches: time each once after its warm-up and report the "
+                                    "fastest as \"batch\" (with every value under \"sweep\")")
     args = ap.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("bench_loop: --device cuda, but torch %s here has no CUDA device" % torch.__version__, file=sys.stderr)
+        sys.exit(2)
     if args.images < 1 or args.batch < 1 or args.threads < 1:
         raise SystemExit("--images, --batch and --threads must be positive")
 
@@ -62,10 +68,11 @@ def main():
     c = manifest["latentChannels"]
     if args.size % f != 0:
         raise SystemExit("--size must be a multiple of the downsample factor %d" % f)
-    teacher = torch.jit.load(os.path.join(args.model, manifest["teacher"])).eval()
+    dev = torch.device(args.device)
+    teacher = torch.jit.load(os.path.join(args.model, manifest["teacher"]), map_location=dev).eval()
     student = None
     if manifest.get("student"):
-        student = torch.jit.load(os.path.join(args.model, manifest["student"])).eval()
+        student = torch.jit.load(os.path.join(args.model, manifest["student"]), map_location=dev).eval()
     if args.mode == "onestep" and student is None:
         raise SystemExit("mode onestep needs a model with a student")
 
@@ -73,17 +80,26 @@ def main():
                          stage_steps=parse_steps(args.stage_steps, schedule.stages), downsample=f)
     gen = torch.Generator().manual_seed(args.seed)
     zs = args.size // f
-    latents = torch.randn(args.images, c, zs, zs, generator=gen)
+    latents = torch.randn(args.images, c, zs, zs, generator=gen).to(dev)
     noise = ms.FastNoise(gen)
 
-    with torch.inference_mode():
-        sampler.decode(latents[: args.batch], noise)  # warm-up (also the TorchScript profiling runs)
-        t0 = time.perf_counter()
-        checksum = 0.0
-        for i in range(0, args.images, args.batch):
-            img = sampler.decode(latents[i: i + args.batch], noise).clamp_(-1.0, 1.0)
-            checksum += float(img[:, :, 0, 0].sum())  # touch the result
-        seconds = time.perf_counter() - t0
+    def timed(batch):
+        with torch.inference_mode():
+            sampler.decode(latents[:batch], noise)  # warm-up (also the TorchScript profiling runs)
+            t0 = time.perf_counter()
+            checksum = 0.0
+            for i in range(0, args.images, batch):
+                img = sampler.decode(latents[i: i + batch], noise).clamp_(-1.0, 1.0)
+                checksum += float(img[:, :, 0, 0].sum())  # touch the result (and wait for the device)
+            return time.perf_counter() - t0
+
+    sweep = {}
+    if args.sweep:
+        for b in sorted({int(v) for v in args.sweep.split(",")}):
+            sweep[b] = args.images / timed(b)
+            print("sweep batch %d: %.3f images/s" % (b, sweep[b]), file=sys.stderr)
+        args.batch = max(sweep, key=sweep.get)
+    seconds = timed(args.batch)
 
     print(json.dumps({
         "images_per_second": args.images / seconds,
@@ -95,6 +111,8 @@ def main():
         "mode": args.mode,
         "size": args.size,
         "forward_passes": sampler.forward_passes(),
+        "device": args.device,
+        "sweep": {str(b): v for b, v in sweep.items()},
     }))
 
 

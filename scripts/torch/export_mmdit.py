@@ -63,6 +63,7 @@ import torch.nn as nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_sampler as rs  # noqa: E402
+import row_memory  # noqa: E402
 
 COMPLEX_CAST = "discards the imaginary part"
 
@@ -323,6 +324,8 @@ def main():
     with open(os.path.join(args.out, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+    # activation memory per row from PyTorch's allocator (model.json "memory"; torch 2.x only)
+    row_memory.measure_into(args.out)
     for n in sorted(notes):
         print("note:", n)
     for n in files + student_files + others + ["model.json"]:

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mipflow_sampler as ms  # noqa: E402
+import row_memory  # noqa: E402
 
 LATENT_CHANNELS = 4
 DOWNSAMPLE = 8
@@ -198,6 +199,8 @@ def main():
     }
     with open(os.path.join(args.out, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
+    # activation memory per row from PyTorch's allocator (model.json "memory"; torch 2.x only)
+    row_memory.measure_into(args.out)
         f.write("\n")
 
     torch.manual_seed(0)

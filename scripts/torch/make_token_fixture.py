@@ -51,6 +51,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_sampler as rs  # noqa: E402
+import row_memory  # noqa: E402
 
 TOKENS = 16
 DIM = 8

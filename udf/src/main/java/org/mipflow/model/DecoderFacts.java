@@ -25,7 +25,7 @@ import org.mipflow.schedule.StageSchedule;
  */
 public record DecoderFacts(String format, int latentChannels, int downsample, StageSchedule schedule,
         boolean hasStudent, int firstWidth, LatentSpec latent, Set<SamplingMode> modes, Guidance guidance,
-        ScheduleConvention convention, Map<String, String> files) {
+        ScheduleConvention convention, RowMemory memory, Map<String, String> files) {
 
     /** {@code files}: the SHA-256 of every file model.json lists (verified when read), by file name. */
     public DecoderFacts {
@@ -77,7 +77,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
      */
     public long bytesPerRow(NumericPath numerics, int h, int w) {
         return TorchScriptManifest.FORMAT.equals(format)
-                ? RowBytes.torchScript(h, w)
+                ? RowBytes.torchScript(memory, h, w)
                 : RowBytes.nativeNetwork(firstWidth, numerics, h, w);
     }
 
@@ -90,7 +90,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
             return new DecoderFacts(format, c.latentChannels(), c.downsample(), c.schedule(), student,
                     c.decoderWidths()[0],
                     new LatentSpec.Grid(c.latentChannels(), c.downsample(), 1 << (c.schedule().stages() - 1)),
-                    Set.copyOf(SamplingMode.offered(student)), null, ScheduleConvention.NATIVE, m.files());
+                    Set.copyOf(SamplingMode.offered(student)), null, ScheduleConvention.NATIVE, null, m.files());
         }
         if (TorchScriptManifest.FORMAT.equals(format)) {
             TorchScriptManifest m = TorchScriptManifest.read(dir);
@@ -102,7 +102,7 @@ public record DecoderFacts(String format, int latentChannels, int downsample, St
                 modes.remove(SamplingMode.ONESTEP);
             }
             return new DecoderFacts(format, m.latentChannels(), m.downsample(), m.schedule(), m.hasStudent(), 0, l,
-                    Set.copyOf(modes), m.guidance(), m.convention(), m.files());
+                    Set.copyOf(modes), m.guidance(), m.convention(), m.memory(), m.files());
         }
         throw new ModelFormatException("model " + dir + " has format '" + format + "'; Mipflow reads '"
                 + ModelManifest.NATIVE + "' and '" + TorchScriptManifest.FORMAT + "'");

@@ -1,7 +1,6 @@
 package org.mipflow.model;
 
 import ai.djl.Device;
-import ai.djl.util.cuda.CudaUtils;
 import java.nio.file.Path;
 import org.mipflow.sampling.Batching;
 import org.slf4j.Logger;
@@ -47,15 +46,32 @@ public final class Models {
      * device the model runs on, and (on a GPU) its memory shared by {@code tasksSharing} tasks.
      */
     public static Batching.Rule batchingRule(Batching batching, DecoderModel model, int tasksSharing) {
-        Batching.Device d = batchingDevice(model.device(), tasksSharing);
+        return batchingRule(batching, model, tasksSharing, GpuMemory.CUDA);
+    }
+
+    /**
+     * As {@link #batchingRule(Batching, DecoderModel, int)} with the GPU memory figures of
+     * {@code memory}. A set rows-per-call needs no device at all: nothing is asked of it then.
+     */
+    public static Batching.Rule batchingRule(Batching batching, DecoderModel model, int tasksSharing,
+            GpuMemory memory) {
+        if (batching.callRows() > 0) {
+            return Batching.Rule.fixed(batching.taskRows() > 0 ? batching.taskRows() : batching.callRows(),
+                    batching.callRows());
+        }
+        Batching.Device d = batchingDevice(model.device(), tasksSharing, memory);
         return (h, w) -> batching.plan(d, h, w, model.bytesPerRow(h, w));
     }
 
     /** The device as batching sees it: a GPU with its memory, shared by {@code tasksSharing} tasks, or the CPU. */
     public static Batching.Device batchingDevice(Device device, int tasksSharing) {
+        return batchingDevice(device, tasksSharing, GpuMemory.CUDA);
+    }
+
+    private static Batching.Device batchingDevice(Device device, int tasksSharing, GpuMemory memory) {
         if (!device.isGpu()) {
             return Batching.Device.CPU;
         }
-        return Batching.Device.gpu(CudaUtils.getGpuMemory(device).getMax(), tasksSharing);
+        return Batching.Device.gpu(memory.bytes(device), tasksSharing);
     }
 }

@@ -32,16 +32,19 @@ import org.mipflow.schedule.StageSchedule;
  *     each stage's resolution
  * @param student the one-step student's file(s), or empty
  * @param guidance the guidance the decoder was trained with, or null
+ * @param memory the measured memory per network row, or null (an export that did not measure it)
  */
 public record TorchScriptManifest(List<String> teacher, List<String> student, LatentSpec latent, StageSchedule schedule,
-        ScheduleConvention convention, Guidance guidance, Set<SamplingMode> modes, Map<String, String> files) {
+        ScheduleConvention convention, Guidance guidance, Set<SamplingMode> modes, Map<String, String> files,
+        RowMemory memory) {
     public static final String FORMAT = "torchscript";
     /** The only time convention the samplers implement; an export with another one must say so and is refused. */
     public static final String TIME_CONVENTION = "x_t = (1-t) x0 + t eps; t = 1 is pure noise";
     public static final String IMAGE_RANGE = "[-1, 1]";
     /** model.json's fields, top level and in "schedule": anything else is a typo or a setting Mipflow cannot honour. */
     static final Set<String> FIELDS = Set.of("format", "teacher", "student", "latentChannels", "downsample", "latent",
-            "imageSize", "nullContext", "studentNullContext", "guidance", "modes", "schedule", "sha256", "note");
+            "imageSize", "nullContext", "studentNullContext", "guidance", "modes", "schedule", "sha256", "note",
+            "memory");
     static final Set<String> SCHEDULE_FIELDS = Set.of("stages", "gamma", "timeConvention", "imageRange",
             "imageConversion", "nominalStarts", "ends", "networkTime", "timeWindows", "velocity", "grid", "gridEnd",
             "renoise", "fullFlowTime");
@@ -53,6 +56,8 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
     public static final String FULL_FLOW_TIME = "physical";
     static final Set<String> GUIDANCE_FIELDS = Set.of("scale", "low", "high");
     static final Set<String> LATENT_FIELDS = Set.of("kind", "tokens", "dim");
+    static final Set<String> MEMORY_FIELDS = Set.of("bytesPerRow", "fixedBytes", "height", "width", "peaks",
+            "measuredWith");
 
     /** The two ways of writing the 8-bit conversion Mipflow does (the same numbers). */
     static final Set<String> IMAGE_CONVERSIONS = Set.of("round((x+1)*127.5)", "trunc(clamp(127.5*x+128))");
@@ -91,6 +96,9 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
             if (o.has("latent")) {
                 unknown(o.getAsJsonObject("latent"), LATENT_FIELDS, "latent.", json);
             }
+            if (o.has("memory")) {
+                unknown(o.getAsJsonObject("memory"), MEMORY_FIELDS, "memory.", json);
+            }
             String convention = s.get("timeConvention").getAsString();
             if (!TIME_CONVENTION.equals(convention)) {
                 throw new ModelFormatException(json + ": timeConvention '" + convention + "' is not supported; the "
@@ -120,7 +128,7 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
             Guidance guidance = guidance(dir, o, latent, !student.isEmpty(), files, json);
             ScheduleConvention stepping = convention(s, schedule, json);
             m = new TorchScriptManifest(names(o.get("teacher"), json, "teacher"), student, latent, schedule,
-                    stepping, guidance, modes(o, fullFlowAllowed(s, stepping, json), json), files);
+                    stepping, guidance, modes(o, fullFlowAllowed(s, stepping, json), json), files, memory(o, json));
         } catch (ModelFormatException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -154,6 +162,20 @@ public record TorchScriptManifest(List<String> teacher, List<String> student, La
     }
 
     /** "latent": {"kind": "tokens", ...}, or the grid fields latentChannels/downsample of earlier exports. */
+    /** model.json's measured memory per row, or null when the export wrote none. */
+    private static RowMemory memory(JsonObject o, Path json) {
+        if (!o.has("memory")) {
+            return null;
+        }
+        JsonObject m = o.getAsJsonObject("memory");
+        try {
+            return new RowMemory(m.get("bytesPerRow").getAsLong(), m.has("fixedBytes") ? m.get("fixedBytes").getAsLong()
+                    : 0, m.get("height").getAsInt(), m.get("width").getAsInt());
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(json + ": " + e.getMessage());
+        }
+    }
+
     private static LatentSpec latent(JsonObject o, Path json) {
         if (!o.has("latent")) {
             int c = o.get("latentChannels").getAsInt();

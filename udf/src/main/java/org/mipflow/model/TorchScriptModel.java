@@ -203,7 +203,7 @@ public final class TorchScriptModel implements DecoderModel {
 
     @Override
     public long bytesPerRow(int h, int w) {
-        return RowBytes.torchScript(h, w);
+        return RowBytes.torchScript(manifest.memory(), h, w);
     }
 
     @Override

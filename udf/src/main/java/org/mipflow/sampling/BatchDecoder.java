@@ -28,6 +28,8 @@ public final class BatchDecoder {
     private final MetricSet metrics;
     private final ImageFeatures features;
     private final Batching.Rule batching;
+    /** Told what each task batch sent to the network (rows and rows sent per step). */
+    private final java.util.function.Consumer<Batching.Traffic> traffic;
 
     /** Reads a source (a Spark row, a prepared photo) into a validated latent row, or rejects it. */
     @FunctionalInterface
@@ -39,22 +41,31 @@ public final class BatchDecoder {
     public record Result<T>(T source, DecodedImage image) {}
 
     public BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, Batching.Rule batching) {
-        this(model, sampler, seed, metrics, batching, null);
+        this(model, sampler, seed, metrics, batching, null, t -> {});
     }
 
     private BatchDecoder(VelocityModel model, ImageSampler sampler, long seed, MetricSet metrics, Batching.Rule batching,
-            ImageFeatures features) {
+            ImageFeatures features, java.util.function.Consumer<Batching.Traffic> traffic) {
         this.model = model;
         this.sampler = sampler;
         this.seed = seed;
         this.metrics = metrics;
         this.batching = batching;
         this.features = features;
+        this.traffic = traffic;
     }
 
     /** This loop, also computing the features of each image that has a reference (null: none). */
     public BatchDecoder withFeatures(ImageFeatures f) {
-        return new BatchDecoder(model, sampler, seed, metrics, batching, f);
+        return new BatchDecoder(model, sampler, seed, metrics, batching, f, traffic);
+    }
+
+    /**
+     * This loop, telling {@code t} what each sampled task batch sent to the network per step (its
+     * rows, and its calls' rows with the padding): summary.json's rows sent and padded.
+     */
+    public BatchDecoder withTraffic(java.util.function.Consumer<Batching.Traffic> t) {
+        return new BatchDecoder(model, sampler, seed, metrics, batching, features, t);
     }
 
     /** Decodes rows that are already validated, all at once, in their order. */
@@ -182,6 +193,7 @@ public final class BatchDecoder {
         long t0 = System.nanoTime();
         float[] img = sampler.decode(z, n, zh, zw, rngs, rowsPerCall);
         double ms = (System.nanoTime() - t0) / 1e6 / n;
+        traffic.accept(new Batching.Plan(n, rowsPerCall).traffic(n));
         int[] side = model.latent().imageSize(zh, zw);
         int h = side[0];
         int w = side[1];

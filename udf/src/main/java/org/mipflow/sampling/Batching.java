@@ -53,6 +53,57 @@ public record Batching(int taskRows, int callRows, long budgetBytes) implements 
                         + taskRows + ", " + callRows);
             }
         }
+
+        /**
+         * What a task of {@code rows} rows (of one shape) sends per unguided step: task batches of N,
+         * the last one shorter, each in calls of B with its last call padded. A guided step sends
+         * each row twice, in ceil(2n / B) calls, so its padding is at most twice this.
+         */
+        public Traffic traffic(long rows) {
+            long full = rows / taskRows;
+            long rest = rows % taskRows;
+            return new Traffic(rows, full * sent(taskRows) + sent(rest));
+        }
+
+        /** Rows a task batch of n rows sends per step: whole calls of B. */
+        long sent(long n) {
+            return (n + callRows - 1) / callRows * callRows;
+        }
+
+        /**
+         * The rows that fill the calls of a task batch: N when N is a multiple of B (then N rows
+         * leave no call short), else B. Tasks whose rows are multiples of it pad nothing.
+         */
+        public int unit() {
+            return taskRows % callRows == 0 ? taskRows : callRows;
+        }
+    }
+
+    /**
+     * Rows given to the network per step and rows sent for them, padding included
+     * (summary.json's rows_sent, rows_padded and padding_fraction).
+     */
+    public record Traffic(long rows, long sent) implements Serializable {
+        public static final Traffic NONE = new Traffic(0, 0);
+
+        public Traffic {
+            if (rows < 0 || sent < rows) {
+                throw new IllegalArgumentException("rows sent " + sent + " cannot be fewer than the rows " + rows);
+            }
+        }
+
+        public long padded() {
+            return sent - rows;
+        }
+
+        /** Padded rows / rows sent, 0 when nothing was sent. */
+        public double paddingFraction() {
+            return sent == 0 ? 0 : (double) padded() / sent;
+        }
+
+        public Traffic plus(Traffic o) {
+            return new Traffic(rows + o.rows, sent + o.sent);
+        }
     }
 
     /** Where the network runs, as far as batching is concerned. */

@@ -44,6 +44,9 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
     private final LongAccumulator failedCount;
     private final LongAccumulator skippedCount;
     private final CollectionAccumulator<String> loads;
+    /** Rows given to the network and rows sent for them per step (null: not counted). */
+    private final LongAccumulator rowsCount;
+    private final LongAccumulator sentCount;
 
     /**
      * @param input the schema of the rows this function gets (checked by {@link DecodeSchemas#problems})
@@ -52,12 +55,13 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
      */
     public DecodePartition(DecodeSettings settings, StructType input, LatentColumns cols, InvalidRows invalid) {
         this(settings, cols, DecodeSchemas.decoded(input, settings.features() != null), input.length(), invalid,
-                null, null, null, null);
+                null, null, null, null, null, null);
     }
 
     private DecodePartition(DecodeSettings settings, LatentColumns cols, StructType output, int inputWidth,
             InvalidRows invalid, LongAccumulator decodedCount, LongAccumulator failedCount,
-            LongAccumulator skippedCount, CollectionAccumulator<String> loads) {
+            LongAccumulator skippedCount, CollectionAccumulator<String> loads, LongAccumulator rowsCount,
+            LongAccumulator sentCount) {
         this.settings = settings;
         this.cols = cols;
         this.output = output;
@@ -67,6 +71,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         this.failedCount = failedCount;
         this.skippedCount = skippedCount;
         this.loads = loads;
+        this.rowsCount = rowsCount;
+        this.sentCount = sentCount;
     }
 
     /** The schema of the rows this function emits. */
@@ -83,7 +89,13 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
         });
         BatchDecoder decoder = new BatchDecoder(model, sampler(model), settings.seed(), settings.metrics(),
                 batching(model))
-                .withFeatures(settings.features() == null ? null : ModelCache.features(settings));
+                .withFeatures(settings.features() == null ? null : ModelCache.features(settings))
+                .withTraffic(t -> {
+                    if (rowsCount != null) {
+                        rowsCount.add(t.rows());
+                        sentCount.add(t.sent());
+                    }
+                });
         org.mipflow.io.LatentSpec latent = model.latent();
         Iterator<BatchDecoder.Result<Row>> results = decoder.decode(rows, r -> {
             try {
@@ -239,7 +251,8 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
      * accounting.
      */
     public DecodePartition withProgress(LongAccumulator decoded, LongAccumulator failed) {
-        return new DecodePartition(settings, cols, output, inputWidth, invalid, decoded, failed, skippedCount, loads);
+        return new DecodePartition(settings, cols, output, inputWidth, invalid, decoded, failed, skippedCount, loads,
+                rowsCount, sentCount);
     }
 
     /**
@@ -248,13 +261,22 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
      */
     public DecodePartition withSkipCount(LongAccumulator skipped) {
         return new DecodePartition(settings, cols, output, inputWidth, invalid, decodedCount, failedCount, skipped,
-                loads);
+                loads, rowsCount, sentCount);
     }
 
     /** A copy that records each model load (its device) across executors: one per executor JVM and device. */
     public DecodePartition withLoadRecord(CollectionAccumulator<String> loadRecord) {
         return new DecodePartition(settings, cols, output, inputWidth, invalid, decodedCount, failedCount,
-                skippedCount, loadRecord);
+                skippedCount, loadRecord, rowsCount, sentCount);
+    }
+
+    /**
+     * A copy that adds, per sampled task batch, its rows and the rows its network calls carried
+     * (padding included) per step. A retried task counts twice, as for {@link #withProgress}.
+     */
+    public DecodePartition withTraffic(LongAccumulator rows, LongAccumulator sent) {
+        return new DecodePartition(settings, cols, output, inputWidth, invalid, decodedCount, failedCount,
+                skippedCount, loads, rows, sent);
     }
 
     /** The input row's values, then room for the outputs, which are filled by name. */

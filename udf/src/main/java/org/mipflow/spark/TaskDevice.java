@@ -29,8 +29,9 @@ public final class TaskDevice {
         }
         int cudaDevices = Engine.getEngine("PyTorch").getGpuCount();
         if (cudaDevices > 0) {
-            int id = Integer.parseInt(gpu.trim());
-            return new Choice(Device.gpu(id), "gpu " + id);
+            int id = GpuAddress.ordinal(gpu, System.getenv("CUDA_VISIBLE_DEVICES"), cudaDevices);
+            return new Choice(Device.gpu(id), "gpu " + id + (gpu.trim().equals(Integer.toString(id)) ? ""
+                    : " (Spark's address " + gpu.trim() + ")"));
         }
         String why = "cpu (Spark assigned GPU " + gpu + ", but this libtorch has no CUDA; build with -Pgpu)";
         if (WARNED.compareAndSet(false, true)) {

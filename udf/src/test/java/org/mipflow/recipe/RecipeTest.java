@@ -23,10 +23,10 @@ import org.mipflow.schedule.StageSchedule;
 class RecipeTest {
     static final DecoderFacts NATIVE = new DecoderFacts("mipflow", 8, 8, StageSchedule.DEFAULT, true, 32,
             new LatentSpec.Grid(8, 8, 4), Set.copyOf(SamplingMode.offered(true)), null,
-            ScheduleConvention.NATIVE, Map.of("decoder.params", "aa"));
+            ScheduleConvention.NATIVE, null, Map.of("decoder.params", "aa"));
     static final DecoderFacts GUIDED = new DecoderFacts("torchscript", 8, 8, StageSchedule.DEFAULT, false, 0,
             new LatentSpec.Grid(8, 8, 4), Set.of(SamplingMode.MULTISCALE), new Guidance(new float[4], 2.5, 0.1, 0.9),
-            ScheduleConvention.NATIVE, Map.of("teacher.pt", "bb"));
+            ScheduleConvention.NATIVE, null, Map.of("teacher.pt", "bb"));
     static final DeviceDeclaration BF16_CPU = new DeviceDeclaration("0", false, true, "CPU has avx512_bf16", 0, 1);
     static final DeviceDeclaration PLAIN_CPU = new DeviceDeclaration("1", false, false, "CPU has neither", 0, 1);
     static final DeviceDeclaration GPU_24G = new DeviceDeclaration("2", true, true, "cc 86", 24L << 30, 1);

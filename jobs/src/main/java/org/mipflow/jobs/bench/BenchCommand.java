@@ -83,7 +83,7 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.value("images", "N", "6", "how many photos of the list"));
         specs.add(Options.Spec.value("rounds", "N", "2", "interleaved rounds; the median time is reported"));
         specs.addAll(BatchingOptions.specs());
-        specs.add(Options.Spec.value("numerics", "LIST", "fp32/nhwc,bf16/nhwc",
+        specs.add(Options.Spec.value("numerics", "LIST", DEFAULT_NUMERICS,
                 "precision/layout paths benchmarked next to fp32/nchw (the native network, always run)"));
         specs.add(Options.Spec.value("sweep", "LIST", "1,auto", "rows per network call compared side by side for the "
                 + "default mode in the default numerics (1 is one row per call, as before issue 24; auto is this "
@@ -103,10 +103,12 @@ public final class BenchCommand implements Command {
                 + "also runs with it, to show its cost per image"));
         specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
                 + "an --out that holds such output is refused"));
-        specs.add(Options.Spec.value("pytorch-batch", "N", "16",
-                "TorchScript models: the plain PyTorch loop's batch (every call carries the whole batch)"));
-        specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python",
-                "TorchScript models: the Python that runs the plain PyTorch loop next to Mipflow"));
+        specs.add(Options.Spec.value("pytorch-batch", "N", "same",
+                "TorchScript models: the plain PyTorch loop's batch (every call carries the whole batch); same: "
+                        + "Mipflow's rows per call; sweep: the loop's own fastest of 1, 2, 4, 8, 16 and Mipflow's"));
+        specs.add(Options.Spec.value("python", "FILE", "scripts/torch/python26",
+                "TorchScript models: the Python that runs the plain PyTorch loop next to Mipflow (python26: "
+                        + "Debian trixie's torch 2.6; python: bookworm's 1.13)"));
         return specs;
     }
 
@@ -142,6 +144,8 @@ public final class BenchCommand implements Command {
             return cfg == null ? new TeacherOnePass(model) : new Sampler(model, cfg);
         }
     }
+
+    static final String DEFAULT_NUMERICS = "fp32/nhwc,bf16/nhwc";
 
     @Override
     public int run(Options o) throws Exception {

@@ -223,6 +223,9 @@ public final class DecodeCommand implements Command {
         System.out.printf(Locale.ROOT, "dry run: to decode: %d shard(s), %d row(s) in %d wave(s), %d partition(s), "
                 + "%d libtorch thread(s) per task%n", p.pendingShards(), p.pendingRows(), p.waves(), p.partitions(),
                 p.threads());
+        System.out.printf(Locale.ROOT, "dry run: network calls of %d row(s), task batches of %d: %d row(s) sent per "
+                + "step, %d of them padding (%.2f%%)%n", p.batch().callRows(), p.batch().taskRows(), p.traffic().sent(),
+                p.traffic().padded(), 100 * p.traffic().paddingFraction());
         System.out.printf(Locale.ROOT, "dry run: work: %d forward passes per image, %d network rows per image (a "
                 + "guided step's unconditional twin is a row too); %d forward passes, %d network rows in all; nothing "
                 + "was decoded or written%n", p.forwardPassesPerImage(), p.networkRowsPerImage(), p.forwardPasses(),

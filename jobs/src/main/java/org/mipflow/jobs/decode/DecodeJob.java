@@ -139,7 +139,8 @@ public final class DecodeJob {
      */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Map<String, Double> metricMeans, String mode, int forwardPasses, int networkRowsPerImage, JsonObject perShard,
-            int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
+            int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale,
+            Batching.Traffic traffic) {
         /** The mean of a requested metric, or null (not requested, or no image had it). */
         public Double mean(Metric m) {
             return metricMeans.get(m.column());
@@ -147,14 +148,16 @@ public final class DecodeJob {
     }
 
     /**
-     * What a dry run found and would do.
+     * What a dry run found and would do; {@code traffic} is what the partitions would send to the
+     * network per step with {@code batch} (rows, rows sent, padding).
      *
      * @param forwardPasses forward passes of the network over the pending rows
      * @param networkRows rows the network would compute over the pending rows (guidance counted)
      */
     public record Plan(int shards, int badShards, long rows, long duplicateIds, long duplicateRows,
             int committedShards, long committedRows, int pendingShards, long pendingRows, int waves, int partitions,
-            int threads, long forwardPasses, int forwardPassesPerImage, long networkRows, int networkRowsPerImage) {}
+            int threads, long forwardPasses, int forwardPassesPerImage, long networkRows, int networkRowsPerImage,
+            Batching.Plan batch, Batching.Traffic traffic) {}
 
     private DecodeJob() {}
 
@@ -218,9 +221,9 @@ public final class DecodeJob {
             System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
                     + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
                     settings.intraOpThreads(), TaskSlots.of(spark));
-            printPlan(settings, facts);
+            Batching.Plan batch = printPlan(settings, facts, firstImageSide(spark, pending, req.columns(), facts));
             WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
-                    req.partitionWrapper(), spark.sparkContext().defaultParallelism());
+                    req.partitionWrapper(), spark.sparkContext().defaultParallelism(), batch.unit());
             WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures(),
                     commits.recipes().keySet());
             long t0 = System.nanoTime();
@@ -247,7 +250,7 @@ public final class DecodeJob {
                         figures.problem() == null ? "" : ": " + figures.problem());
             }
             Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings, facts,
-                    decoder.modelLoads(), figures);
+                    decoder.modelLoads(), figures, decoder.traffic());
             guard.checkHeld();
             writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
             return sm;
@@ -347,22 +350,24 @@ public final class DecodeJob {
         System.out.printf(Locale.ROOT, "decode: counted duplicate ids in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         t0 = System.nanoTime();
         List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), "dry-run");
+        Batching.Plan batch = printPlan(settings, facts, firstImageSide(spark, pending, req.columns(), facts));
         int partitions = 0;
+        Batching.Traffic traffic = Batching.Traffic.NONE;
         int clusterSlots = spark.sparkContext().defaultParallelism();
         for (WavePlan.Wave w : waves) {
-            int files = WaveDecoder.read(spark, w).rdd().getNumPartitions();
-            partitions += WaveDecoder.partitions(files, w.rows(), clusterSlots);
+            TaskPacking p = WaveDecoder.packing(w, clusterSlots, batch.unit());
+            partitions += p.partitions();
+            traffic = traffic.plus(p.traffic(batch));
         }
         System.out.printf(Locale.ROOT, "decode: planned %d wave(s) in %.1f s%n", waves.size(),
                 (System.nanoTime() - t0) / 1e9);
         long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
         long committedRows = scan.rows() - pendingRows;
-        printPlan(settings, facts);
         return new Plan(scan.good().size() + scan.bad().size(), scan.bad().size(), scan.rows(), dups.ids(), dups.rows(),
                 scan.good().size() - pending.size(), committedRows, pending.size(), pendingRows, waves.size(),
                 partitions, settings.intraOpThreads(), pendingRows * facts.forwardPasses(settings.sampler()),
                 facts.forwardPasses(settings.sampler()), pendingRows * facts.networkRowsPerImage(settings.sampler()),
-                facts.networkRowsPerImage(settings.sampler()));
+                facts.networkRowsPerImage(settings.sampler()), batch, traffic);
     }
 
     static final String PARTITION_DISCOVERY_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism";
@@ -475,7 +480,7 @@ public final class DecodeJob {
     /** Pools the commit records of every good shard, this run's and earlier runs', into the summary. */
     private static Summary summary(ShardScan.Result scan, Map<String, WaveCommits.Record> done,
             java.util.Set<String> decodedNow, double seconds, long imagesNow, DecodeSettings settings, DecoderFacts facts,
-            List<String> modelLoads, FeatureStats.Figures features) {
+            List<String> modelLoads, FeatureStats.Figures features, Batching.Traffic traffic) {
         long input = 0;
         long decoded = 0;
         Map<String, WaveCommits.MetricSum> pooled = new java.util.LinkedHashMap<>();
@@ -504,7 +509,7 @@ public final class DecodeJob {
                 means(pooled),
                 settings.sampler().mode().label(), facts.forwardPasses(settings.sampler()),
                 facts.networkRowsPerImage(settings.sampler()), shards, scan.good().size() - decodedNow.size(),
-                modelLoads, features, facts.cfgScale(settings.sampler()));
+                modelLoads, features, facts.cfgScale(settings.sampler()), traffic);
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
@@ -519,16 +524,44 @@ public final class DecodeJob {
         }
     }
 
-    /** How the recipe batches the model's images (a token model's own size; for grids the size the README quotes). */
-    private static void printPlan(DecodeSettings settings, DecoderFacts facts) {
+    /**
+     * How the recipe batches the images (B as the recipe resolved it, for the first pending row's
+     * size or a token model's own); returns the plan the waves' partitions are packed for.
+     */
+    private static Batching.Plan printPlan(DecodeSettings settings, DecoderFacts facts, int side) {
         Recipe r = settings.recipe();
-        int side = facts.latent() instanceof LatentSpec.Tokens t ? t.imageSize() : 256;
         NumericPath numerics = r.numerics() == null ? NumericPath.NATIVE : r.numerics();
         long rowBytes = facts.bytesPerRow(numerics, side, side);
         Batching.Plan plan = r.rowsPerCall().plan(settings.batching().taskRows(), side, side, rowBytes);
         System.out.printf(Locale.ROOT, "decode: %s; a %dx%d image goes %d row(s) per network call, %d image(s) per "
                 + "task batch (each %.1f MiB in the network)%n", settings.batching().describe(), side, side,
                 plan.callRows(), plan.taskRows(), rowBytes / 1048576.0);
+        return plan;
+    }
+
+    /**
+     * The image side the plan is made for: a token model's own, else the first pending row's (its
+     * latent height times the model's downsampling; one small read), else 256.
+     */
+    private static int firstImageSide(SparkSession spark, List<ShardScan.Shard> pending, LatentColumns cols,
+            DecoderFacts facts) {
+        if (facts.latent() instanceof LatentSpec.Tokens t) {
+            return t.imageSize();
+        }
+        for (ShardScan.Shard s : pending) {
+            if (s.rows() > 0) {
+                try {
+                    Row r = spark.read().parquet(s.path()).select(cols.height()).limit(1).first();
+                    if (!r.isNullAt(0) && r.getInt(0) > 0) {
+                        return r.getInt(0) * facts.downsample();
+                    }
+                } catch (RuntimeException e) {
+                    // a shard the scan passed but the read fails: the decode reports it; plan for 256
+                }
+                break;
+            }
+        }
+        return 256;
     }
 
     /** Each requested metric's mean over the images that have it, or null where none has. */
@@ -578,6 +611,10 @@ public final class DecodeJob {
         o.addProperty("rows_per_call", Batching.label(b.callRows()));
         o.addProperty("batch_size", Batching.label(b.taskRows()));
         o.addProperty("memory_budget_bytes", b.budgetBytes() > 0 ? Long.toString(b.budgetBytes()) : "auto");
+        // per step: rows given to the network, rows its calls carried, and the padding between
+        o.addProperty("rows_sent", s.traffic().sent());
+        o.addProperty("rows_padded", s.traffic().padded());
+        o.addProperty("padding_fraction", s.traffic().paddingFraction());
         o.addProperty("precision", settings.numerics().precision());
         o.addProperty("layout", settings.numerics().layout());
         o.addProperty("threads_per_task", settings.intraOpThreads());

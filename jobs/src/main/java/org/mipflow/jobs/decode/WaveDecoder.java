@@ -62,15 +62,21 @@ final class WaveDecoder {
     private final UnaryOperator<MapPartitionsFunction<Row, Row>> partitionWrapper;
     /** Task slots of the whole cluster (Spark's default parallelism). */
     private final int slots;
+    /** The rows that fill a task batch's network calls ({@link org.mipflow.sampling.Batching.Plan#unit}). */
+    private final int unit;
+    /** The wave's row index column while rows are dealt. */
+    private static final String ROW_INDEX = "_mipflow_row_index";
     private final LongAccumulator decodedAcc;
     private final LongAccumulator failedAcc;
     private final CollectionAccumulator<String> loadsAcc;
+    private final LongAccumulator networkRowsAcc;
+    private final LongAccumulator sentRowsAcc;
     /** The feature statistics after the last committed wave (null without a feature network). */
     private WaveCommits.Features runningFeatures;
 
     WaveDecoder(SparkSession spark, WaveCommits commits, DecodeSettings settings, LatentColumns cols,
             Duplicates duplicates, InvalidRows invalid, UnaryOperator<MapPartitionsFunction<Row, Row>> partitionWrapper,
-            int slots) {
+            int slots, int unit) {
         this.spark = spark;
         this.commits = commits;
         this.settings = settings;
@@ -79,9 +85,17 @@ final class WaveDecoder {
         this.invalid = invalid;
         this.partitionWrapper = partitionWrapper;
         this.slots = slots;
+        this.unit = unit;
         this.decodedAcc = spark.sparkContext().longAccumulator(Progress.DECODED);
         this.failedAcc = spark.sparkContext().longAccumulator(Progress.FAILED);
         this.loadsAcc = spark.sparkContext().collectionAccumulator("mipflow model loads");
+        this.networkRowsAcc = spark.sparkContext().longAccumulator("mipflow rows per step");
+        this.sentRowsAcc = spark.sparkContext().longAccumulator("mipflow rows sent per step");
+    }
+
+    /** What the network was given per step during this run, and sent with the padding. */
+    org.mipflow.sampling.Batching.Traffic traffic() {
+        return new org.mipflow.sampling.Batching.Traffic(networkRowsAcc.value(), sentRowsAcc.value());
     }
 
     /** The device of each model load in an executor JVM during this run (at most one per JVM and device). */
@@ -104,19 +118,50 @@ final class WaveDecoder {
 
     /**
      * The wave's rows as the partition function gets them: the shard's columns, its source file
-     * and the duplicate mark, spread over at least the task slots (by id, so a retried task gets
-     * the same rows) when the files alone give fewer partitions.
+     * and the duplicate mark, dealt into the partitions of {@link #packing} by each row's index in
+     * the wave (shard order, then {@code _metadata.row_index}: a retried task gets the same rows),
+     * and within a partition ordered by latent shape, so that a task batch is cut short only where
+     * the shape changes.
      */
     Dataset<Row> rows(WavePlan.Wave wave) {
-        Dataset<Row> df = duplicates.mark(read(spark, wave), cols.id());
-        int files = df.rdd().getNumPartitions();
-        int n = partitions(files, wave.rows(), slots);
-        if (n > files) {
-            df = df.repartition(n, col(cols.id()));
-        } else if (n < files) {
-            df = df.coalesce(n);
+        TaskPacking packing = packing(wave, slots, unit);
+        Map<String, Long> first = new HashMap<>(); // each shard's first row in the wave's order
+        long offset = 0;
+        for (ShardScan.Shard s : wave.shards()) {
+            first.put(s.path(), offset);
+            offset += s.rows();
         }
-        return df;
+        Dataset<Row> df = duplicates.mark(read(spark, wave).withColumn(ROW_INDEX, col("_metadata.row_index")),
+                cols.id());
+        int source = df.schema().fieldIndex(DecodeSchemas.SOURCE_FILE);
+        int index = df.schema().fieldIndex(ROW_INDEX);
+        Dataset<Row> dealt = df.sparkSession().createDataFrame(df.javaRDD()
+                .mapToPair(r -> new scala.Tuple2<>(packing.partitionOf(first.get(r.getString(source)) + r.getLong(index)),
+                        r))
+                .partitionBy(new Dealt(packing.partitions()))
+                .values(), df.schema()).drop(ROW_INDEX);
+        List<String> shape = cols.tokens() ? List.of() : List.of(cols.channels(), cols.height(), cols.width());
+        return shape.isEmpty() ? dealt : dealt.sortWithinPartitions(shape.stream().map(c -> col(c)).toArray(Column[]::new));
+    }
+
+    /** The partitions of {@link #rows}: partition i gets the rows whose key is i. */
+    private static final class Dealt extends org.apache.spark.Partitioner {
+        private static final long serialVersionUID = 1L;
+        private final int n;
+
+        Dealt(int n) {
+            this.n = n;
+        }
+
+        @Override
+        public int numPartitions() {
+            return n;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (Integer) key;
+        }
     }
 
     /** The wave's shards as Spark reads them (schema from the scan, no inference), with their source file. */
@@ -127,16 +172,11 @@ final class WaveDecoder {
     }
 
     /**
-     * The partitions a wave runs in, from the partitions its files make: fewer than the cluster's
-     * slots are spread over them (by id, so a retried task gets the same rows); many tiny shards'
-     * partitions are packed to a few per slot, which balance as well while each task's fixed costs
-     * (writers, cache blocks) are paid fewer times.
+     * How a wave's rows are dealt to partitions: {@link TaskPacking} over the cluster's task slots,
+     * in multiples of the rows that fill a task batch's calls.
      */
-    static int partitions(int files, long rows, int slots) {
-        if (files < slots && rows > 1) {
-            return (int) Math.max(files, Math.min(slots, rows));
-        }
-        return Math.min(files, 4 * slots);
+    static TaskPacking packing(WavePlan.Wave wave, int slots, int unit) {
+        return TaskPacking.of(wave.rows(), slots, unit);
     }
 
     /**
@@ -206,7 +246,7 @@ final class WaveDecoder {
                 + "%d row(s)", settings.sampler().mode().label(), wave.name(), wave.shards().size(), wave.rows()));
         Dataset<Row> in = rows(wave);
         DecodePartition fn = new DecodePartition(settings, in.schema(), cols, invalid)
-                .withProgress(decodedAcc, failedAcc).withLoadRecord(loadsAcc);
+                .withProgress(decodedAcc, failedAcc).withLoadRecord(loadsAcc).withTraffic(networkRowsAcc, sentRowsAcc);
         List<Column> imageCols = new ArrayList<>();
         DecodeSchemas.imageColumns(in.schema()).forEach(c -> imageCols.add(col(c)));
         List<Column> kept = new ArrayList<>(imageCols);

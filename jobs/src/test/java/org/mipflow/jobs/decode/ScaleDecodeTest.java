@@ -131,6 +131,17 @@ class ScaleDecodeTest {
             sum += s.get("input").getAsLong();
         }
         assertEquals(ROWS, sum);
+        // Rows sent per step: B = 8 at 64 px (auto on a CPU), waves of 50 rows dealt into partitions
+        // of 8, so each wave's last call is short (2 of 8 rows); the duplicates never reach the network.
+        assertEquals(ROWS - 2 + summary.get("rows_padded").getAsLong(), summary.get("rows_sent").getAsLong());
+        assertEquals(0, summary.get("rows_sent").getAsLong() % 8);
+        assertTrue(summary.get("rows_sent").getAsLong() <= 4 * 56, summary.toString());
+        assertEquals(summary.get("rows_padded").getAsDouble() / summary.get("rows_sent").getAsDouble(),
+                summary.get("padding_fraction").getAsDouble(), 1e-12);
+        // One shard in one wave: partitions of 32 rows, one short by the two duplicates' rows.
+        JsonObject oneSummary = JsonParser.parseString(Files.readString(Path.of(a, "summary.json"))).getAsJsonObject();
+        assertEquals(200, oneSummary.get("rows_sent").getAsLong(), oneSummary.toString());
+        assertEquals(2, oneSummary.get("rows_padded").getAsLong());
         try (var st = Files.list(Path.of(b, "_commits"))) {
             assertEquals(4, st.filter(p -> p.toString().endsWith(".json")).count(), "200 rows in waves of 50");
         }
@@ -157,7 +168,10 @@ class ScaleDecodeTest {
         assertEquals(0, p.committedShards());
         assertEquals(SHARDS, p.pendingShards());
         assertEquals(4, p.waves());
-        assertTrue(p.partitions() >= 4, "partitions " + p.partitions());
+        // each wave of 50 rows over 2 slots: partitions of 8 rows (B = 8), the last of 2
+        assertEquals(4 * 7, p.partitions());
+        assertEquals(new org.mipflow.sampling.Batching.Plan(8, 8), p.batch());
+        assertEquals(new org.mipflow.sampling.Batching.Traffic(ROWS, 4 * 56), p.traffic());
         assertEquals(ROWS * 3L, p.forwardPasses());
         assertFalse(Files.exists(out), "a dry run writes nothing");
     }
