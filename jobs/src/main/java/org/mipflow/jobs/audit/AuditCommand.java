@@ -96,10 +96,7 @@ public final class AuditCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        Path model = o.path("model");
-        if (!Files.isDirectory(model)) {
-            throw new UsageException("model directory " + model + " does not exist");
-        }
+        Path model = o.directory("model", "model directory");
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         Path out = o.path("out");
         try (OutputGuard guard = OutputGuard.open("audit", out.toAbsolutePath().toUri().toString(), inputs,
@@ -115,10 +112,7 @@ public final class AuditCommand implements Command {
             Path model, List<String> inputs, Path out, OutputGuard guard) throws Exception {
         Path featuresDir = null;
         if (o.has("features")) {
-            featuresDir = o.path("features");
-            if (!Files.isDirectory(featuresDir)) {
-                throw new UsageException("feature network directory " + featuresDir + " does not exist");
-            }
+            featuresDir = o.directory("features", "feature network directory");
         }
         int rounds = o.getInt("bootstrap", 10, 100_000);
         List<Row> sample;

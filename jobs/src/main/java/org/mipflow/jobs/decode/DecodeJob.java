@@ -22,10 +22,13 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.LatentSpec;
+import org.mipflow.jobs.cli.Interruption;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.ErrorReasons;
 import org.mipflow.jobs.output.InputOutputCheck;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.OutputLease;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.FeatureStats;
 import org.mipflow.metrics.KernelInceptionDistance;
@@ -125,10 +128,16 @@ public final class DecodeJob {
     /** What a run did; also written as summary.json. */
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Map<String, Double> metricMeans, String mode, int forwardPasses, JsonObject perShard,
-            int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale) {
+            int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale,
+            ErrorReasons errorReasons, Map<String, String> badShards) {
         /** The mean of a requested metric, or null (not requested, or no image had it). */
         public Double mean(Metric m) {
             return metricMeans.get(m.column());
+        }
+
+        Summary withErrorReasons(ErrorReasons r) {
+            return new Summary(inputRows, decoded, errors, seconds, imagesPerSecond, metricMeans, mode, forwardPasses,
+                    perShard, resumedShards, modelLoads, features, cfgScale, r, badShards);
         }
     }
 
@@ -175,60 +184,90 @@ public final class DecodeJob {
             ShardScan.Result scan, OutputGuard guard) throws IOException, UsageException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         try (WaveCommits commits = new WaveCommits(req.out(), conf, guard::checkHeld)) {
-            Map<String, WaveCommits.Record> done = new HashMap<>();
-            if (req.resume()) {
-                done.putAll(commits.recover());
-            }
-            List<ShardScan.Shard> pending = pending(scan, done);
-            if (req.resume()) {
-                System.out.printf("resume: %d shard(s) already committed, %d to decode%n",
-                        scan.good().size() - pending.size(), pending.size());
-            }
-            String run = "run-" + UUID.randomUUID().toString().substring(0, 8);
-            Duplicates dups = Duplicates.find(spark, scan.ids(), commits.staging(run, "duplicate-ids"));
-            scan.release().run();
-            if (dups.counts().ids() > 0) {
-                System.out.printf("decode: %d id(s) occur more than once (%d rows); those rows go to errors%n",
-                        dups.counts().ids(), dups.counts().rows());
-            }
-            List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), run);
-            long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
-            System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
-                    + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
-                    settings.intraOpThreads(), TaskSlots.of(spark));
-            printPlan(settings, facts);
-            WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
-                    req.partitionWrapper(), spark.sparkContext().defaultParallelism());
-            WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures());
-            long t0 = System.nanoTime();
-            try (Progress p = new Progress(spark, pendingRows, 10_000)) {
-                for (WavePlan.Wave w : waves) {
-                    for (WaveCommits.Record r : decoder.decode(w, features)) {
-                        done.put(ShardKey.of(r.shardPath()), r);
-                    }
-                    features = features == null ? null : decoder.features();
+            try {
+                return run(spark, req, settings, facts, scan, guard, commits);
+            } catch (Exception e) {
+                // A failed run (--fail-fast, a lost lease, a failed job) leaves what it committed and
+                // nothing half-written, so that a plain rerun is not refused over its staging alone.
+                try {
+                    guard.checkHeld(); // never into an output another run has taken over
+                    commits.dropStaging();
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
                 }
+                throw e;
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            commits.dropStaging();
-            System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
-            guard.checkHeld();
-            writeBadShards(spark, commits, scan.bad());
-            java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
-            FeatureStats.Figures figures = null;
-            if (features != null) {
-                long f0 = System.nanoTime();
-                figures = features.stats().figures();
-                System.out.printf(Locale.ROOT, "decode: rFID %s, KID %s over %d image(s) (%.1f s)%s%n",
-                        fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
-                        figures.problem() == null ? "" : ": " + figures.problem());
-            }
-            Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
-                    facts.schedule().stages(), decoder.modelLoads(), figures, facts.cfgScale(settings.sampler()));
-            guard.checkHeld();
-            writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
-            return sm;
         }
+    }
+
+    private static Summary run(SparkSession spark, Request req, DecodeSettings settings, DecoderFacts facts,
+            ShardScan.Result scan, OutputGuard guard, WaveCommits commits) throws IOException, UsageException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Map<String, WaveCommits.Record> done = new HashMap<>();
+        if (req.resume()) {
+            done.putAll(commits.recover());
+        }
+        List<ShardScan.Shard> pending = pending(scan, done);
+        if (req.resume()) {
+            System.out.printf("resume: %d shard(s) already committed, %d to decode%n",
+                    scan.good().size() - pending.size(), pending.size());
+        }
+        String run = "run-" + UUID.randomUUID().toString().substring(0, 8);
+        Duplicates dups = Duplicates.find(spark, scan.ids(), commits.staging(run, "duplicate-ids"));
+        scan.release().run();
+        if (dups.counts().ids() > 0) {
+            System.out.printf("decode: %d id(s) occur more than once (%d rows); those rows go to errors%n",
+                    dups.counts().ids(), dups.counts().rows());
+        }
+        List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), run);
+        long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
+        System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
+                + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
+                settings.intraOpThreads(), TaskSlots.of(spark));
+        printPlan(settings, facts);
+        WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
+                req.partitionWrapper(), spark.sparkContext().defaultParallelism());
+        WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures());
+        long t0 = System.nanoTime();
+        java.util.concurrent.atomic.AtomicInteger committedWaves = new java.util.concurrent.atomic.AtomicInteger();
+        Map<String, WaveCommits.Record> kept = new java.util.concurrent.ConcurrentHashMap<>(done);
+        Interruption.keeping(() -> String.format(Locale.ROOT, "%d of %d shard(s) committed under %s (%d row(s)), "
+                + "%d of this run's %d wave(s)", kept.size(), scan.good().size(), req.out(),
+                kept.values().stream().mapToLong(WaveCommits.Record::input).sum(), committedWaves.get(), waves.size()));
+        try (Progress p = new Progress(spark, pendingRows, 10_000)) {
+            for (WavePlan.Wave w : waves) {
+                for (WaveCommits.Record r : decoder.decode(w, features)) {
+                    done.put(ShardKey.of(r.shardPath()), r);
+                    kept.put(ShardKey.of(r.shardPath()), r);
+                }
+                committedWaves.incrementAndGet();
+                features = features == null ? null : decoder.features();
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        commits.dropStaging();
+        System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
+        guard.checkHeld();
+        writeBadShards(spark, commits, scan.bad());
+        java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
+        FeatureStats.Figures figures = null;
+        if (features != null) {
+            long f0 = System.nanoTime();
+            figures = features.stats().figures();
+            System.out.printf(Locale.ROOT, "decode: rFID %s, KID %s over %d image(s) (%.1f s)%s%n",
+                    fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
+                    figures.problem() == null ? "" : ": " + figures.problem());
+        }
+        Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings,
+                facts.schedule().stages(), decoder.modelLoads(), figures, facts.cfgScale(settings.sampler()));
+        if (sm.errors() > 0) {
+            spark.sparkContext().setJobDescription("mipflow count error reasons");
+            sm = sm.withErrorReasons(ErrorReasons.of(spark.read().parquet(
+                    new org.apache.hadoop.fs.Path(req.out(), WaveCommits.ERRORS).toString())));
+        }
+        guard.checkHeld();
+        writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
+        return sm;
     }
 
     /**
@@ -271,6 +310,7 @@ public final class DecodeJob {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         // The checks a run would make first, without its lease: a dry run writes nothing.
         InputOutputCheck.check(req.inputs(), req.out(), conf);
+        OutputLease.refuseIfLive(req.out(), conf);
         new OutputDir(req.out(), WaveCommits.LAYOUT, conf).check(req.policy());
         ShardScan.Result scan = scan(spark, req);
         Map<String, WaveCommits.Record> done = req.resume() ? committed(spark, req.out()) : Map.of();
@@ -398,7 +438,8 @@ public final class DecodeJob {
         return new Summary(input, decoded, input - decoded, seconds, imagesNow / Math.max(seconds, 1e-9),
                 means(pooled),
                 settings.sampler().mode().label(), settings.sampler().forwardPasses(stages), shards,
-                scan.good().size() - decodedNow.size(), modelLoads, features, cfgScale);
+                scan.good().size() - decodedNow.size(), modelLoads, features, cfgScale, ErrorReasons.NONE,
+                java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(scan.bad())));
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
@@ -469,6 +510,7 @@ public final class DecodeJob {
         o.addProperty("input_rows", s.inputRows());
         o.addProperty("decoded", s.decoded());
         o.addProperty("errors", s.errors());
+        o.add("error_reasons", s.errorReasons().json());
         o.addProperty("mode", s.mode());
         o.addProperty("forward_passes", s.forwardPasses());
         o.addProperty("cfg_scale", s.cfgScale());

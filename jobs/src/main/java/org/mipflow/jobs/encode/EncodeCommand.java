@@ -51,10 +51,7 @@ public final class EncodeCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
-        Path model = o.path("model");
-        if (!Files.isDirectory(model)) {
-            throw new UsageException("model directory " + model + " does not exist");
-        }
+        Path model = o.directory("model", "model directory");
         ModelManifest m = ModelManifest.read(model);
         int size = o.getInt("size", 32, 4096);
         int multiple = m.config().sideMultiple();
