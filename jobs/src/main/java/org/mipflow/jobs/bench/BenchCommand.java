@@ -571,11 +571,11 @@ public final class BenchCommand implements Command {
         List<Row> out = new ArrayList<>();
         for (LatentRow r : rows) {
             out.add(RowFactory.create(r.id(), r.latent(), r.channels(), r.height(), r.width(), png(r.reference(), size),
-                    null));
+                    null, null));
         }
         String latents = outDir.resolve("latents").toString();
-        spark.createDataFrame(out, EncodePartition.OUTPUT).drop("error").coalesce(1).write().mode("overwrite")
-                .parquet(latents);
+        spark.createDataFrame(out, EncodePartition.OUTPUT).drop("error", EncodePartition.SOURCE_SIZE).coalesce(1).write()
+                .mode("overwrite").parquet(latents);
         return latents;
     }
 
