@@ -142,6 +142,52 @@ class CliTest {
     }
 
     @Test
+    void messagesSayWhatTheCodeDoes(@TempDir Path tmp) throws Exception {
+        Path model = TestModels.tiny(tmp.resolve("m"));
+        assertOneLineError(run("decode", "--model", model.toString(), "--mode", "fulll"),
+                "unknown mode 'fulll' (full, multiscale, onestep or auto)");
+        assertOneLineError(run("decode", "--model", model.resolve("model.json").toString()),
+                "--model " + model.resolve("model.json") + " is a file; give the model directory that holds it ("
+                        + model + ")");
+        Path bad = Files.createDirectories(tmp.resolve("bad"));
+        Files.writeString(bad.resolve("model.json"), "{\"format\": \"mipflow\"}");
+        for (String cmd : new String[] {"encode", "decode"}) {
+            Result r = run(cmd, "--model", bad.toString(), "--input", "../sample-data/photos", "--out",
+                    tmp.resolve("o-" + cmd).toString());
+            assertOneLineError(r, "model.json has no field architecture (is it a Mipflow model?)");
+            assertFalse(r.err().contains("Exception"), r.err());
+        }
+        Result photos = run("decode", "--model", model.toString(), "--input", "../sample-data/photos", "--out",
+                tmp.resolve("o").toString(), "--master", "local[1]");
+        assertOneLineError(photos, "cincinnati-bridge.jpg: an image, not Parquet latents ('mipflow encode' turns images "
+                + "into latents)");
+        Output audit = runCapturing("audit", "--help");
+        assertTrue(audit.out().contains("where audit.html goes") && !audit.out().contains("audit.json"), audit.out());
+        assertTrue(runCapturing("decode", "--help").out().contains("bin/mipflow sets to the repository's .djl-cache"));
+        assertFalse(runCapturing("bench", "--help").out().contains("issue 24"));
+    }
+
+    @Test
+    void failuresAreOneLineInWords() {
+        Exception spark = new RuntimeException("Job aborted due to stage failure: Task 0 in stage 3.0 failed\n\tat x",
+                new java.io.IOException("java.io.FileNotFoundException: File file:/x/y.parquet does not exist"));
+        assertEquals("File file:/x/y.parquet does not exist", Main.reason(spark));
+        assertEquals("an internal error", Main.reason(new NullPointerException()));
+    }
+
+    @Test
+    void overviewShowsWholeFirstSentences() {
+        String help = Main.overview(Main.commands().values());
+        assertTrue(help.contains("  decode       Decodes Parquet latents into PNG images with per-image PSNR/SSIM, on Spark.\n"),
+                help);
+        assertTrue(help.contains("  encode       Encodes images into a latents Parquet (id, latent, latent_c/h/w, reference) "
+                + "with the\n               model's encoder.\n"), help);
+        for (String line : help.lines().toList()) {
+            assertTrue(line.length() <= 100, line);
+        }
+    }
+
+    @Test
     void helpListsOptions() {
         assertEquals(0, Main.run(new String[] {"decode", "--help"}));
         assertEquals(0, Main.run(new String[] {"--help"}));

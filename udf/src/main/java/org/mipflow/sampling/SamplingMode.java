@@ -56,7 +56,14 @@ public enum SamplingMode {
 
     /** {@link #parse}, with "auto" resolved for a model with or without a student. */
     public static SamplingMode parse(String s, boolean hasStudent) {
-        return AUTO.equals(s.trim().toLowerCase(Locale.ROOT)) ? auto(hasStudent) : parse(s);
+        if (AUTO.equals(s.trim().toLowerCase(Locale.ROOT))) {
+            return auto(hasStudent);
+        }
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown mode '" + s + "' (full, multiscale, onestep or auto)");
+        }
     }
 
     /**

@@ -46,7 +46,7 @@ import org.mipflow.spark.LatentRows;
 /**
  * {@code mipflow audit}: a seeded sample of a latents data set with references, decoded in every
  * mode the model has, scored against the originals and against {@code full}, written as one
- * self-contained HTML report (and audit.json) for a person to look at.
+ * self-contained HTML report for a person to look at.
  */
 public final class AuditCommand implements Command {
     @Override
@@ -66,7 +66,7 @@ public final class AuditCommand implements Command {
     public List<Options.Spec> options() {
         List<Options.Spec> specs = new ArrayList<>(List.of(
                 Options.Spec.value("input", "PATHS", "sample-data/latents", "latents Parquet (with a reference column)"),
-                Options.Spec.value("out", "DIR", "out/audit", "where audit.html and audit.json go"),
+                Options.Spec.value("out", "DIR", "out/audit", "where audit.html goes"),
                 Options.Spec.value("model", "DIR", "models/default", "model directory (native or TorchScript)"),
                 Options.Spec.value("sample", "N", "16", "images in the sample"),
                 Options.Spec.value("seed", "N", "0", "seed of the sample and of the noise")));

@@ -70,7 +70,7 @@ public final class DecodeCommand implements Command {
                         "libtorch threads per executor JVM (default: cores / concurrent tasks)"),
                 Options.Spec.value("max-latent-side", "N", Integer.toString(RowLimits.DEFAULT.maxLatentSide()),
                         "largest latent height or width accepted"),
-                Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"),
+                Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted once (default: $ENGINE_CACHE_DIR, which bin/mipflow sets to the repository's .djl-cache; else ~/.djl.ai)"),
                 Options.Spec.value("metrics", "LIST", "psnr,ssim",
                         "per-image metrics against the reference, any of " + MetricSet.ALL),
                 Options.Spec.value("features", "DIR", null, "a feature network (TorchScript + model.json, README "

@@ -472,8 +472,9 @@ public final class DecodeJob {
         int side = facts.latent() instanceof LatentSpec.Tokens t ? t.imageSize() : 256;
         long rowBytes = facts.bytesPerRow(here, side, side);
         Batching.Plan plan = b.plan(Batching.Device.CPU, side, side, rowBytes);
-        System.out.printf(Locale.ROOT, "decode: %s; on a CPU a %dx%d image goes %d row(s) per network call, %d "
-                + "image(s) per task batch (each %.1f MiB in the network)%s%n", b.describe(), side, side,
+        System.out.printf(Locale.ROOT, "decode: %s; on a CPU %s %dx%d image goes %d row(s) per network call, %d "
+                + "image(s) per task batch (each %.1f MiB in the network)%s%n", b.describe(),
+                facts.latent() instanceof LatentSpec.Tokens ? "this model's" : "a (for instance)", side, side,
                 plan.callRows(), plan.taskRows(), rowBytes / 1048576.0,
                 b.callRows() > 0 ? "" : "; auto on a CPU: " + Batching.describeCpuTable()
                         + "; on a GPU: as many as the memory budget holds");

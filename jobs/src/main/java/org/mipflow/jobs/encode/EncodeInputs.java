@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.sql.SparkSession;
@@ -37,20 +36,14 @@ public record EncodeInputs(Map<String, String> images, List<String> keptExtensio
     static EncodeInputs list(SparkSession spark, List<String> inputs) throws UsageException, IOException {
         List<FileStatus> files = new ArrayList<>();
         for (String in : inputs) {
-            FileSystem fs = new Path(in).getFileSystem(spark.sparkContext().hadoopConfiguration());
-            Path p = fs.makeQualified(new Path(in));
+            Path p = new Path(in);
+            FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
             FileStatus st = fs.getFileStatus(p);
             if (!st.isDirectory()) {
                 files.add(st);
                 continue;
             }
-            RemoteIterator<LocatedFileStatus> it = fs.listFiles(p, true);
-            while (it.hasNext()) {
-                LocatedFileStatus f = it.next();
-                if (!hidden(p, f.getPath())) {
-                    files.add(f);
-                }
-            }
+            walk(fs, p, files);
         }
         Map<String, List<String>> byStem = new TreeMap<>();
         List<String> parquet = new ArrayList<>();
@@ -101,14 +94,29 @@ public record EncodeInputs(Map<String, String> images, List<String> keptExtensio
         return new EncodeInputs(images, List.copyOf(kept), parquet, badParquet, others);
     }
 
-    /** A name under {@code root} that Spark's readers skip: a marker or checksum file or folder. */
-    private static boolean hidden(Path root, Path f) {
-        for (Path p = f; p != null && !p.equals(root); p = p.getParent()) {
-            if (p.getName().startsWith("_") || p.getName().startsWith(".")) {
-                return true;
+    /**
+     * The files under {@code dir}, directory by directory, without the names Spark's readers skip
+     * (markers and checksums: {@code _*}, {@code .*}). Not listFiles(recursive): its located
+     * statuses make the local file system fork a process per file.
+     */
+    private static void walk(FileSystem fs, Path dir, List<FileStatus> out) throws IOException {
+        RemoteIterator<FileStatus> it = fs.listStatusIterator(dir);
+        List<FileStatus> entries = new ArrayList<>();
+        while (it.hasNext()) {
+            FileStatus st = it.next();
+            String name = st.getPath().getName();
+            if (!name.startsWith("_") && !name.startsWith(".")) {
+                entries.add(st);
             }
         }
-        return false;
+        entries.sort(null);
+        for (FileStatus st : entries) {
+            if (st.isDirectory()) {
+                walk(fs, st.getPath(), out);
+            } else {
+                out.add(st);
+            }
+        }
     }
 
     private static String extension(String name) {
