@@ -74,7 +74,8 @@ public enum SamplingMode {
     public SamplingMode checkedFor(String model, boolean hasStudent) {
         if (needsStudent && !hasStudent) {
             throw new IllegalArgumentException("model " + model + " has no one-step student; use --mode multiscale "
-                    + "or run 'mipflow distill'");
+                    + "or auto (a native Mipflow model gets a student from 'mipflow distill'; a TorchScript one "
+                    + "only from its exporter)");
         }
         return this;
     }

@@ -179,7 +179,7 @@ public final class AuditCommand implements Command {
         }
         List<AuditData.Image> images = new ArrayList<>();
         originals.forEach((id, png) -> images.add(new AuditData.Image(id, png, decoded.getOrDefault(id, Map.of()))));
-        AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, rows.size(), String.join(",", inputs),
+        AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, n, String.join(",", inputs),
                 Instant.now()), speeds, images, figures);
         Files.createDirectories(out);
         AuditReport.write(data, out.resolve("audit.html"));
