@@ -23,7 +23,7 @@ CONF="$ROOT/conf/spark-defaults-${MIPFLOW_CONF:-cpu}.conf"
 SUBMIT="${SPARK_HOME:+$SPARK_HOME/bin/}spark-submit"
 JVM_OPTS="-Dai.djl.offline=true $(tr '\n' ' ' < "$ROOT/conf/jvm-options")"
 # shellcheck disable=SC2086  # SPARK_SUBMIT_OPTS_EXTRA is a list of options
-exec "$SUBMIT" --master "${MASTER:?set MASTER to the cluster's master URL}" \
+exec "$SUBMIT" --master "${MASTER:?set MASTER to the master URL of the cluster}" \
   --properties-file "$CONF" \
   --class org.mipflow.jobs.Main \
   --conf "spark.driver.extraJavaOptions=$JVM_OPTS" \

@@ -23,6 +23,7 @@ if [ -f "$DEST/.verified" ] && [ "$(cat "$DEST/.verified")" = "$STAMP" ]; then
   exit 0
 fi
 mkdir -p "$DEST/.debs"
+# shellcheck disable=SC2086  # PKGS is a list of package names
 ( cd "$DEST/.debs" && apt-get download $PKGS )
 for p in $PKGS; do mkdir -p "$DEST/$p"; dpkg-deb -x "$DEST/.debs/${p}"_*.deb "$DEST/$p"; done
 ( cd "$DEST" && sha256sum --quiet -c "$LISTS/photos-train.sha256" && sha256sum --quiet -c "$LISTS/photos-dev.sha256" )

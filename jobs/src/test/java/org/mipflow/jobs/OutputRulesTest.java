@@ -64,8 +64,8 @@ class OutputRulesTest {
 
         // The case: a second mode over the same --out, no flag.
         CliTest.Result again = decode(out, "--mode", "multiscale");
-        CliTest.assertOneLineError(again, "--out " + out + " holds the output of an earlier run (images/, errors/, "
-                + "_commits/, summary.json); add --resume to go on with it or --overwrite to replace it");
+        CliTest.assertOneLineError(again, "--out " + out + " holds the output of an earlier run (_commits/, errors/, "
+                + "images/, summary.json); add --resume to go on with it or --overwrite to replace it");
         assertEquals(first, snapshot(out), "a refused run changes nothing");
 
         // --overwrite with a mistake elsewhere, found while parsing and found only by the scan: nothing deleted.

@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -46,13 +48,23 @@ public final class ImageCodec {
                 if (w * h > maxPixels) {
                     throw new IOException("image declares " + w + "x" + h + " pixels, above the limit of " + maxPixels);
                 }
+                // A JPEG cut short decodes without an exception (the rest comes out grey): its decoder
+                // only warns, so a premature end is turned into the error it is.
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));
                 BufferedImage img = reader.read(0);
                 if (img == null) {
                     throw new IOException("image could not be decoded");
                 }
+                for (String warning : warnings) {
+                    if (warning.toLowerCase(java.util.Locale.ROOT).contains("premature end")) {
+                        throw new IOException("image is truncated (" + warning + ")");
+                    }
+                }
                 return img;
             } catch (RuntimeException e) {
-                throw new IOException("image could not be decoded: " + e, e);
+                throw new IOException("image could not be decoded: " + (e.getMessage() == null
+                        ? e.getClass().getSimpleName() : e.getMessage()), e);
             } finally {
                 reader.dispose();
             }

@@ -48,22 +48,26 @@ public record ModelManifest(
         } catch (RuntimeException e) {
             throw new ModelFormatException(json + " is not valid JSON: " + e.getMessage(), e);
         }
+        if (o == null) {
+            throw new ModelFormatException(json + " is empty");
+        }
         try {
-            String format = o.get("format").getAsString();
-            JsonObject a = o.getAsJsonObject("architecture");
-            JsonObject s = o.getAsJsonObject("schedule");
-            int[] widths = GSON.fromJson(a.get("decoderWidths"), int[].class);
+            String format = field(o, "", "format").getAsString();
+            JsonObject a = object(o, "architecture");
+            JsonObject s = object(o, "schedule");
+            int[] widths = GSON.fromJson(field(a, "architecture.", "decoderWidths"), int[].class);
             ModelConfig cfg =
                     new ModelConfig(
-                            a.get("latentChannels").getAsInt(),
-                            a.get("downsample").getAsInt(),
-                            a.get("encoderWidth").getAsInt(),
+                            field(a, "architecture.", "latentChannels").getAsInt(),
+                            field(a, "architecture.", "downsample").getAsInt(),
+                            field(a, "architecture.", "encoderWidth").getAsInt(),
                             widths,
-                            a.get("timeFrequencies").getAsInt(),
-                            a.get("embedDim").getAsInt(),
-                            new StageSchedule(s.get("stages").getAsInt(), s.get("gamma").getAsDouble()));
+                            field(a, "architecture.", "timeFrequencies").getAsInt(),
+                            field(a, "architecture.", "embedDim").getAsInt(),
+                            new StageSchedule(field(s, "schedule.", "stages").getAsInt(),
+                                    field(s, "schedule.", "gamma").getAsDouble()));
             Map<String, String> files = new LinkedHashMap<>();
-            for (var e : o.getAsJsonObject("sha256").entrySet()) {
+            for (var e : object(o, "sha256").entrySet()) {
                 files.put(e.getKey(), e.getValue().getAsString());
             }
             ModelManifest m = new ModelManifest(format, cfg, files, o.getAsJsonObject("training"));
@@ -71,12 +75,37 @@ public record ModelManifest(
             return m;
         } catch (ModelFormatException e) {
             throw e;
+        } catch (MissingField e) {
+            throw new ModelFormatException(json + " has no field " + e.getMessage() + " (is it a Mipflow model?)", e);
         } catch (RuntimeException e) {
             // not Java's words about a null or a type: the fields a model.json must have
             throw new ModelFormatException(json + " is missing or has a malformed field (format, architecture: "
                     + "latentChannels, downsample, encoderWidth, decoderWidths, timeFrequencies, embedDim; schedule: "
                     + "stages, gamma; sha256)", e);
         }
+    }
+
+    /** A field model.json must have: named by its path in the message when it is missing. */
+    private static final class MissingField extends RuntimeException {
+        MissingField(String path) {
+            super(path, null, false, false);
+        }
+    }
+
+    private static com.google.gson.JsonElement field(JsonObject o, String prefix, String name) {
+        com.google.gson.JsonElement e = o.get(name);
+        if (e == null || e.isJsonNull()) {
+            throw new MissingField(prefix + name);
+        }
+        return e;
+    }
+
+    private static JsonObject object(JsonObject o, String name) {
+        com.google.gson.JsonElement e = field(o, "", name);
+        if (!e.isJsonObject()) {
+            throw new IllegalArgumentException(name + " is not an object");
+        }
+        return e.getAsJsonObject();
     }
 
     /** Checks every listed file against its recorded SHA-256. */

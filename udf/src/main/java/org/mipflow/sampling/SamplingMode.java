@@ -70,7 +70,14 @@ public enum SamplingMode {
 
     /** {@link #parse}, with "auto" resolved among the modes a model was trained for. */
     public static SamplingMode parse(String s, Collection<SamplingMode> modes) {
-        return AUTO.equals(s.trim().toLowerCase(Locale.ROOT)) ? auto(modes) : parse(s);
+        if (AUTO.equals(s.trim().toLowerCase(Locale.ROOT))) {
+            return auto(modes);
+        }
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown mode '" + s + "' (full, multiscale, onestep or auto)");
+        }
     }
 
     /**
@@ -81,7 +88,8 @@ public enum SamplingMode {
     public SamplingMode checkedFor(String model, boolean hasStudent) {
         if (needsStudent && !hasStudent) {
             throw new IllegalArgumentException("model " + model + " has no one-step student; use --mode multiscale "
-                    + "or run 'mipflow distill'");
+                    + "or auto (a native Mipflow model gets a student from 'mipflow distill'; a TorchScript one "
+                    + "only from its exporter)");
         }
         return this;
     }

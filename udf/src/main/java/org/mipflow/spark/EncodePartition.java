@@ -20,6 +20,8 @@ import org.mipflow.model.MipflowModel;
  * plus an error column for images that could not be read.
  */
 public final class EncodePartition implements MapPartitionsFunction<Row, Row> {
+    /** The source image's WIDTHxHEIGHT, so the job can say which images were upscaled. */
+    public static final String SOURCE_SIZE = "source_size";
     public static final StructType OUTPUT = DataTypes.createStructType(List.of(
             DataTypes.createStructField("id", DataTypes.StringType, false),
             DataTypes.createStructField("latent", DataTypes.createArrayType(DataTypes.FloatType, false), true),
@@ -27,7 +29,8 @@ public final class EncodePartition implements MapPartitionsFunction<Row, Row> {
             DataTypes.createStructField("latent_h", DataTypes.IntegerType, true),
             DataTypes.createStructField("latent_w", DataTypes.IntegerType, true),
             DataTypes.createStructField("reference", DataTypes.BinaryType, true),
-            DataTypes.createStructField("error", DataTypes.StringType, true)));
+            DataTypes.createStructField("error", DataTypes.StringType, true),
+            DataTypes.createStructField(SOURCE_SIZE, DataTypes.StringType, true)));
 
     private final DecodeSettings settings;
     private final int size;
@@ -44,6 +47,7 @@ public final class EncodePartition implements MapPartitionsFunction<Row, Row> {
         List<String> ids = new ArrayList<>();
         List<float[]> pixels = new ArrayList<>();
         List<byte[]> refs = new ArrayList<>();
+        List<String> sizes = new ArrayList<>();
         while (rows.hasNext()) {
             Row r = rows.next();
             String id = r.getString(0);
@@ -52,19 +56,22 @@ public final class EncodePartition implements MapPartitionsFunction<Row, Row> {
                 ImageOps.Planar p = ImageOps.shortSideCenterCrop(img, size);
                 float[] q = ImageOps.quantize(p.data());
                 ids.add(id);
+                sizes.add(img.getWidth() + "x" + img.getHeight());
                 pixels.add(q);
                 refs.add(ImageCodec.png(ImageOps.fromPlanar(q, 0, size, size)));
             } catch (Exception e) {
-                out.add(RowFactory.create(id, null, null, null, null, null, "cannot read image: " + e.getMessage()));
+                out.add(RowFactory.create(id, null, null, null, null, null, "cannot read image: " + e.getMessage(),
+                        null));
             }
             if (ids.size() >= Math.max(1, settings.batching().taskRows()) || (!rows.hasNext() && !ids.isEmpty())) {
-                flush(model, ids, pixels, refs, out);
+                flush(model, ids, pixels, refs, sizes, out);
             }
         }
         return out.iterator();
     }
 
-    private void flush(MipflowModel model, List<String> ids, List<float[]> pixels, List<byte[]> refs, List<Row> out) {
+    private void flush(MipflowModel model, List<String> ids, List<float[]> pixels, List<byte[]> refs,
+            List<String> sizes, List<Row> out) {
         int n = ids.size();
         int px = 3 * size * size;
         float[] batch = new float[n * px];
@@ -78,10 +85,11 @@ public final class EncodePartition implements MapPartitionsFunction<Row, Row> {
         for (int i = 0; i < n; i++) {
             float[] zi = new float[per];
             System.arraycopy(z, i * per, zi, 0, per);
-            out.add(RowFactory.create(ids.get(i), zi, c, zs, zs, refs.get(i), null));
+            out.add(RowFactory.create(ids.get(i), zi, c, zs, zs, refs.get(i), null, sizes.get(i)));
         }
         ids.clear();
         pixels.clear();
         refs.clear();
+        sizes.clear();
     }
 }

@@ -3,6 +3,7 @@ package org.mipflow.spark;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.mipflow.model.Checksums;
@@ -32,6 +33,11 @@ public final class PngFiles {
     public static void write(String dir, String id, byte[] png) throws IOException {
         Path p = new Path(dir, fileName(id));
         FileSystem fs = p.getFileSystem(HadoopConf.current());
+        // A local directory gets the PNGs only: the checksum wrapper's .crc siblings are for Hadoop
+        // readers, and a user browsing the folder finds one stray file per image.
+        if (fs instanceof ChecksumFileSystem c) {
+            fs = c.getRawFileSystem();
+        }
         try (OutputStream out = fs.create(p, true)) {
             out.write(png);
         }

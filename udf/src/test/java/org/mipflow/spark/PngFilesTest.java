@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,7 +21,10 @@ class PngFilesTest {
             PngFiles.write(dir.toString(), id, new byte[] {1, 2, 3});
         }
         try (var s = Files.list(dir)) {
-            assertEquals(ids.length, s.filter(p -> p.toString().endsWith(".png")).count());
+            // the PNGs and nothing else: no checksum (.crc) sibling beside each
+            List<String> names = s.map(p -> p.getFileName().toString()).toList();
+            assertEquals(ids.length, names.size(), names.toString());
+            assertTrue(names.stream().allMatch(n -> n.endsWith(".png")), names.toString());
         }
         try (var s = Files.walk(dir)) {
             assertTrue(s.allMatch(p -> p.normalize().startsWith(dir)));

@@ -46,7 +46,7 @@ import org.mipflow.spark.LatentRows;
 /**
  * {@code mipflow audit}: a seeded sample of a latents data set with references, decoded in every
  * mode the model has, scored against the originals and against {@code full}, written as one
- * self-contained HTML report (and audit.json) for a person to look at.
+ * self-contained HTML report for a person to look at.
  */
 public final class AuditCommand implements Command {
     @Override
@@ -66,7 +66,7 @@ public final class AuditCommand implements Command {
     public List<Options.Spec> options() {
         List<Options.Spec> specs = new ArrayList<>(List.of(
                 Options.Spec.value("input", "PATHS", "sample-data/latents", "latents Parquet (with a reference column)"),
-                Options.Spec.value("out", "DIR", "out/audit", "where audit.html and audit.json go"),
+                Options.Spec.value("out", "DIR", "out/audit", "where audit.html goes"),
                 Options.Spec.value("model", "DIR", "models/default", "model directory (native or TorchScript)"),
                 Options.Spec.value("sample", "N", "16", "images in the sample"),
                 Options.Spec.value("seed", "N", "0", "seed of the sample and of the noise")));
@@ -96,10 +96,7 @@ public final class AuditCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        Path model = o.path("model");
-        if (!Files.isDirectory(model)) {
-            throw new UsageException("model directory " + model + " does not exist");
-        }
+        Path model = o.directory("model", "model directory");
         List<String> inputs = SparkSupport.resolveInputs(o.get("input"));
         Path out = o.path("out");
         try (OutputGuard guard = OutputGuard.open("audit", out.toAbsolutePath().toUri().toString(), inputs,
@@ -115,10 +112,7 @@ public final class AuditCommand implements Command {
             Path model, List<String> inputs, Path out, OutputGuard guard) throws Exception {
         Path featuresDir = null;
         if (o.has("features")) {
-            featuresDir = o.path("features");
-            if (!Files.isDirectory(featuresDir)) {
-                throw new UsageException("feature network directory " + featuresDir + " does not exist");
-            }
+            featuresDir = o.directory("features", "feature network directory");
         }
         int rounds = o.getInt("bootstrap", 10, 100_000);
         int threads = o.getInt("threads", 1, 1024);
@@ -192,7 +186,7 @@ public final class AuditCommand implements Command {
         }
         List<AuditData.Image> images = new ArrayList<>();
         originals.forEach((id, png) -> images.add(new AuditData.Image(id, png, decoded.getOrDefault(id, Map.of()))));
-        AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, rows.size(), String.join(",", inputs),
+        AuditData data = new AuditData(new AuditData.Run(model.toString(), seed, n, String.join(",", inputs),
                 Instant.now()), speeds, images, figures);
         // Everything read, loaded and decoded: only now may --overwrite remove the earlier report.
         guard.planIsValid();

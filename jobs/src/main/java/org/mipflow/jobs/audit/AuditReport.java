@@ -68,10 +68,12 @@ public final class AuditReport {
             table.modes th{background:#f2f2f2}table.modes td{white-space:nowrap}.ci{font-size:12px}td.worse{color:#b00000}td.better{color:#006400}
             .hists{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}
             .hists figcaption{font-size:12px;color:#555}
-            table.grid{border-collapse:collapse}table.grid td{vertical-align:top;padding:4px}
+            table.grid{border-collapse:collapse;table-layout:fixed;width:100%;max-width:calc(var(--cols) * 264px)}
+            table.grid td{vertical-align:top;padding:4px;overflow:hidden}
+            .tile img{max-width:100%;height:auto}
             table.grid th{text-align:left;padding:12px 4px 2px;border-top:1px solid #ccc;font-weight:normal}
             table.grid th .id{font-family:monospace;font-weight:600}
-            .tile img{display:block}.tile figcaption{font:12px/1.3 monospace;white-space:pre}
+            .tile img{display:block}.tile figcaption{font:12px/1.3 monospace;white-space:pre-wrap;overflow-wrap:anywhere}
             img.heat{image-rendering:pixelated}.missing{color:#888;font-style:italic}
             .ramp{display:inline-block;width:160px;height:12px;vertical-align:middle;border:1px solid #999}
             .note{color:#555}
@@ -85,7 +87,8 @@ public final class AuditReport {
         fact(h, "model", r.modelDir());
         fact(h, "data set", r.dataset());
         fact(h, "seed", Long.toString(r.seed()));
-        fact(h, "sample", d.images().size() + " images (asked for " + r.sampleSize() + ")");
+        fact(h, "sample", d.images().size() + " images" + (d.images().size() < r.sampleSize() ? " (asked for "
+                + r.sampleSize() + "; the data set has no more with a reference)" : ""));
         fact(h, "date", DateTimeFormatter.ISO_INSTANT.format(r.date()));
         fact(h, "modes", String.join(", ", modes));
         h.append("</dl>\n");
@@ -314,7 +317,9 @@ public final class AuditReport {
                     .append(rampStops()).append(")\"></span> ").append(fixed(scale, 1))
                     .append(" or more (of 255; the 99th percentile of all heat map pixels).");
         }
-        h.append("</p>\n<table class=\"grid\">\n<tr><td>original</td>");
+        int columns = 1 + modes.size() + heatModes.size();
+        // every column shrinks its tiles to fit the window (a 1400 px one holds six 256 px columns at 220 px)
+        h.append("</p>\n<table class=\"grid\" style=\"--cols:").append(columns).append("\">\n<tr><td>original</td>");
         for (String m : modes) {
             h.append("<td>").append(esc(m)).append("</td>");
         }
@@ -322,16 +327,22 @@ public final class AuditReport {
             h.append("<td>|").append(esc(m)).append(" &minus; full|</td>");
         }
         h.append("</tr>\n");
-        int columns = 1 + modes.size() + heatModes.size();
         for (int r = 0; r < rows.size(); r++) {
             Image img = rows.get(r);
             h.append("<tbody><tr><th colspan=\"").append(columns).append("\"><span class=\"id\">")
                     .append(esc(img.id())).append("</span>");
             if (sorted) {
                 String worst = worstMode(img, heatModes, key);
-                h.append(" &middot; largest ").append(esc(label(key))).append(" drop vs full: ")
-                        .append(signed(key, worstGap(img, heatModes, key)))
-                        .append(worst == null ? "" : " (" + esc(worst) + ")");
+                double gap = worstGap(img, heatModes, key);
+                if (gap < 0) {
+                    h.append(" &middot; largest ").append(esc(label(key))).append(" drop vs full: ")
+                            .append(signed(key, gap)).append(" (").append(esc(worst)).append(")");
+                } else if (gap >= 0) {
+                    // no mode is below full here: a gain, said as one
+                    h.append(" &middot; every mode at or above full in ").append(esc(label(key)))
+                            .append("; smallest gain: ").append(signed(key, gap)).append(" (").append(esc(worst))
+                            .append(")");
+                }
             }
             h.append("</th></tr>\n<tr>");
             BufferedImage original = readPng(img.originalPng());

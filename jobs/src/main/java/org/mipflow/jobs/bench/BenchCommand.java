@@ -86,8 +86,8 @@ public final class BenchCommand implements Command {
         specs.add(Options.Spec.value("numerics", "LIST", DEFAULT_NUMERICS,
                 "precision/layout paths benchmarked next to fp32/nchw (the native network, always run)"));
         specs.add(Options.Spec.value("sweep", "LIST", "1,auto", "rows per network call compared side by side for the "
-                + "default mode in the default numerics (1 is one row per call, as before issue 24; auto is this "
-                + "machine's default)"));
+                + "default mode in the default numerics (1 is one row per call, what every device did before "
+                + "--rows-per-call existed; auto is this machine's default)"));
         specs.add(Options.Spec.value("sweep-numerics", "P/L", "auto", "the precision/layout the sweep runs in; auto: what "
                 + "--precision auto --layout auto picks on this CPU"));
         specs.add(Options.Spec.value("sweep-rows", "N", "48", "rows each swept value decodes: the dev latents repeated "
@@ -233,7 +233,7 @@ public final class BenchCommand implements Command {
                 if (!before.equals(defaults) && o.get("sweep-numerics").equals("auto")) {
                     loaded(models, before, o.path("model"), device);
                     add(runs, fastest, before, modes.get(fastest), k, new Batching.Plan(1, 1), false,
-                            "B=1 (before issue 24)");
+                            "B=1 (one row per call)");
                 }
             }
             List<String> order = new ArrayList<>(runs.keySet());
@@ -577,11 +577,11 @@ public final class BenchCommand implements Command {
         List<Row> out = new ArrayList<>();
         for (LatentRow r : rows) {
             out.add(RowFactory.create(r.id(), r.latent(), r.channels(), r.height(), r.width(), png(r.reference(), size),
-                    null));
+                    null, null));
         }
         String latents = outDir.resolve("latents").toString();
-        spark.createDataFrame(out, EncodePartition.OUTPUT).drop("error").coalesce(1).write().mode("overwrite")
-                .parquet(latents);
+        spark.createDataFrame(out, EncodePartition.OUTPUT).drop("error", EncodePartition.SOURCE_SIZE).coalesce(1).write()
+                .mode("overwrite").parquet(latents);
         return latents;
     }
 

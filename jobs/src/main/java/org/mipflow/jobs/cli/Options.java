@@ -34,6 +34,7 @@ public final class Options {
         Map<String, Spec> byName = new LinkedHashMap<>();
         specs.forEach(s -> byName.put(s.name(), s));
         Map<String, String> values = new LinkedHashMap<>();
+        java.util.Set<String> typed = new java.util.HashSet<>();
         for (Spec s : specs) {
             if (s.defaultValue() != null) {
                 values.put(s.name(), s.defaultValue());
@@ -55,6 +56,7 @@ public final class Options {
             if (s == null) {
                 throw new UsageException("unknown option --" + name + " (see 'mipflow " + command + " --help')");
             }
+            typed.add(name);
             if (s.arg() == null) {
                 if (inline != null) {
                     throw new UsageException("--" + name + " takes no value");
@@ -69,7 +71,47 @@ public final class Options {
                 values.put(name, args[++i]);
             }
         }
+        String cwd = System.getProperty(USER_DIR_PROPERTY);
+        if (cwd != null) {
+            for (Spec s : specs) {
+                String v = values.get(s.name());
+                if (s.arg() != null && PATH_ARGS.contains(s.arg()) && typed.contains(s.name())) {
+                    values.put(s.name(), fromUserDir(v, Path.of(cwd), "PATHS".equals(s.arg())));
+                }
+            }
+        }
         return new Options(command, values, "bin/mipflow " + command + (args.length == 0 ? "" : " " + String.join(" ", args)));
+    }
+
+    /**
+     * Set by {@code bin/mipflow} to the directory the user ran it in (the JVM itself runs in the
+     * repository, where the defaults point): paths the user typed are relative to it.
+     */
+    public static final String USER_DIR_PROPERTY = "mipflow.cwd";
+
+    /** The placeholders of options whose values are paths (PATHS: comma-separated, globs allowed). */
+    private static final java.util.Set<String> PATH_ARGS = java.util.Set.of("DIR", "FILE", "PATHS");
+
+    /**
+     * A typed relative local path made absolute against the user's directory; absolute paths and
+     * URIs with a scheme ({@code hdfs:}, {@code s3a:}, {@code file:}) stay as they are.
+     */
+    static String fromUserDir(String value, Path userDir, boolean list) {
+        if (!list) {
+            return fromUserDir(value, userDir);
+        }
+        List<String> parts = new java.util.ArrayList<>();
+        for (String p : value.split(",", -1)) {
+            parts.add(p.isBlank() ? p : fromUserDir(p.trim(), userDir));
+        }
+        return String.join(",", parts);
+    }
+
+    private static String fromUserDir(String p, Path userDir) {
+        if (p.startsWith("/") || p.matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            return p;
+        }
+        return userDir.resolve(p).normalize().toString();
     }
 
     public static String help(String command, String summary, List<Spec> specs) {
@@ -84,6 +126,26 @@ public final class Options {
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** Terminal width the help is wrapped to. */
+    static final int WIDTH = 100;
+
+    /** {@code text} broken at spaces into lines of at most {@link #WIDTH}, continued {@code indent} columns in. */
+    public static String wrap(String text, int indent) {
+        StringBuilder out = new StringBuilder();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.split(" ", -1)) {
+            if (line.length() > indent && line.length() + 1 + word.length() > WIDTH - 2) {
+                out.append(line.toString().stripTrailing()).append('\n');
+                line.setLength(0);
+                line.append(" ".repeat(indent));
+            } else if (line.length() > 0 && !line.toString().isBlank()) {
+                line.append(' ');
+            }
+            line.append(word);
+        }
+        return out.append(line).append('\n').toString();
     }
 
     /** The command line as the user typed it, recorded in trained models. */
@@ -144,5 +206,23 @@ public final class Options {
 
     public Path path(String name) throws UsageException {
         return Path.of(get(name));
+    }
+
+    /**
+     * The directory {@code --name} names, refused with one line when it is missing or is a file
+     * (say a model's model.json given for the model directory).
+     *
+     * @param what how the message names it, e.g. "model directory"
+     */
+    public Path directory(String name, String what) throws UsageException {
+        Path p = path(name);
+        if (java.nio.file.Files.isRegularFile(p)) {
+            throw new UsageException("--" + name + " " + p + " is a file; give the " + what + " that holds it"
+                    + (p.getParent() == null ? "" : " (" + p.getParent() + ")"));
+        }
+        if (!java.nio.file.Files.isDirectory(p)) {
+            throw new UsageException(what + " " + p + " does not exist");
+        }
+        return p;
     }
 }

@@ -16,8 +16,10 @@ import org.mipflow.jobs.cli.Options;
 import org.mipflow.jobs.cli.SamplingOptions;
 import org.mipflow.jobs.cli.SparkSupport;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.ErrorReasons;
 import org.mipflow.jobs.output.InputOutputCheck;
 import org.mipflow.jobs.output.OutputDir;
+import org.mipflow.jobs.output.OutputLease;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.Metric;
 import org.mipflow.metrics.MetricSet;
@@ -68,7 +70,7 @@ public final class DecodeCommand implements Command {
                         "libtorch threads per executor JVM (default: cores / concurrent tasks)"),
                 Options.Spec.value("max-latent-side", "N", Integer.toString(RowLimits.DEFAULT.maxLatentSide()),
                         "largest latent height or width accepted"),
-                Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted (default ~/.djl.ai)"),
+                Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted once (default: $ENGINE_CACHE_DIR, which bin/mipflow sets to the repository's .djl-cache; else ~/.djl.ai)"),
                 Options.Spec.value("metrics", "LIST", "psnr,ssim",
                         "per-image metrics against the reference, any of " + MetricSet.ALL),
                 Options.Spec.value("features", "DIR", null, "a feature network (TorchScript + model.json, README "
@@ -100,10 +102,7 @@ public final class DecodeCommand implements Command {
         NumericPath.Request numerics = NumericsOptions.parse(o).request();
         long seed = o.getLong("seed");
         int maxSide = o.getInt("max-latent-side", 1, 4096);
-        Path model = o.path("model");
-        if (!Files.isDirectory(model)) {
-            throw new UsageException("model directory " + model + " does not exist");
-        }
+        Path model = o.directory("model", "model directory");
         MetricSet metrics;
         try {
             metrics = MetricSet.parse(o.get("metrics"));
@@ -121,10 +120,7 @@ public final class DecodeCommand implements Command {
         }
         FeatureSettings features = null;
         if (o.has("features")) {
-            Path dir = o.path("features");
-            if (!Files.isDirectory(dir)) {
-                throw new UsageException("feature network directory " + dir + " does not exist");
-            }
+            Path dir = o.directory("features", "feature network directory");
             try {
                 features = FeatureSettings.of(dir, o.getInt("kid-sample", 2, 1_000_000));
             } catch (ModelFormatException e) {
@@ -136,6 +132,7 @@ public final class DecodeCommand implements Command {
         // Checked again by DecodeJob (the output under its lease); here they fail before Spark starts.
         org.apache.hadoop.conf.Configuration conf = HadoopConf.from(new SparkConf());
         InputOutputCheck.check(inputs, out, conf);
+        OutputLease.refuseIfLive(out, conf);
         new OutputDir(out, WaveCommits.LAYOUT, conf).check(policy);
         SparkSession spark = SparkSupport.session("mipflow decode", o.getOr("master", null));
         try {
@@ -195,6 +192,8 @@ public final class DecodeCommand implements Command {
             }
             System.out.printf(Locale.ROOT, "input rows %d = decoded %d + errors %d%n", sm.inputRows(), sm.decoded(),
                     sm.errors());
+            sm.errorReasons().lines().forEach(System.out::println);
+            printBadShards(sm.badShards());
             List<String> means = new ArrayList<>();
             for (Metric m : metrics.metrics()) {
                 means.add(m.shortName() + " " + m.format(sm.mean(m)));
@@ -207,9 +206,31 @@ public final class DecodeCommand implements Command {
             if (s.pngDir() != null) {
                 System.out.println("pngs:    " + s.pngDir());
             }
+            if (sm.decoded() == 0 && (sm.inputRows() > 0 || !sm.badShards().isEmpty())) {
+                System.err.println("mipflow decode: nothing was decoded: every input " + (sm.inputRows() > 0
+                        ? "row went to errors (reasons above)" : "shard was unreadable (listed above)")
+                        + "; exit code " + NOTHING_DECODED);
+                return NOTHING_DECODED;
+            }
             return 0;
         } finally {
             spark.stop();
+        }
+    }
+
+    /** The exit code of a run that had input and decoded none of it (README "Commands"). */
+    public static final int NOTHING_DECODED = 3;
+
+    /** Bad shards listed at the start of a run are repeated at its end, where a user looks. */
+    private static void printBadShards(java.util.Map<String, String> bad) {
+        if (bad.isEmpty()) {
+            return;
+        }
+        System.out.printf(Locale.ROOT, "bad shards skipped: %d (listed in errors/ and summary.json)%n", bad.size());
+        bad.entrySet().stream().limit(ErrorReasons.TOP)
+                .forEach(e -> System.out.println("  " + e.getKey() + ": " + e.getValue()));
+        if (bad.size() > ErrorReasons.TOP) {
+            System.out.printf(Locale.ROOT, "  ... and %d more%n", bad.size() - ErrorReasons.TOP);
         }
     }
 

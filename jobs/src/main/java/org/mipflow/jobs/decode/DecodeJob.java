@@ -21,10 +21,13 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.mipflow.io.LatentSpec;
+import org.mipflow.jobs.cli.Interruption;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.ErrorReasons;
 import org.mipflow.jobs.output.InputOutputCheck;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.jobs.output.OutputGuard;
+import org.mipflow.jobs.output.OutputLease;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.metrics.FeatureStats;
 import org.mipflow.metrics.KernelInceptionDistance;
@@ -140,10 +143,15 @@ public final class DecodeJob {
     public record Summary(long inputRows, long decoded, long errors, double seconds, double imagesPerSecond,
             Map<String, Double> metricMeans, String mode, int forwardPasses, int networkRowsPerImage, JsonObject perShard,
             int resumedShards, List<String> modelLoads, FeatureStats.Figures features, double cfgScale,
-            Batching.Traffic traffic) {
+            Batching.Traffic traffic, ErrorReasons errorReasons, Map<String, String> badShards) {
         /** The mean of a requested metric, or null (not requested, or no image had it). */
         public Double mean(Metric m) {
             return metricMeans.get(m.column());
+        }
+
+        Summary withErrorReasons(ErrorReasons r) {
+            return new Summary(inputRows, decoded, errors, seconds, imagesPerSecond, metricMeans, mode, forwardPasses,
+                    networkRowsPerImage, perShard, resumedShards, modelLoads, features, cfgScale, traffic, r, badShards);
         }
     }
 
@@ -198,63 +206,93 @@ public final class DecodeJob {
             ShardScan.Result scan, OutputGuard guard) throws IOException, UsageException {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         try (WaveCommits commits = new WaveCommits(req.out(), conf, guard::checkHeld, settings.recipe().toJson())) {
-            Map<String, WaveCommits.Record> done = new HashMap<>();
-            if (req.resume()) {
-                Map<String, WaveCommits.Record> committed = commits.records();
-                checkRecipe(commits.recipes(), settings.recipe());
-                done.putAll(commits.recover(committed));
-            }
-            List<ShardScan.Shard> pending = pending(scan, done);
-            if (req.resume()) {
-                System.out.printf("resume: %d shard(s) already committed, %d to decode%n",
-                        scan.good().size() - pending.size(), pending.size());
-            }
-            String run = "run-" + UUID.randomUUID().toString().substring(0, 8);
-            Duplicates dups = Duplicates.find(spark, scan.ids(), commits.staging(run, "duplicate-ids"));
-            scan.release().run();
-            if (dups.counts().ids() > 0) {
-                System.out.printf("decode: %d id(s) occur more than once (%d rows); those rows go to errors%n",
-                        dups.counts().ids(), dups.counts().rows());
-            }
-            List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), run);
-            long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
-            System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
-                    + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
-                    settings.intraOpThreads(), TaskSlots.of(spark));
-            Batching.Plan batch = printPlan(settings, facts, firstImageSide(spark, pending, req.columns(), facts));
-            WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
-                    req.partitionWrapper(), spark.sparkContext().defaultParallelism(), batch.unit());
-            WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures(),
-                    commits.recipes().keySet());
-            long t0 = System.nanoTime();
-            try (Progress p = new Progress(spark, pendingRows, 10_000)) {
-                for (WavePlan.Wave w : waves) {
-                    for (WaveCommits.Record r : decoder.decode(w, features)) {
-                        done.put(ShardKey.of(r.shardPath()), r);
-                    }
-                    features = features == null ? null : decoder.features();
+            try {
+                return run(spark, req, settings, facts, scan, guard, commits);
+            } catch (Exception e) {
+                // A failed run (--fail-fast, a lost lease, a failed job) leaves what it committed and
+                // nothing half-written, so that a plain rerun is not refused over its staging alone.
+                try {
+                    guard.checkHeld(); // never into an output another run has taken over
+                    commits.dropStaging();
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
                 }
+                throw e;
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            commits.dropStaging();
-            System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
-            guard.checkHeld();
-            writeBadShards(spark, commits, scan.bad());
-            java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
-            FeatureStats.Figures figures = null;
-            if (features != null) {
-                long f0 = System.nanoTime();
-                figures = figuresOf(features.stats()::figures, features.stats().count());
-                System.out.printf(Locale.ROOT, "decode: rFID %s, KID %s over %d image(s) (%.1f s)%s%n",
-                        fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
-                        figures.problem() == null ? "" : ": " + figures.problem());
-            }
-            Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings, facts,
-                    decoder.modelLoads(), figures, decoder.traffic());
-            guard.checkHeld();
-            writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
-            return sm;
         }
+    }
+
+    private static Summary run(SparkSession spark, Request req, DecodeSettings settings, DecoderFacts facts,
+            ShardScan.Result scan, OutputGuard guard, WaveCommits commits) throws IOException, UsageException {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        Map<String, WaveCommits.Record> done = new HashMap<>();
+        if (req.resume()) {
+            Map<String, WaveCommits.Record> committed = commits.records();
+            checkRecipe(commits.recipes(), settings.recipe());
+            done.putAll(commits.recover(committed));
+        }
+        List<ShardScan.Shard> pending = pending(scan, done);
+        if (req.resume()) {
+            System.out.printf("resume: %d shard(s) already committed, %d to decode%n",
+                    scan.good().size() - pending.size(), pending.size());
+        }
+        String run = "run-" + UUID.randomUUID().toString().substring(0, 8);
+        Duplicates dups = Duplicates.find(spark, scan.ids(), commits.staging(run, "duplicate-ids"));
+        scan.release().run();
+        if (dups.counts().ids() > 0) {
+            System.out.printf("decode: %d id(s) occur more than once (%d rows); those rows go to errors%n",
+                    dups.counts().ids(), dups.counts().rows());
+        }
+        List<WavePlan.Wave> waves = WavePlan.plan(pending, req.waveRows(spark), req.waveShards(), run);
+        long pendingRows = pending.stream().mapToLong(ShardScan.Shard::rows).sum();
+        System.out.printf("decode: %d shard(s), %d row(s) to decode in %d wave(s); %d libtorch thread(s) per task, "
+                + "%d task slot(s) per executor%n", pending.size(), pendingRows, waves.size(),
+                settings.intraOpThreads(), TaskSlots.of(spark));
+        Batching.Plan batch = printPlan(settings, facts, firstImageSide(spark, pending, req.columns(), facts));
+        WaveDecoder decoder = new WaveDecoder(spark, commits, settings, req.columns(), dups, req.invalidRows(),
+                req.partitionWrapper(), spark.sparkContext().defaultParallelism(), batch.unit());
+        WaveCommits.Features features = startFeatures(settings, commits.recoveredFeatures(),
+                commits.recipes().keySet());
+        long t0 = System.nanoTime();
+        java.util.concurrent.atomic.AtomicInteger committedWaves = new java.util.concurrent.atomic.AtomicInteger();
+        Map<String, WaveCommits.Record> kept = new java.util.concurrent.ConcurrentHashMap<>(done);
+        Interruption.keeping(() -> String.format(Locale.ROOT, "%d of %d shard(s) committed under %s (%d row(s)), "
+                + "%d of this run's %d wave(s)", kept.size(), scan.good().size(), req.out(),
+                kept.values().stream().mapToLong(WaveCommits.Record::input).sum(), committedWaves.get(), waves.size()));
+        try (Progress p = new Progress(spark, pendingRows, 10_000)) {
+            for (WavePlan.Wave w : waves) {
+                for (WaveCommits.Record r : decoder.decode(w, features)) {
+                    done.put(ShardKey.of(r.shardPath()), r);
+                    kept.put(ShardKey.of(r.shardPath()), r);
+                }
+                committedWaves.incrementAndGet();
+                features = features == null ? null : decoder.features();
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        commits.dropStaging();
+        System.out.println(Progress.line(decoder.decodedRows(), decoder.failedRows(), pendingRows, seconds));
+        guard.checkHeld();
+        writeBadShards(spark, commits, scan.bad());
+        java.util.Set<String> decodedNow = new java.util.HashSet<>(paths(pending));
+        FeatureStats.Figures figures = null;
+        if (features != null) {
+            long f0 = System.nanoTime();
+            figures = figuresOf(features.stats()::figures, features.stats().count());
+            System.out.printf(Locale.ROOT, "decode: rFID %s, KID %s over %d image(s) (%.1f s)%s%n",
+                    fmt(figures.rfid()), fmt(figures.kid()), figures.images(), (System.nanoTime() - f0) / 1e9,
+                    figures.problem() == null ? "" : ": " + figures.problem());
+        }
+        Summary sm = summary(scan, done, decodedNow, seconds, decoder.decodedRows(), settings, facts,
+                decoder.modelLoads(), figures, decoder.traffic());
+        if (sm.errors() > 0) {
+            spark.sparkContext().setJobDescription("mipflow count error reasons");
+            sm = sm.withErrorReasons(ErrorReasons.of(spark.read().parquet(
+                    new org.apache.hadoop.fs.Path(req.out(), WaveCommits.ERRORS).toString())));
+        }
+        guard.checkHeld();
+        writeSummary(req.out(), sm, settings, scan.bad().size(), conf);
+        return sm;
     }
 
     /**
@@ -340,6 +378,7 @@ public final class DecodeJob {
         Configuration conf = spark.sparkContext().hadoopConfiguration();
         // The checks a run would make first, without its lease: a dry run writes nothing.
         InputOutputCheck.check(req.inputs(), req.out(), conf);
+        OutputLease.refuseIfLive(req.out(), conf);
         new OutputDir(req.out(), WaveCommits.LAYOUT, conf).check(req.policy());
         ShardScan.Result scan = scan(spark, req);
         Map<String, WaveCommits.Record> done = req.resume() ? committed(spark, req.out(), settings.recipe()) : Map.of();
@@ -509,7 +548,8 @@ public final class DecodeJob {
                 means(pooled),
                 settings.sampler().mode().label(), facts.forwardPasses(settings.sampler()),
                 facts.networkRowsPerImage(settings.sampler()), shards, scan.good().size() - decodedNow.size(),
-                modelLoads, features, facts.cfgScale(settings.sampler()), traffic);
+                modelLoads, features, facts.cfgScale(settings.sampler()), traffic, ErrorReasons.NONE,
+                java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(scan.bad())));
     }
 
     /** The unreadable shards as error rows (id null), rewritten by every run since they are rescanned. */
@@ -595,6 +635,7 @@ public final class DecodeJob {
         o.addProperty("input_rows", s.inputRows());
         o.addProperty("decoded", s.decoded());
         o.addProperty("errors", s.errors());
+        o.add("error_reasons", s.errorReasons().json());
         o.addProperty("mode", s.mode());
         o.addProperty("forward_passes", s.forwardPasses());
         o.addProperty("network_rows_per_image", s.networkRowsPerImage());

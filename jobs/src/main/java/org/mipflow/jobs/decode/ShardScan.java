@@ -135,6 +135,11 @@ public final class ShardScan {
             }
             return new Checked(file, r.getRecordCount(), schema.json(), null, ids(r, parquet, cols.id()));
         } catch (Exception e) {
+            String name = file.toLowerCase(java.util.Locale.ROOT);
+            if (name.endsWith(".png") || name.endsWith(".jpg") || name.endsWith(".jpeg")) {
+                return new Checked(file, 0, null, "an image, not Parquet latents ('mipflow encode' turns images into "
+                        + "latents)", List.of());
+            }
             return new Checked(file, 0, null,
                     "not a readable Parquet file (truncated or another format): " + firstLine(e), List.of());
         }

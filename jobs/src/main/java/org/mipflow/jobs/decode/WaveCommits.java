@@ -64,7 +64,7 @@ final class WaveCommits implements AutoCloseable {
     private static final String STAGING = "_staging";
     /** Everything a decode writes directly under OUT (its lease aside): what --overwrite removes. */
     static final OutputDir.Layout LAYOUT = OutputDir.Layout.of("images|errors|_commits|_staging|summary\\.json",
-            "images/, errors/, _commits/, summary.json");
+            "images/, errors/, _commits/, summary.json").withResume();
 
     /** Runs before each commit; throws to stop a run that no longer holds the output's lease. */
     interface BeforeCommit {

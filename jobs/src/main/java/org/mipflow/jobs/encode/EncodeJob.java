@@ -1,23 +1,28 @@
 package org.mipflow.jobs.encode;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.input_file_name;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.regexp_extract;
 import static org.apache.spark.sql.functions.udf;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.mipflow.io.LatentEncoding;
 import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.ErrorReasons;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.jobs.output.OutputGuard;
 import org.mipflow.jobs.output.WritePolicy;
@@ -25,9 +30,23 @@ import org.mipflow.spark.DecodeSchemas;
 import org.mipflow.spark.DecodeSettings;
 import org.mipflow.spark.EncodePartition;
 
-/** The encode job: images (a directory, or Parquet with id + image) to a latents Parquet. */
+/**
+ * The encode job: images (files, or Parquet with id + image) to a latents Parquet. Every file given
+ * is accounted for ({@link EncodeInputs}): encoded, or in OUT/_errors with the reason (unreadable,
+ * truncated, an unusable Parquet file), or listed as not an image.
+ */
 public final class EncodeJob {
-    public record Result(long encoded, long errors) {}
+    /**
+     * What a run did.
+     *
+     * @param errors rows and files in OUT/_errors
+     * @param upscaled how many encoded images had a shorter side than the target size
+     * @param upscaledExamples some of them, "id (WxH)"
+     */
+    public record Result(long encoded, long errors, EncodeInputs inputs, ErrorReasons reasons, long upscaled,
+            List<String> upscaledExamples) {}
+
+    static final int EXAMPLES = 10;
 
     /** What an encode writes under its output: Spark's part files and markers, and _errors/. */
     static final OutputDir.Layout LAYOUT = OutputDir.Layout.of("part-.*|_SUCCESS|_errors|_temporary",
@@ -58,39 +77,60 @@ public final class EncodeJob {
             int partitions, LatentEncoding encoding, WritePolicy policy) throws UsageException, IOException {
         try (OutputGuard guard = OutputGuard.open("encode", out, inputs, policy, LAYOUT,
                 spark.sparkContext().hadoopConfiguration())) {
-            Dataset<Row> images = readImages(spark, inputs);
+            EncodeInputs found = EncodeInputs.list(spark, inputs);
             guard.planIsValid();
-            return write(spark, images, out, settings, size, partitions, encoding);
+            return write(spark, found, out, settings, size, partitions, encoding);
         }
     }
 
-    private static Result write(SparkSession spark, Dataset<Row> images, String out, DecodeSettings settings, int size,
+    private static Result write(SparkSession spark, EncodeInputs found, String out, DecodeSettings settings, int size,
             int partitions, LatentEncoding encoding) {
+        Dataset<Row> images = readImages(spark, found);
         if (partitions > 0) {
             images = images.repartition(partitions);
         }
         spark.sparkContext().setJobDescription("mipflow encode");
-        Dataset<Row> result = images.mapPartitions(new EncodePartition(settings, size), Encoders.row(EncodePartition.OUTPUT))
+        Dataset<Row> result = images.select(col(DecodeSchemas.ID), col("image"))
+                .mapPartitions(new EncodePartition(settings, size), Encoders.row(EncodePartition.OUTPUT))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         try {
-            Dataset<Row> ok = result.filter(col("error").isNull()).drop("error");
+            Dataset<Row> ok = result.filter(col("error").isNull()).drop("error", EncodePartition.SOURCE_SIZE);
             if (encoding != null) {
                 ok = ok.withColumn(DecodeSchemas.LATENT, asBytes(encoding).apply(col(DecodeSchemas.LATENT)))
                         .withColumn(DecodeSchemas.DTYPE, lit(encoding.label()));
             }
             ok.write().mode(SaveMode.Append).parquet(out);
-            Dataset<Row> bad = result.filter(col("error").isNotNull()).select("id", "error");
+            // as decode's errors: id, source_file, error; an unusable Parquet file is a row without an id
+            Dataset<Row> bad = result.filter(col("error").isNotNull()).select(DecodeSchemas.ID, "error")
+                    .join(images.select(DecodeSchemas.ID, DecodeSchemas.SOURCE_FILE), scala.jdk.javaapi.CollectionConverters
+                            .asScala(List.of(DecodeSchemas.ID)).toSeq(), "left")
+                    .select(DecodeSchemas.ID, DecodeSchemas.SOURCE_FILE, DecodeSchemas.ERROR)
+                    .union(badFiles(spark, found));
             long errors = bad.count();
+            ErrorReasons reasons = ErrorReasons.NONE;
             if (errors > 0) {
-                bad.write().mode(SaveMode.Append).parquet(out + "/_errors");
-                for (Row r : bad.limit(20).collectAsList()) {
-                    System.out.println("encode error: " + r.getString(0) + ": " + r.getString(1));
-                }
+                bad.coalesce(1).write().mode(SaveMode.Append).parquet(out + "/_errors");
+                reasons = ErrorReasons.of(bad);
             }
-            return new Result(ok.count(), errors);
+            Dataset<Row> small = result.filter(col("error").isNull()).filter(expr(
+                    "least(cast(split(source_size, 'x')[0] as int), cast(split(source_size, 'x')[1] as int)) < " + size));
+            long upscaled = small.count();
+            List<String> examples = new ArrayList<>();
+            for (Row r : small.select(DecodeSchemas.ID, EncodePartition.SOURCE_SIZE).orderBy(DecodeSchemas.ID)
+                    .limit(EXAMPLES).collectAsList()) {
+                examples.add(r.getString(0) + " (" + r.getString(1) + ")");
+            }
+            return new Result(result.filter(col("error").isNull()).count(), errors, found, reasons, upscaled,
+                    List.copyOf(examples));
         } finally {
             result.unpersist();
         }
+    }
+
+    private static Dataset<Row> badFiles(SparkSession spark, EncodeInputs found) {
+        List<Row> rows = new ArrayList<>();
+        found.badParquet().forEach((f, why) -> rows.add(RowFactory.create(null, f, "bad file: " + why)));
+        return spark.createDataFrame(rows, DecodeSchemas.errors());
     }
 
     /** ARRAY&lt;FLOAT&gt; to the little-endian bytes of {@code e}. */
@@ -104,42 +144,27 @@ public final class EncodeJob {
         }, DataTypes.BinaryType);
     }
 
-    /** (id, bytes) rows from a directory of PNG/JPEG files or a Parquet with id and image columns. */
-    static Dataset<Row> readImages(SparkSession spark, List<String> inputs) throws UsageException {
-        boolean parquet = inputs.stream().allMatch(p -> p.endsWith(".parquet") || isParquetDir(spark, p));
-        if (parquet) {
-            Dataset<Row> df = spark.read().parquet(inputs.toArray(String[]::new));
-            var s = df.schema();
-            if (!List.of(s.fieldNames()).contains("id") || !List.of(s.fieldNames()).contains("image")) {
-                throw new UsageException("Parquet input for encode needs columns id (STRING) and image (BINARY)");
-            }
-            if (!s.apply("image").dataType().equals(DataTypes.BinaryType)) {
-                throw new UsageException("column image must be BINARY");
-            }
-            return df.select(col("id").cast("string"), col("image"));
+    /** (id, image, source_file) rows: the image files under their ids, and the usable Parquet files' rows. */
+    static Dataset<Row> readImages(SparkSession spark, EncodeInputs found) {
+        StructType schema = DataTypes.createStructType(List.of(
+                DataTypes.createStructField(DecodeSchemas.ID, DataTypes.StringType, false),
+                DataTypes.createStructField("image", DataTypes.BinaryType, true),
+                DataTypes.createStructField(DecodeSchemas.SOURCE_FILE, DataTypes.StringType, true)));
+        Dataset<Row> all = spark.createDataFrame(List.of(), schema);
+        if (!found.images().isEmpty()) {
+            List<Row> ids = new ArrayList<>();
+            found.images().forEach((path, id) -> ids.add(RowFactory.create(path, id)));
+            Dataset<Row> byPath = spark.createDataFrame(ids, DataTypes.createStructType(List.of(
+                    DataTypes.createStructField("path", DataTypes.StringType, false),
+                    DataTypes.createStructField(DecodeSchemas.ID, DataTypes.StringType, false))));
+            Dataset<Row> files = spark.read().format("binaryFile").load(found.images().keySet().toArray(String[]::new));
+            all = all.union(files.join(byPath, "path").select(col(DecodeSchemas.ID), col("content").as("image"),
+                    col("path").as(DecodeSchemas.SOURCE_FILE)));
         }
-        Dataset<Row> files = spark.read().format("binaryFile")
-                .option("recursiveFileLookup", "true")
-                .option("pathGlobFilter", "*.{png,PNG,jpg,JPG,jpeg,JPEG}")
-                .load(inputs.toArray(String[]::new));
-        return files.select(regexp_extract(col("path"), "([^/]+)\\.[A-Za-z]+$", 1).as("id"), col("content").as("image"));
-    }
-
-    private static boolean isParquetDir(SparkSession spark, String p) {
-        try {
-            org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(p);
-            var fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
-            if (!fs.getFileStatus(path).isDirectory()) {
-                return false;
-            }
-            for (var st : fs.listStatus(path)) {
-                if (st.getPath().getName().endsWith(".parquet")) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (java.io.IOException e) {
-            return false;
+        if (!found.parquet().isEmpty()) {
+            all = all.union(spark.read().parquet(found.parquet().toArray(String[]::new)).select(
+                    col("id").cast("string"), col("image"), input_file_name().as(DecodeSchemas.SOURCE_FILE)));
         }
+        return all;
     }
 }

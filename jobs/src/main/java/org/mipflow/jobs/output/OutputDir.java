@@ -24,10 +24,16 @@ public final class OutputDir {
      *
      * @param owned full-match pattern of those names (a checksum sibling {@code .NAME.crc} counts too)
      * @param example how the message names them, e.g. "images/, _commits/, summary.json"
+     * @param takesResume the command takes --resume (its refusal suggests it only then)
      */
-    public record Layout(Pattern owned, String example) {
+    public record Layout(Pattern owned, String example, boolean takesResume) {
         public static Layout of(String regex, String example) {
-            return new Layout(Pattern.compile(regex), example);
+            return new Layout(Pattern.compile(regex), example, false);
+        }
+
+        /** The same layout of a command that can go on with an earlier run's output (--resume). */
+        public Layout withResume() {
+            return new Layout(owned, example, true);
         }
 
         boolean owns(String name) {
@@ -72,9 +78,17 @@ public final class OutputDir {
      * before anything is written; the other policies say what to do with it.
      */
     public void check(WritePolicy policy) throws UsageException, IOException {
-        if (policy == WritePolicy.FRESH && !earlierOutput().isEmpty()) {
-            throw new UsageException("--out " + shown + " holds the output of an earlier run (" + layout.example()
-                    + "); add --resume to go on with it or --overwrite to replace it, or choose another --out");
+        List<Path> found = policy == WritePolicy.FRESH ? earlierOutput() : List.of();
+        if (!found.isEmpty()) {
+            // what is there, not the whole layout: a run stopped early leaves only some of it
+            List<String> names = new ArrayList<>();
+            for (Path p : found) {
+                names.add(p.getName() + (fs.getFileStatus(p).isDirectory() ? "/" : ""));
+            }
+            java.util.Collections.sort(names);
+            throw new UsageException("--out " + shown + " holds the output of an earlier run (" + String.join(", ", names)
+                    + "); add " + (layout.takesResume() ? "--resume to go on with it or " : "")
+                    + "--overwrite to replace it, or choose another --out");
         }
     }
 

@@ -180,10 +180,7 @@ public final class OutputLease implements AutoCloseable {
             String dead = deadBecause(other, age, timing);
             String who = other == null ? "an unreadable lease" : "run " + other.describe();
             if (dead == null) {
-                throw new UsageException("--out " + out + " is in use by " + who + ", last heartbeat "
-                        + age / 1000 + " s ago; one output takes one run at a time. If that run is dead, its lease "
-                        + "goes stale " + timing.staleAfterMillis() / 1000 + " s after its last heartbeat: run again "
-                        + "then (with --resume to keep what it committed)");
+                throw inUse(out, who, age, timing);
             }
             log.println("lease: taking over --out " + out + " from " + who + ": " + dead);
             // the next generation: a paused holder of the old one finds its token outdated at its next check
@@ -198,6 +195,33 @@ public final class OutputLease implements AutoCloseable {
             }
         }
         throw new IOException("the lease on " + out + " kept changing hands; try again");
+    }
+
+    private static UsageException inUse(String out, String who, long age, Timing timing) {
+        return new UsageException("--out " + out + " is in use by " + who + ", last heartbeat "
+                + age / 1000 + " s ago; one output takes one run at a time. If that run is dead, its lease "
+                + "goes stale " + timing.staleAfterMillis() / 1000 + " s after its last heartbeat: run again "
+                + "then (with --resume to keep what it committed)");
+    }
+
+    /**
+     * Refuses while a live run holds the lease on {@code out}, before any other check of it: a run
+     * that finds another run's output is told first that the output is in use, not that it should
+     * add --resume. Takes no lease; writes nothing but the age probe, and only when a lease is there.
+     */
+    public static void refuseIfLive(String out, Configuration conf) throws UsageException, IOException {
+        Path dir = new Path(out);
+        FileSystem fs = unchecksummed(dir.getFileSystem(conf));
+        Path file = new Path(fs.makeQualified(dir), FILE);
+        if (!fs.exists(file)) {
+            return;
+        }
+        Holder other = read(fs, file);
+        Long age = ageMillis(fs, file.getParent(), file, "check-" + UUID.randomUUID().toString().substring(0, 8));
+        Timing timing = Timing.current();
+        if (age != null && deadBecause(other, age, timing) == null) {
+            throw inUse(out, other == null ? "an unreadable lease" : "run " + other.describe(), age, timing);
+        }
     }
 
     public String runId() {

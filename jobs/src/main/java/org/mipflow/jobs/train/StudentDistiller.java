@@ -63,8 +63,9 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
     @Override
     public OutputDir.Layout layout() {
         String ckpt = "checkpoint-distill(\\.tmp|\\.old)?";
-        return intoTeacher() ? OutputDir.Layout.of(ckpt, "checkpoint-distill/")
-                : OutputDir.Layout.of(TeacherTrainer.MODEL_FILES + "|" + ckpt, "model.json, *.params, checkpoint-distill/");
+        return (intoTeacher() ? OutputDir.Layout.of(ckpt, "checkpoint-distill/")
+                : OutputDir.Layout.of(TeacherTrainer.MODEL_FILES + "|" + ckpt, "model.json, *.params, checkpoint-distill/"))
+                .withResume();
     }
 
     @Override

@@ -60,7 +60,8 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     @Override
     public OutputDir.Layout layout() {
-        return OutputDir.Layout.of(MODEL_FILES + "|checkpoint(\\.tmp|\\.old)?", "model.json, *.params, checkpoint/");
+        return OutputDir.Layout.of(MODEL_FILES + "|checkpoint(\\.tmp|\\.old)?", "model.json, *.params, checkpoint/")
+                .withResume();
     }
 
     @Override

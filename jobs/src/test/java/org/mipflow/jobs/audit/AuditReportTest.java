@@ -253,6 +253,47 @@ class AuditReportTest {
      * nor the histogram bars. The screenshot stays in target/audit-report-test/ to look at.
      */
     @Test
+    void aModeBetterThanFullIsAGainAndAShortSampleSaysWhy() {
+        AuditData d = sample(3, List.of("full", "multiscale"));
+        List<Image> swapped = d.images().stream().map(i -> new Image(i.id(), i.originalPng(), Map.of(
+                "full", i.decoded().get("multiscale"), "multiscale", i.decoded().get("full")))).toList();
+        Run asked16 = new Run(d.run().modelDir(), d.run().seed(), 16, d.run().dataset(), d.run().date());
+        String html = AuditReport.html(new AuditData(asked16, d.speeds(), swapped));
+        assertTrue(html.contains("every mode at or above full in PSNR (dB); smallest gain: +"), html);
+        assertFalse(html.contains("drop vs full: +"), html);
+        assertTrue(html.contains("3 images (asked for 16; the data set has no more with a reference)"), html);
+        assertTrue(AuditReport.html(d).contains("<dd>3 images</dd>"));
+    }
+
+    /**
+     * Six columns of 128 px tiles (816 px) in a 700 px window, as six of 256 px in a 1400 px one:
+     * the tiles shrink, nothing is cut off. The grid's extent is read back through a script
+     * added to a copy (the report itself has none).
+     */
+    @Test
+    void gridFitsTheWindow(@TempDir Path profile) throws Exception {
+        assertTrue(Files.isExecutable(CHROMIUM), CHROMIUM + " is missing (run scripts/install-test-deps.sh)");
+        Path dir = Files.createDirectories(Path.of("target", "audit-report-fit").toAbsolutePath());
+        Path page = dir.resolve("report.html");
+        // the copy's policy lets its one inline script run
+        Files.writeString(page, AuditReport.html(sample(3, ALL)).replace("default-src 'none';",
+                "default-src 'none'; script-src 'unsafe-inline';").replace("</body>", "<script>var g = document"
+                + ".querySelector('table.grid'); var cut = [...g.querySelectorAll('td')].filter(td => td.scrollWidth > "
+                + "td.clientWidth + 1).length; document.body.setAttribute('data-width', Math.ceil(g.getBoundingClientRect()"
+                + ".right) + ' ' + cut)</script></body>"));
+        Process p = new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--force-device-scale-factor=1", "--user-data-dir=" + profile, "--window-size=700,2000", "--dump-dom",
+                page.toUri().toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String dom = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "chromium took over 120 s");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("data-width=\"(\\d+) (\\d+)\"").matcher(dom);
+        assertTrue(m.find(), "no width in the dumped page: " + dom.substring(0, Math.min(500, dom.length())));
+        assertTrue(Integer.parseInt(m.group(1)) <= 700, "the grid ends at " + m.group(1) + " px in a 700 px window");
+        assertEquals("0", m.group(2), "cells whose content is cut off");
+    }
+
+    @Test
     void rendersInChromium(@TempDir Path profile) throws Exception {
         assertTrue(Files.isExecutable(CHROMIUM),
                 CHROMIUM + " is missing: the report's browser test needs Debian's chromium package "

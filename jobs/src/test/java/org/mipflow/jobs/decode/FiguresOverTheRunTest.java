@@ -68,7 +68,8 @@ class FiguresOverTheRunTest {
                 s.metrics(), fs.sha256(), fs.kidSample(), List.of(new DeviceDeclaration("driver", false, false, "-", 0,
                         1))));
         DecodeJob.Summary sm = new DecodeJob.Summary(500, 500, 0, 1, 500, Map.of(), "onestep", 3, 3, new JsonObject(), 0,
-                List.of(), f, 1, org.mipflow.sampling.Batching.Traffic.NONE);
+                List.of(), f, 1, org.mipflow.sampling.Batching.Traffic.NONE,
+                org.mipflow.jobs.output.ErrorReasons.NONE, Map.of());
         Path out = tmp.resolve("out");
         Files.createDirectories(out);
         DecodeJob.writeSummary(out.toString(), sm, s, 0, new Configuration());
