@@ -138,6 +138,8 @@ class LocalClusterTest {
                 "--conf", "spark.executor.extraJavaOptions=" + String.join(" ", ChildJvm.jvmOptions())
                         + " -Dmipflow.declare.cpu-flags.0=avx512_bf16 -Dmipflow.declare.cpu-flags.1=sse2",
                 "--conf", "spark.task.maxFailures=1",
+                // the recipe's probe job starts once both executors are registered (standalone waits for none)
+                "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
                 "--conf", "spark.executorEnv.SPARK_SCALA_VERSION=2.13",
                 "--conf", "spark.executorEnv.ENGINE_CACHE_DIR=" + System.getenv("ENGINE_CACHE_DIR"),
                 // GPU scheduling as in conf/spark-defaults-gpu.conf: one GPU per worker and executor.

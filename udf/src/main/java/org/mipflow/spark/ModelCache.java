@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.mipflow.model.Bf16Support;
 import org.mipflow.model.DecoderModel;
 import org.mipflow.model.FeatureNet;
 import org.mipflow.model.MipflowModel;
@@ -39,7 +40,10 @@ public final class ModelCache {
         configureEngine(s); // before TaskDevice, which may start the engine to count GPUs
         TaskDevice.Choice device = TaskDevice.forCurrentTask();
         checkNumerics(s, device);
-        String key = s.modelDir() + "@" + device.device() + "#" + s.loadNumerics();
+        // keyed by what the request computes in on this device, so that "auto" (encode, one JVM alone)
+        // and a recipe that resolved to the same path share one load
+        String key = s.modelDir() + "@" + device.device() + "#"
+                + s.loadNumerics().resolve(Bf16Support.of(device.device()).supported());
         return MODELS.computeIfAbsent(key, k -> {
             LOADS.computeIfAbsent(s.modelDir(), d -> new AtomicInteger()).incrementAndGet();
             DecoderModel m = Models.load(Path.of(s.modelDir()), device.device(), s.loadNumerics());

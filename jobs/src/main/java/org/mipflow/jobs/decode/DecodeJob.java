@@ -322,7 +322,8 @@ public final class DecodeJob {
             return compute.get();
         } catch (RuntimeException | OutOfMemoryError e) {
             String why = e instanceof OutOfMemoryError ? "the driver ran out of memory (" + e.getMessage() + "); "
-                    + "lower --kid-sample or raise spark.driver.memory" : e.getMessage();
+                    + "lower --kid-sample or raise spark.driver.memory"
+                    : java.util.Objects.requireNonNullElse(e.getMessage(), "a numerical failure");
             return new FeatureStats.Figures(null, null, null, images, 0, 0, "the figures could not be computed: " + why);
         }
     }
