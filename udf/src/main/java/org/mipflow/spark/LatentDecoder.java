@@ -40,7 +40,11 @@ import scala.Function1;
  * lazily. A row that cannot be decoded keeps its place with {@code error} set, fails the job, or
  * is dropped, as {@code handleInvalid} says (keep, error, skip). Rows go through
  * {@link DecodePartition}, the code path of the decode command, with the model loaded once per
- * executor JVM; an image's bytes depend only on (model, mode, seed, id, latent).
+ * executor JVM. An image's bytes depend on the model, the mode and its steps, the seed, the
+ * guidance scale, the numerics (precision and layout as resolved on the executor), the rows per
+ * network call ({@link org.mipflow.sampling.Batching}), the row's id and its latent, and on the
+ * libtorch threads per task; not on the partitioning or on which rows share a task batch
+ * (docs/bytes.md states the rule and what holds it).
  *
  * <p>Spark ML's conventions: Param values are checked when they are set (an invalid one throws
  * {@code IllegalArgumentException} from {@code set}, and from {@code load} of a saved stage);
