@@ -19,7 +19,7 @@ import org.mipflow.io.ImageOps;
 import org.mipflow.sampling.ImageFeatures;
 
 /**
- * A feature network the user supplies for rFID and KID (README, "Data-set quality"), exported as
+ * A feature network the user supplies for rFID and KID (docs/quality.md), exported as
  * TorchScript: {@code forward(x [N,3,S,S] float32) -> [N,D] float32}. Mipflow does what model.json
  * says before the call (resize to S, scale 8-bit values to the stated range), one image per call.
  */

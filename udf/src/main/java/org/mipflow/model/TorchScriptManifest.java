@@ -22,7 +22,7 @@ import org.mipflow.schedule.StageSchedule;
 
 /**
  * model.json of a decoder exported from PyTorch: the TorchScript files and the facts the
- * samplers need, which a .pt cannot tell (README, "Bring your own decoder"): the latent (a grid
+ * samplers need, which a .pt cannot tell (docs/own-decoder.md): the latent (a grid
  * of latentChannels with downsample, or tokens with an image size), the stage schedule and how
  * the decoder was trained to be stepped, the modes it was trained for, and its classifier-free
  * guidance (a null condition file, default scale and interval). Every field Mipflow does not

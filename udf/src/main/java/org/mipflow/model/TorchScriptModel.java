@@ -26,7 +26,7 @@ import org.mipflow.schedule.StageSchedule;
 /**
  * A decoder exported from PyTorch as TorchScript, run through DJL's PyTorch engine.
  *
- * <p>Forward contract (README): {@code forward(x [N,3,H,W], t [N], z [N,C,h,w]) -> v [N,3,H,W]},
+ * <p>Forward contract (docs/own-decoder.md): {@code forward(x [N,3,H,W], t [N], z [N,C,h,w]) -> v [N,3,H,W]},
  * or {@code forward(x, t, context [N,T,D])} for token latents, all float32; t the network time and
  * v the velocity in the units model.json states (by default the global flow time and dx/dt,
  * which the samplers scale to the stage's local time, see FlowScheduler.localVelocity). An export
@@ -133,7 +133,7 @@ public final class TorchScriptModel implements DecoderModel {
 
     /**
      * The module's output as it is, in the unit model.json states ({@link #convention}): the
-     * samplers make it stage-local (README, "Bring your own decoder").
+     * samplers make it stage-local (docs/own-decoder.md).
      */
     @Override
     public float[] velocity(float[] x, int n, int h, int w, float[] z, int zh, int zw, double t, int stageType,

@@ -141,8 +141,9 @@ public record Batching(int taskRows, int callRows, long budgetBytes) implements 
 
     /**
      * The rows per call that decoded fastest on a CPU, by the image's pixel count. Measured with
-     * {@code bin/mipflow bench --sweep-rows-per-call} on the 2-core development machine (AMD EPYC
-     * Zen 4; shipped model, bf16/nhwc, and the TorchScript fixture): see the README, "Batching". A
+     * {@code bin/mipflow bench --sweep 1,2,4,8,16 --sweep-only} on the 2-core development machine
+     * (AMD EPYC Zen 4; shipped model, bf16/nhwc and fp32/nhwc): see docs/benchmarks.md, "Rows per
+     * network call". A
      * fixed table, not a measurement at start-up, because B decides an image's bytes: the same
      * command must give the same images on every run.
      */

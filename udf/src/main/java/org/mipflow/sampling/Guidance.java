@@ -3,8 +3,10 @@ package org.mipflow.sampling;
 /**
  * Classifier-free guidance as a decoder was trained for it: the learned null condition (a
  * latent of the model's shape, flat), the default scale W, and the interval of network times in
- * which it applies. At a guided step the conditional and the unconditional row go through the
- * network in one call and v = v_u + W (v_c - v_u); W <= 1 makes one call, unguided.
+ * which it applies. At a guided step of n rows the sampler evaluates 2n: the n conditional rows,
+ * then their n unconditional twins (this null condition), through the same calls of B rows each
+ * ({@link NetworkCalls}; an image's two rows may land in different calls), and v = v_u + W (v_c -
+ * v_u). Outside the interval, or with W <= 1, a step evaluates the n conditional rows only.
  *
  * <p>The method's authors guide a network with its own null latent ({@code model.context_null}),
  * and their ADD distillation trains the student's along with the rest of its weights, so the

@@ -8,7 +8,7 @@ import java.util.Locale;
  * given, in what unit its velocity is, on which grid a stage is integrated, and the sign of the
  * jump's block-noise correlation. Mipflow's own models and today's TorchScript exports use the
  * defaults; a decoder trained with the method's authors' code states theirs in model.json
- * (README, "Bring your own decoder"). Pure values.
+ * (docs/own-decoder.md). Pure values.
  *
  * @param timeWindows per pyramid stage [tau_max, tau_min] of {@link NetworkTime#WINDOWS}; empty otherwise
  * @param gridEnd the last local time of {@link StepGrid#AUTHORS}'s linspace before the final step to 0

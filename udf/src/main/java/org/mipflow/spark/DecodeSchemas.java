@@ -13,7 +13,7 @@ import org.apache.spark.sql.types.StructType;
 import org.mipflow.metrics.Metric;
 
 /**
- * The column contracts of decoding (README, "Input contract" and "Output contract"), defined once:
+ * The column contracts of decoding (docs/decode.md, "Input contract" and "Output contract"), defined once:
  * the input check, the columns every decoded row gains, and the decode command's two outputs.
  */
 public final class DecodeSchemas {

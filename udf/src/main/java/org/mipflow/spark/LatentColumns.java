@@ -5,7 +5,7 @@ import org.mipflow.io.LatentEncoding;
 
 /**
  * Which input columns hold a row's id, latent, shape and reference, and how a BINARY latent's
- * bytes are to be read (README, "Input contract").
+ * bytes are to be read (docs/decode.md, "Input contract").
  *
  * @param dtype the column naming each BINARY latent's encoding per row (used when present)
  * @param defaultEncoding the encoding of BINARY latents when the input has no {@code dtype}

@@ -42,7 +42,10 @@ import scala.Function1;
  * {@link DecodePartition}, the code path of the decode command, with the model loaded once per
  * executor JVM. Each {@code transform} resolves one recipe ({@link org.mipflow.recipe.Recipe}) on the
  * driver, decodes every row with it and records it in its output columns' metadata (key
- * {@link #RECIPE_METADATA}); an image's bytes depend only on that recipe, the id and the latent.
+ * {@link #RECIPE_METADATA}). An image's bytes depend on that recipe (the model's files, the mode
+ * and its steps, the seed, the guidance, the numerics and the rows per network call as resolved),
+ * the row's id and its latent, and the libtorch threads per task; not on the partitioning or on
+ * which rows share a task batch (docs/bytes.md states the rule and what holds it).
  *
  * <p>Spark ML's conventions: Param values are checked when they are set (an invalid one throws
  * {@code IllegalArgumentException} from {@code set}, and from {@code load} of a saved stage);

@@ -77,7 +77,7 @@ public final class AuditCommand implements Command {
                 "libtorch threads"));
         specs.add(Options.Spec.value("master", "URL", null, "Spark master for reading the sample (default local[*])"));
         specs.add(Options.Spec.value("features", "DIR", null,
-                "a feature network (README \"Data-set quality\"): rFID and KID per mode with bootstrap intervals"));
+                "a feature network (docs/quality.md): rFID and KID per mode with bootstrap intervals"));
         specs.add(Options.Spec.value("bootstrap", "N", "200", "resamples for the rFID and KID intervals"));
         specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
                 + "an --out that holds such output is refused"));

@@ -73,8 +73,7 @@ public final class DecodeCommand implements Command {
                 Options.Spec.value("engine-cache", "DIR", null, "where libtorch is extracted once (default: $ENGINE_CACHE_DIR, which bin/mipflow sets to the repository's .djl-cache; else ~/.djl.ai)"),
                 Options.Spec.value("metrics", "LIST", "psnr,ssim",
                         "per-image metrics against the reference, any of " + MetricSet.ALL),
-                Options.Spec.value("features", "DIR", null, "a feature network (TorchScript + model.json, README "
-                        + "\"Data-set quality\"): rFID and KID of the decoded images against their references in "
+                Options.Spec.value("features", "DIR", null, "a feature network (TorchScript + model.json, docs/quality.md): rFID and KID of the decoded images against their references in "
                         + "summary.json"),
                 Options.Spec.value("kid-sample", "N", Integer.toString(FeatureSettings.DEFAULT_KID_SAMPLE),
                         "rows kept (a seeded random sample) for KID"),

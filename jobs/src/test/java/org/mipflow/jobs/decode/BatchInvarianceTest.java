@@ -24,7 +24,7 @@ import org.mipflow.sampling.SamplingMode;
 import org.mipflow.spark.DecodeSettings;
 
 /**
- * The README's promise on the default path: for a given number of rows per network call, an
+ * docs/bytes.md's promise on the default path: for a given number of rows per network call, an
  * image's bytes depend only on (seed, id). The shipped model and the sample latents (256 px), the
  * default numerics and fp32/nchw, two rows per call, decoded in task batches of 1, 3 and auto
  * (so alone and padded, or beside other rows), and as 1 shard and as 3 shards: byte for byte the
