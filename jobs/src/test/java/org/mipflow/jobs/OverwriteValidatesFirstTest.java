@@ -56,7 +56,7 @@ class OverwriteValidatesFirstTest {
                 new Case("scale-bench", "scale.md", "--dry-run-shards", List.of("--model", MODEL, "--dry-run-shards",
                         "10,x")),
                 new Case("train", "model.json", "--steps", List.of("--photos", p, "--list", l, "--steps", "0")),
-                new Case("distill", "model.json", "is missing or has a malformed field", List.of("--photos", p,
+                new Case("distill", "model.json", "has no field format", List.of("--photos", p,
                         "--list", l, "--teacher", bad)));
         // Other runs on this machine may hold the UI's port, and Spark warns on stderr when it moves on.
         String ui = System.setProperty("spark.ui.enabled", "false");

@@ -306,4 +306,46 @@ class TokenDecodeTest {
         assertEquals(2, cfg.code());
         assertTrue(cfg.err().contains("has no null condition"), cfg.err());
     }
+
+    /**
+     * An image decoded exactly (its reference is its own decode) has PSNR +Infinity: the row keeps
+     * it, the run still commits, and the summary's mean pools the finite values only (none here).
+     */
+    @Test
+    void anExactReconstructionDoesNotStopTheRun() throws Exception {
+        Path in = tmp.resolve("exact-in");
+        input("array").filter("id like 'tok-%'").coalesce(1).write().parquet(in.toString());
+        Path first = tmp.resolve("exact-first");
+        assertEquals(0, Main.run(new String[] {"decode", "--input", in.toString(), "--out", first.toString(),
+            "--model", MODEL.toString(), "--master", "local[2]", "--threads", "1", "--seed", "7"}));
+        spark = SparkTestSession.start("local[2]", "mipflow-tokens");
+        Map<String, byte[]> pngs = new HashMap<>();
+        for (Row r : spark.read().parquet(first + "/images").collectAsList()) {
+            pngs.put(r.getAs("id"), r.getAs("image"));
+        }
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            String id = i == 0 ? "tok-a" : "tok-b";
+            rows.add(RowFactory.create(id, contexts[i], pngs.get(id)));
+        }
+        Path withRef = tmp.resolve("exact-ref");
+        spark.createDataFrame(rows, DataTypes.createStructType(List.of(
+                DataTypes.createStructField("id", DataTypes.StringType, false),
+                DataTypes.createStructField("latent", DataTypes.createArrayType(DataTypes.FloatType, false), true),
+                DataTypes.createStructField("reference", DataTypes.BinaryType, true))))
+                .coalesce(1).write().parquet(withRef.toString());
+        Path second = tmp.resolve("exact-second");
+        assertEquals(0, Main.run(new String[] {"decode", "--input", withRef.toString(), "--out", second.toString(),
+            "--model", MODEL.toString(), "--master", "local[2]", "--threads", "1", "--seed", "7"}));
+        spark = SparkTestSession.start("local[2]", "mipflow-tokens");
+        List<Row> decoded = spark.read().parquet(second + "/images").collectAsList();
+        assertEquals(2, decoded.size());
+        for (Row r : decoded) {
+            assertEquals(Double.POSITIVE_INFINITY, (double) r.getAs("psnr"), (String) r.getAs("id"));
+        }
+        JsonObject summary = JsonParser.parseString(Files.readString(second.resolve("summary.json")))
+                .getAsJsonObject();
+        assertEquals(2, summary.get("decoded").getAsLong());
+        assertTrue(summary.get("psnr_mean").isJsonNull(), summary.toString());
+    }
 }

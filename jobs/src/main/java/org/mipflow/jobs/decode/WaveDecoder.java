@@ -271,8 +271,12 @@ final class WaveDecoder {
             List<Column> sums = new ArrayList<>();
             sums.add(sum(when(col(DecodeSchemas.ERROR).isNull(), 1).otherwise(0)));
             for (Metric m : metrics) {
-                sums.add(sum(col(m.column())));
-                sums.add(count(col(m.column())));
+                // Means pool finite values only: an exact reconstruction has PSNR +Infinity (kept in
+                // its row), which would make the mean infinite and cannot be written as JSON.
+                Column finite = when(col(m.column()).gt(lit(Double.NEGATIVE_INFINITY))
+                        .and(col(m.column()).lt(lit(Double.POSITIVE_INFINITY))), col(m.column()));
+                sums.add(sum(finite));
+                sums.add(count(finite));
             }
             for (Row r : result.groupBy(DecodeSchemas.SOURCE_FILE).agg(count(lit(1)), sums.toArray(Column[]::new))
                     .collectAsList()) {
