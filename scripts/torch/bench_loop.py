@@ -21,6 +21,64 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mipflow_sampler as ms  # noqa: E402
+import reference_sampler as rs  # noqa: E402
+
+
+class TokenNoise:
+    """reference_sampler's noise interface over torch.randn and FastNoise's block noise: speed only."""
+
+    def __init__(self, n, gamma, gen):
+        self.n = n
+        self.gamma = gamma
+        self.fast = ms.FastNoise(gen)
+
+    def initial(self, planes, h, w):
+        return self.fast.initial(self.n, (planes, h, w))
+
+    def block(self, planes, h, w):
+        return self.fast.block(self.n, planes, h, w, self.gamma)
+
+
+def token_loop(args, manifest, dev):
+    """A token decoder (model.json latent.kind tokens): the authors' loop (reference_sampler.decode:
+    their schedule, grid and guidance, each guided call carrying a batch's conditional rows and their
+    null twins together), torch.randn noise, guidance scale --cfg-scale (default: the model's)."""
+    import numpy as np
+    if args.mode != "multiscale":
+        raise SystemExit("a token decoder is sampled in mode multiscale (its model.json modes)")
+    teacher = manifest["teacher"]
+    if isinstance(teacher, list):
+        raise SystemExit("per-stage token exports are not supported by this loop")
+    # Trixie's torch 2.6 links LLVM 17 into its TensorExpr fuser, which compiles fused kernels on a
+    # scripted module's second call: on the token fixture that compile had not finished after five
+    # minutes here, so the loop runs it unfused (the convolutional fixture keeps the fuser).
+    torch._C._jit_set_texpr_fuser_enabled(False)
+    module = torch.jit.load(os.path.join(args.model, teacher), map_location=dev).eval()
+    lat = manifest["latent"]
+    null = np.fromfile(os.path.join(args.model, manifest["nullContext"]), dtype="<f4").reshape(1, lat["tokens"],
+                                                                                             lat["dim"])
+    g = manifest.get("guidance", {})
+    scale = args.cfg_scale if args.cfg_scale is not None else g.get("scale", 1.0)
+    sched = manifest["schedule"]
+    steps = parse_steps(args.stage_steps, sched["stages"])
+    gen = torch.Generator().manual_seed(args.seed)
+    context = torch.randn(args.images, lat["tokens"], lat["dim"], generator=gen)
+    size = manifest["imageSize"]
+
+    def decode(ctx):
+        return rs.decode(module, null, ctx, ["r%d" % i for i in range(ctx.shape[0])], 0, sched, steps, scale,
+                         g.get("low", 0.0), g.get("high", 1.0), size, noise=TokenNoise(ctx.shape[0], sched["gamma"], gen))
+
+    def timed(batch):
+        with torch.inference_mode():
+            decode(context[:batch])
+            t0 = time.perf_counter()
+            for i in range(0, args.images, batch):
+                img = decode(context[i: i + batch]).clamp_(-1.0, 1.0)
+                float(img[:, :, 0, 0].sum())
+            return time.perf_counter() - t0
+
+    return timed, sum(steps), size, scale
 
 
 def parse_steps(text, stages):
@@ -46,6 +104,7 @@ def main():
     ap.add_argument("--velocity", choices=["dt", "du"], default="dt",
                     help="what forward returns: dx/dt (default; scaled to the stage's dx/du) or dx/du")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--cfg-scale", type=float, help="token decoders: guidance scale W (default: the model's)")
     ap.add_argument("--sweep", help="comma-separated batches: time each once after its warm-up and report the "
                                     "fastest as \"batch\" (with every value under \"sweep\")")
     args = ap.parse_args()
@@ -62,13 +121,17 @@ def main():
         manifest = json.load(f)
     if manifest.get("format") != "torchscript":
         raise SystemExit("%s is not a torchscript model directory" % args.model)
+    dev = torch.device(args.device)
+    if manifest.get("latent", {}).get("kind") == "tokens":
+        timed, passes, size, scale = token_loop(args, manifest, dev)
+        report(args, timed, passes, size, {"cfg_scale": scale})
+        return
     sched = manifest["schedule"]
     schedule = ms.StageSchedule(sched["stages"], sched["gamma"])
     f = manifest["downsample"]
     c = manifest["latentChannels"]
     if args.size % f != 0:
         raise SystemExit("--size must be a multiple of the downsample factor %d" % f)
-    dev = torch.device(args.device)
     teacher = torch.jit.load(os.path.join(args.model, manifest["teacher"]), map_location=dev).eval()
     student = None
     if manifest.get("student"):
@@ -93,6 +156,11 @@ def main():
                 checksum += float(img[:, :, 0, 0].sum())  # touch the result (and wait for the device)
             return time.perf_counter() - t0
 
+    report(args, timed, sampler.forward_passes(), args.size, {})
+
+
+def report(args, timed, passes, size, extra):
+    """Times the images in batches of --batch (or each of --sweep, keeping the fastest); one JSON line."""
     sweep = {}
     if args.sweep:
         for b in sorted({int(v) for v in args.sweep.split(",")}):
@@ -100,8 +168,7 @@ def main():
             print("sweep batch %d: %.3f images/s" % (b, sweep[b]), file=sys.stderr)
         args.batch = max(sweep, key=sweep.get)
     seconds = timed(args.batch)
-
-    print(json.dumps({
+    out = {
         "images_per_second": args.images / seconds,
         "seconds": seconds,
         "images": args.images,
@@ -109,11 +176,13 @@ def main():
         "batch": args.batch,
         "torch": torch.__version__,
         "mode": args.mode,
-        "size": args.size,
-        "forward_passes": sampler.forward_passes(),
+        "size": size,
+        "forward_passes": passes,
         "device": args.device,
         "sweep": {str(b): v for b, v in sweep.items()},
-    }))
+    }
+    out.update(extra)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

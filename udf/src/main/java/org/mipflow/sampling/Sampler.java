@@ -165,17 +165,7 @@ public final class Sampler implements ImageSampler {
     /** v_u + W (v_c - v_u): the n conditional rows, then their n unconditional twins, through the same calls. */
     private float[] guidedVelocity(float[] x, int n, int h, int w, float[] zPair, int zh, int zw, double t,
             int stageType, boolean student, NetworkCalls calls) {
-        int per = x.length;
-        float[] x2 = java.util.Arrays.copyOf(x, 2 * per);
-        System.arraycopy(x, 0, x2, per, per);
-        float[] v2 = calls.velocity(x2, 2 * n, h, w, zPair, zh, zw, t, stageType, student);
-        float scale = (float) this.w;
-        float[] v = new float[per];
-        for (int j = 0; j < per; j++) {
-            // float arithmetic, as PyTorch's v_u + w * (v_c - v_u) on float32 tensors
-            v[j] = v2[per + j] + scale * (v2[j] - v2[per + j]);
-        }
-        return v;
+        return calls.guided(x, n, h, w, zPair, zh, zw, t, stageType, student, (float) this.w);
     }
 
     private static float[] gaussian(int n, int per, RandomGenerator[] rngs) {

@@ -359,42 +359,65 @@ final class TorchScriptBench {
                 }
             }
             Map<String, List<Double>> ips = new LinkedHashMap<>();
+            Map<String, List<Double>> loop = new LinkedHashMap<>();
             for (var e : runs.entrySet()) {
-                decodeAll(m, e.getValue(), rows, plan); // warm-up on every row, as the grid bench
+                sampleAll(m, e.getValue(), rows, plan); // warm-up on every row, as the grid bench
                 ips.put(e.getKey(), new ArrayList<>());
+                loop.put(e.getKey(), new ArrayList<>());
             }
+            String loopTorch = null;
             List<String> order = new ArrayList<>(runs.keySet());
             for (int r = 0; r < rounds; r++) {
                 for (int i = 0; i < order.size(); i++) {
                     String key = order.get((i + r) % order.size());
+                    SamplerConfig cfg = runs.get(key);
+                    JsonObject l = r % 2 == 1 ? tokenLoop(o, model, cfg, n, plan, threads, device) : null;
                     long t0 = System.nanoTime();
-                    decodeAll(m, runs.get(key), rows, plan);
+                    sampleAll(m, cfg, rows, plan);
                     ips.get(key).add(n / ((System.nanoTime() - t0) / 1e9));
-                    System.out.printf(Locale.ROOT, "round %d %-16s %.2f img/s%n", r + 1, key, last(ips.get(key)));
+                    if (l == null) {
+                        l = tokenLoop(o, model, cfg, n, plan, threads, device);
+                    }
+                    loop.get(key).add(l.get("images_per_second").getAsDouble());
+                    loopTorch = l.get("torch").getAsString();
+                    System.out.printf(Locale.ROOT, "round %d %-16s mipflow %.2f img/s, pytorch loop %.2f img/s%n", r + 1,
+                            key, last(ips.get(key)), last(loop.get(key)));
                 }
             }
-            md.append(String.format(Locale.ROOT, "# bench (TorchScript token decoder %s): %d images of %s at %dx%d, "
-                    + "%d threads, %d rounds (median; every round listed)%n%n", model, n, t.describe(), t.imageSize(),
-                    t.imageSize(), threads, rounds));
-            md.append("| mode | W | forward passes / image | network rows / image | rows per network call | images/s "
-                    + "| per round |\n");
-            md.append("|---|---|---|---|---|---|---|\n");
+            md.append(String.format(Locale.ROOT, "# bench (TorchScript token decoder %s): %d images of %s at %dx%d on "
+                    + "%s, %d threads, %d rounds interleaved (median; every round listed)%n%nBoth sides sample to float "
+                    + "images. Mipflow (libtorch %s, DJL): %d row(s) per network call, a guided image's twin a row of "
+                    + "the same calls. Plain PyTorch loop (torch %s): the authors' loop (reference_sampler.decode), "
+                    + "batches of %d images, a guided call carrying the batch and its twins.%n%n", model, n,
+                    t.describe(), t.imageSize(), t.imageSize(), device, threads, rounds,
+                    ai.djl.engine.Engine.getEngine("PyTorch").getVersion(), plan.callRows(), loopTorch,
+                    plan.callRows()));
+            md.append("| mode | W | forward passes / image | network rows / image | rows per network call | Mipflow "
+                    + "images/s | PyTorch loop images/s | Mipflow / PyTorch | per round |\n");
+            md.append("|---|---|---|---|---|---|---|---|---|\n");
             for (var e : runs.entrySet()) {
                 Sampler sampler = new Sampler(m, e.getValue());
-                int rowsPerCall = plan.callRows();
-                double med = Measurements.median(ips.get(e.getKey()));
-                md.append(String.format(Locale.ROOT, "| %s | %.2f | %d | %d | %d | %.3f | %s |%n",
+                List<Double> mip = ips.get(e.getKey());
+                List<Double> pt = loop.get(e.getKey());
+                List<Double> ratios = new ArrayList<>();
+                for (int r = 0; r < mip.size(); r++) {
+                    ratios.add(mip.get(r) / pt.get(r));
+                }
+                double med = Measurements.median(mip);
+                md.append(String.format(Locale.ROOT, "| %s | %.2f | %d | %d | %d | %s | %s | %.2f | %s |%n",
                         e.getValue().mode().label(), sampler.cfgScale(), sampler.forwardPasses(),
-                        sampler.networkRowsPerImage(), rowsPerCall, med,
-                        ips.get(e.getKey()).stream().map(v -> String.format(Locale.ROOT, "%.3f", v)).toList()));
+                        sampler.networkRowsPerImage(), plan.callRows(), spread(mip), spread(pt),
+                        med / Measurements.median(pt), rounds(ratios)));
                 JsonObject j = new JsonObject();
                 j.addProperty("mode", e.getValue().mode().label());
                 j.addProperty("cfg_scale", sampler.cfgScale());
                 j.addProperty("forward_passes", sampler.forwardPasses());
                 j.addProperty("network_rows_per_image", sampler.networkRowsPerImage());
-                j.addProperty("rows_per_call", rowsPerCall);
+                j.addProperty("rows_per_call", plan.callRows());
                 j.addProperty("images_per_second", med);
-                j.add("rounds", new GsonBuilder().create().toJsonTree(ips.get(e.getKey())));
+                j.addProperty("pytorch_images_per_second", Measurements.median(pt));
+                j.add("mipflow_rounds", new GsonBuilder().create().toJsonTree(mip));
+                j.add("pytorch_rounds", new GsonBuilder().create().toJsonTree(pt));
                 json.add(j);
             }
             speedups(runs, ips, md);
@@ -434,10 +457,22 @@ final class TorchScriptBench {
         }
     }
 
-    /** The rows through the decode loop (sampling and PNG; no reference, so no metrics). */
-    private static void decodeAll(TorchScriptModel m, SamplerConfig cfg, List<LatentRow> rows, Batching.Plan plan) {
-        Measurements.allDecoded(new BatchDecoder(m, new Sampler(m, cfg), 0, MetricSet.DEFAULT,
-                Batching.Rule.fixed(plan.taskRows(), plan.callRows())).decodeAll(rows), cfg.mode().label());
+    /** The authors' loop on a token decoder, batches of Mipflow's rows per call, guided as {@code cfg}. */
+    private static JsonObject tokenLoop(Options o, Path model, SamplerConfig cfg, int n, Batching.Plan plan,
+            int threads, Device device) throws Exception {
+        Path python = o.path("python");
+        Path script = python.toAbsolutePath().getParent().resolve("bench_loop.py");
+        List<String> cmd = List.of(python.toString(), script.toString(), "--model", model.toString(), "--mode",
+                cfg.mode().label(), "--images", Integer.toString(n), "--batch", Integer.toString(plan.callRows()),
+                "--threads", Integer.toString(threads), "--stage-steps", o.get("stage-steps"), "--cfg-scale",
+                Double.toString(cfg.cfgScale()), "--device", device.isGpu() ? "cuda" : "cpu");
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new UsageException("the PyTorch loop failed (" + String.join(" ", cmd) + "): " + out);
+        }
+        String[] lines = out.strip().split("\n");
+        return JsonParser.parseString(lines[lines.length - 1]).getAsJsonObject();
     }
 
     /**

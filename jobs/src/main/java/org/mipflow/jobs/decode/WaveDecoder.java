@@ -136,12 +136,20 @@ final class WaveDecoder {
         int source = df.schema().fieldIndex(DecodeSchemas.SOURCE_FILE);
         int index = df.schema().fieldIndex(ROW_INDEX);
         Dataset<Row> dealt = df.sparkSession().createDataFrame(df.javaRDD()
-                .mapToPair(r -> new scala.Tuple2<>(packing.partitionOf(first.get(r.getString(source)) + r.getLong(index)),
-                        r))
+                .mapToPair(r -> new scala.Tuple2<>(packing.partitionOf(firstRow(first, r.getString(source))
+                        + r.getLong(index)), r))
                 .partitionBy(new Dealt(packing.partitions()))
                 .values(), df.schema()).drop(ROW_INDEX);
         List<String> shape = cols.tokens() ? List.of() : List.of(cols.channels(), cols.height(), cols.width());
         return shape.isEmpty() ? dealt : dealt.sortWithinPartitions(shape.stream().map(c -> col(c)).toArray(Column[]::new));
+    }
+
+    private static long firstRow(Map<String, Long> first, String shard) {
+        Long f = first.get(shard);
+        if (f == null) {
+            throw new IllegalStateException("a row of " + shard + ", which is not among the wave's shards " + first.keySet());
+        }
+        return f;
     }
 
     /** The partitions of {@link #rows}: partition i gets the rows whose key is i. */
