@@ -168,6 +168,22 @@ class CliTest {
     }
 
     @Test
+    void aLiveRunIsNamedBeforeTheEarlierOutput(@TempDir Path tmp) throws Exception {
+        Path model = TestModels.tiny(tmp.resolve("m"));
+        Path out = tmp.resolve("o");
+        try (var lease = org.mipflow.jobs.output.OutputLease.acquire(out.toString(), "decode",
+                new org.apache.hadoop.conf.Configuration(), org.mipflow.jobs.output.OutputLease.Timing.DEFAULT,
+                System.out)) {
+            Files.writeString(out.resolve("summary.json"), "{}");
+            for (String policy : new String[] {"--resume", "--dry-run", "--seed=0"}) {
+                Result r = run("decode", "--model", model.toString(), "--input", "../sample-data/latents", "--out",
+                        out.toString(), policy);
+                assertOneLineError(r, "--out " + out + " is in use by run " + lease.runId());
+            }
+        }
+    }
+
+    @Test
     void failuresAreOneLineInWords() {
         Exception spark = new RuntimeException("Job aborted due to stage failure: Task 0 in stage 3.0 failed\n\tat x",
                 new java.io.IOException("java.io.FileNotFoundException: File file:/x/y.parquet does not exist"));
