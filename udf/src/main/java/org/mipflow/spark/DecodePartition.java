@@ -158,10 +158,9 @@ public final class DecodePartition implements MapPartitionsFunction<Row, Row> {
      * --memory-budget); without a recipe (one JVM decoding alone), the device's own rule.
      */
     private Batching.Rule batching(DecoderModel model) {
-        Batching.Rule own = Models.batchingRule(settings.batching(), model, TaskDevice.tasksPerGpu());
         Recipe r = settings.recipe();
         if (r == null) {
-            return own;
+            return Models.batchingRule(settings.batching(), model, TaskDevice.tasksPerGpu());
         }
         long budget = settings.batching().budget(Models.batchingDevice(model.device(), TaskDevice.tasksPerGpu()));
         int taskRows = settings.batching().taskRows();
