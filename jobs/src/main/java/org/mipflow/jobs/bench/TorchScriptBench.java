@@ -101,9 +101,7 @@ final class TorchScriptBench {
             }
             loopBatch = loopBatch(o, plan, python, model, modes, n, threads, size, device);
             for (String mode : modes.keySet()) {
-                // warm-up on every row, as the PyTorch loop warms up on a whole batch (libtorch's
-                // profiling executor settles on its plan over the first calls of each shape)
-                sampleAll(m, modes.get(mode), rows, plan);
+                warmUp(m, modes.get(mode), rows, plan);
                 times.put(mode, new Side(new ArrayList<>(), new ArrayList<>()));
             }
             for (int r = 0; r < rounds; r++) {
@@ -219,6 +217,21 @@ final class TorchScriptBench {
         System.out.println("pytorch loop sweep (" + first.getKey() + "): " + r.get("sweep") + " -> batch "
                 + r.get("batch"));
         return r.get("batch").getAsInt();
+    }
+
+    /** Warm-up passes over one task batch, on both sides of the race (bench_loop.py's WARM_UP_PASSES). */
+    static final int WARM_UP_PASSES = 3;
+
+    /**
+     * The warm-up before timing: libtorch's profiling executor profiles the first call of each
+     * shape and builds its optimised plan on the next, so the third pass is the first steady one.
+     * The PyTorch loop warms up the same way on its first batch.
+     */
+    private static void warmUp(TorchScriptModel m, SamplerConfig cfg, List<LatentRow> rows, Batching.Plan plan) {
+        List<LatentRow> first = rows.subList(0, Math.min(rows.size(), plan.taskRows()));
+        for (int i = 0; i < WARM_UP_PASSES; i++) {
+            sampleAll(m, cfg, first, plan);
+        }
     }
 
     /**
@@ -361,7 +374,7 @@ final class TorchScriptBench {
             Map<String, List<Double>> ips = new LinkedHashMap<>();
             Map<String, List<Double>> loop = new LinkedHashMap<>();
             for (var e : runs.entrySet()) {
-                sampleAll(m, e.getValue(), rows, plan); // warm-up on every row, as the grid bench
+                warmUp(m, e.getValue(), rows, plan);
                 ips.put(e.getKey(), new ArrayList<>());
                 loop.put(e.getKey(), new ArrayList<>());
             }
