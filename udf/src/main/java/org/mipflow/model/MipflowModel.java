@@ -176,6 +176,15 @@ public final class MipflowModel implements DecoderModel {
         return s;
     }
 
+    /**
+     * Forgets the student, so that {@link #save} writes none: a teacher trained further no longer
+     * matches it. Its arrays stay in the model's manager until {@link #close}.
+     */
+    public void dropStudent() {
+        student = null;
+        studentTwin = null;
+    }
+
     /** Starts (or restarts) the student as a copy of the teacher. */
     public FlowUNet initStudentFromTeacher() {
         FlowUNet s = newDecoderCopy();

@@ -20,6 +20,7 @@ import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
+import org.mipflow.model.ModelManifest;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -81,9 +82,31 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     @Override
     public MipflowModel fresh() {
+        if (tc.init() != null) {
+            return initial(tc.init());
+        }
         // The weights' initialisation draws from the engine's generator.
         Engine.getInstance().setRandomSeed((int) tc.run().seed());
         return MipflowModel.create(modelConfig(), tc.run().seed());
+    }
+
+    /**
+     * The model of {@code dir} as the starting point, its architecture included (its student is not
+     * trained here and is dropped from the output); refused when its latent channels or stages are
+     * not the ones asked for, since the recorded options would then describe another network.
+     */
+    private MipflowModel initial(Path dir) {
+        MipflowModel model = MipflowModel.load(dir);
+        ModelConfig want = modelConfig();
+        ModelConfig got = model.config();
+        if (got.latentChannels() != want.latentChannels() || got.schedule().stages() != want.schedule().stages()) {
+            model.close();
+            throw new IllegalArgumentException("--init " + dir + ": its model has latent channels "
+                    + got.latentChannels() + " and " + got.schedule().stages() + " stages, this run "
+                    + want.latentChannels() + " and " + want.schedule().stages() + " (--latent-channels, --stages)");
+        }
+        model.dropStudent();
+        return model;
     }
 
     @Override
@@ -145,6 +168,24 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         return losses;
     }
 
+    /**
+     * What the run started from: the files' SHA-256s and that model's own training record, so
+     * that model.json holds every phase that led to the weights.
+     */
+    private static JsonObject initRecord(Path dir) {
+        ModelManifest m = ModelManifest.read(dir);
+        JsonObject o = new JsonObject();
+        JsonObject sums = new JsonObject();
+        for (String f : List.of(MipflowModel.ENCODER_FILE, MipflowModel.TEACHER_FILE)) {
+            sums.addProperty(f, m.files().get(f));
+        }
+        o.add("sha256", sums);
+        if (m.training().size() > 0) {
+            o.add("training", m.training());
+        }
+        return o;
+    }
+
     @Override
     public JsonObject record(String cmd, int steps, double seconds) throws IOException {
         TrainingSettings r = tc.run();
@@ -154,6 +195,9 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         t.addProperty("trainList", r.list().getFileName().toString());
         t.addProperty("trainListSha256", Checksums.sha256(r.list()));
         t.addProperty("machine", Runtime.getRuntime().availableProcessors() + " cores, CPU");
+        if (tc.init() != null) {
+            t.add("initFrom", initRecord(tc.init()));
+        }
         return t;
     }
 }

@@ -27,6 +27,8 @@ public final class TrainCommand implements Command {
         List<Options.Spec> s = new ArrayList<>(TrainingOptions.specs(DEFAULTS));
         s.add(Options.Spec.value("latent-channels", "C", "8", "latent channels"));
         s.add(Options.Spec.value("stages", "K", "3", "number of pyramid stages"));
+        s.add(Options.Spec.value("init", "DIR", null, "start from this trained model's encoder and teacher (same "
+                + "latent channels and stages) with a new optimizer and schedule; without it, from the seed"));
         s.add(Options.Spec.flag("resume", "continue from OUT/checkpoint if it exists"));
         return s;
     }
@@ -34,7 +36,7 @@ public final class TrainCommand implements Command {
     @Override
     public int run(Options o) throws Exception {
         TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.getInt("latent-channels", 1, 8),
-                o.getInt("stages", 1, 5));
+                o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null);
         new TeacherTrainer(tc, System.out).run(o.commandLine());
         return 0;
     }

@@ -1,8 +1,12 @@
 package org.mipflow.jobs.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -86,6 +90,39 @@ class TrainerResumeTest {
         assertArrayEquals(Files.readAllBytes(teacher.resolve("decoder.params")), Files.readAllBytes(a.resolve("decoder.params")),
                 "distillation leaves the teacher unchanged");
         assertTrue(ModelManifest.read(a).training().has("distillation"));
+    }
+
+    @Test
+    void initStartsFromTheGivenModelAndRecordsIt() throws Exception {
+        Path first = tmp.resolve("init-first");
+        new TeacherTrainer(config(first, 2, false), quiet()).run("test");
+        new StudentDistiller(distill(first, first, 1, false), quiet()).run("test");
+        // A learning rate of 0 leaves the starting weights as they are: they must be the first model's.
+        Path next = tmp.resolve("init-next");
+        TrainingSettings still = new TrainingSettings(photos, list, next, 1, 2, 64, 0.0, 1, 9, 2, 2, false);
+        new TeacherTrainer(new TrainConfig(still, 4, 3, first), quiet()).run("test");
+        for (String f : List.of("encoder.params", "decoder.params")) {
+            assertArrayEquals(Files.readAllBytes(first.resolve(f)), Files.readAllBytes(next.resolve(f)), f);
+        }
+        assertFalse(Files.exists(next.resolve("student.params")), "the first model's student does not match a "
+                + "teacher trained further");
+        ModelManifest first1 = ModelManifest.read(first);
+        JsonObject from = ModelManifest.read(next).training().getAsJsonObject("initFrom");
+        assertEquals(first1.files().get("decoder.params"), from.getAsJsonObject("sha256").get("decoder.params")
+                .getAsString());
+        assertEquals(first1.training().get("steps"), from.getAsJsonObject("training").get("steps"),
+                "the starting model's own training record is kept");
+    }
+
+    @Test
+    void initRefusesAModelOfAnotherShape() throws Exception {
+        Path first = tmp.resolve("init-shape");
+        new TeacherTrainer(config(first, 1, false), quiet()).run("test");
+        TrainingSettings s = new TrainingSettings(photos, list, tmp.resolve("init-shape-next"), 1, 2, 64, 1e-3, 1, 9,
+                2, 2, false);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new TeacherTrainer(new TrainConfig(s, 8, 3, first), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("latent channels 4"), e.getMessage());
     }
 
     static DistillConfig distill(Path teacher, Path out, int steps, boolean resume) {
