@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import javax.imageio.ImageIO;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.LatentRow;
@@ -60,15 +61,19 @@ public final class EvalCommand implements Command {
         specs.add(Options.Spec.value("modes", "LIST", "full,multiscale,onestep,mean,resize", "what to evaluate"));
         specs.addAll(BatchingOptions.specs());
         specs.add(Options.Spec.value("seed", "N", "0", "noise seed"));
+        specs.add(Options.Spec.value("side-by-side", "N", "4", "photos in side-by-side.png (the first N of the list: "
+                + "a row each, the original and then each mode); 0 writes none"));
         specs.add(Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
         specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
                 + "an --out that holds such output is refused"));
         return specs;
     }
 
-    /** eval.json and the images, named PHOTO-MODE.png. */
+    /** eval.json, the images, named PHOTO-MODE.png, and the side-by-side picture. */
     static final OutputDir.Layout LAYOUT = OutputDir.Layout.of(
-            "eval\\.json|.+-(original|full|multiscale|onestep|mean|resize)\\.png", "eval.json, *-MODE.png");
+            "eval\\.json|side-by-side\\.png|.+-(original|full|multiscale|onestep|mean|resize)\\.png",
+            "eval.json, side-by-side.png, *-MODE.png");
+    static final String SIDE_BY_SIDE = "side-by-side.png";
 
     /** One mode's images: PNG bytes and PSNR/SSIM per photo, in the list's order. */
     private record Scored(List<byte[]> pngs, List<ImageMetrics> metrics) {}
@@ -82,6 +87,7 @@ public final class EvalCommand implements Command {
         SamplingOptions sampling = SamplingOptions.parse(o);
         BatchingOptions batching = BatchingOptions.parse(o);
         long seed = o.getLong("seed");
+        int sheetAsked = o.getInt("side-by-side", 0, 1000);
         MipflowModel.configureThreads(o.getInt("threads", 1, 1024));
         Path out = o.path("out");
         try (OutputGuard guard = OutputGuard.openLocal("eval", out, List.of(photos.photos()),
@@ -100,10 +106,15 @@ public final class EvalCommand implements Command {
             int zs = size / model.downsample();
             int per = model.latentChannels() * zs * zs;
             float[] z = new float[dev.count() * per];
+            int sheetRows = Math.min(sheetAsked, dev.count());
+            SideBySide sheet = new SideBySide();
+            List<byte[]> originals = new ArrayList<>();
             for (int i = 0; i < dev.count(); i++) {
                 System.arraycopy(model.encode(dev.pixels().get(i), 1, size, size), 0, z, i * per, per);
-                Files.write(out.resolve(names.get(i) + "-original.png"), png(dev.pixels().get(i), size));
+                originals.add(png(dev.pixels().get(i), size));
+                Files.write(out.resolve(names.get(i) + "-original.png"), originals.get(i));
             }
+            sheet.addColumn(originals.subList(0, sheetRows));
             List<LatentRow> rows = dev.rows(z, model.latentChannels(), zs, names::get);
             Map<String, JsonObject> results = new LinkedHashMap<>();
             System.out.printf(Locale.ROOT, "%-12s %8s %8s %8s %10s%n", "mode", "PSNR", "SSIM", "passes", "s/image");
@@ -139,6 +150,7 @@ public final class EvalCommand implements Command {
                     perImage.add(pi);
                     Files.write(out.resolve(names.get(i) + "-" + mode + ".png"), scored.pngs().get(i));
                 }
+                sheet.addColumn(scored.pngs().subList(0, sheetRows));
                 psnr /= names.size();
                 ssim /= names.size();
                 System.out.printf(Locale.ROOT, "%-12s %8.3f %8.4f %8d %10.3f%n", mode, psnr, ssim, passes, secs);
@@ -156,6 +168,9 @@ public final class EvalCommand implements Command {
             all.addProperty("size", size);
             results.forEach(all::add);
             Files.writeString(out.resolve("eval.json"), new GsonBuilder().setPrettyPrinting().create().toJson(all) + "\n");
+            if (sheetRows > 0) {
+                ImageIO.write(sheet.render(), "png", out.resolve(SIDE_BY_SIDE).toFile());
+            }
             System.out.println("images and eval.json written to " + out);
         }
         return 0;
