@@ -30,6 +30,8 @@ import org.mipflow.schedule.StageSchedule;
 public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> {
     private final TrainConfig tc;
     private final PrintStream log;
+    /** {@link #initRecord}'s value, read once: every checkpoint writes it. */
+    private JsonObject initFrom;
 
     public TeacherTrainer(TrainConfig tc, PrintStream log) {
         this.tc = tc;
@@ -67,7 +69,8 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     @Override
     public List<Path> reads() {
-        return List.of(tc.run().photos());
+        // The --init model is read again on --resume (its record), so the run must not write over it.
+        return tc.init() == null ? List.of(tc.run().photos()) : List.of(tc.run().photos(), tc.init());
     }
 
     @Override
@@ -170,9 +173,12 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     /**
      * What the run started from: the files' SHA-256s and that model's own training record, so
-     * that model.json holds every phase that led to the weights.
+     * that model.json holds every phase that led to the weights. Read once per run.
      */
-    private static JsonObject initRecord(Path dir) {
+    private JsonObject initRecord(Path dir) {
+        if (initFrom != null) {
+            return initFrom;
+        }
         ModelManifest m = ModelManifest.read(dir);
         JsonObject o = new JsonObject();
         JsonObject sums = new JsonObject();
@@ -183,6 +189,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         if (m.training().size() > 0) {
             o.add("training", m.training());
         }
+        initFrom = o;
         return o;
     }
 

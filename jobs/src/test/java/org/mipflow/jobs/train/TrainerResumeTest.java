@@ -18,6 +18,8 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mipflow.jobs.cli.UsageException;
+import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.ModelManifest;
 
@@ -123,6 +125,13 @@ class TrainerResumeTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new TeacherTrainer(new TrainConfig(s, 8, 3, first), quiet()).run("test"));
         assertTrue(e.getMessage().contains("latent channels 4"), e.getMessage());
+        // Training into the model it starts from would delete what a --resume reads again.
+        TrainingSettings into = new TrainingSettings(photos, list, first, 1, 2, 64, 1e-3, 1, 9, 2, 2,
+                WritePolicy.OVERWRITE);
+        UsageException u = assertThrows(UsageException.class,
+                () -> new TeacherTrainer(new TrainConfig(into, 4, 3, first), quiet()).run("test"));
+        assertTrue(u.getMessage().contains("--out"), u.getMessage());
+        assertTrue(Files.exists(first.resolve("decoder.params")), "nothing was deleted");
     }
 
     static DistillConfig distill(Path teacher, Path out, int steps, boolean resume) {
