@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
 import org.mipflow.io.ImageCodec;
 import org.mipflow.io.ImageOps;
 import org.mipflow.io.LatentRow;
@@ -61,7 +60,7 @@ public final class EvalCommand implements Command {
         specs.add(Options.Spec.value("modes", "LIST", "full,multiscale,onestep,mean,resize", "what to evaluate"));
         specs.addAll(BatchingOptions.specs());
         specs.add(Options.Spec.value("seed", "N", "0", "noise seed"));
-        specs.add(Options.Spec.value("side-by-side", "N", "4", "photos in side-by-side.png (the first N of the list: "
+        specs.add(Options.Spec.value("side-by-side", "N", "4", "photos in side-by-side.jpg (the first N of the list: "
                 + "a row each, the original and then each mode); 0 writes none"));
         specs.add(Options.Spec.value("out", "DIR", "out/eval", "where images and eval.json go"));
         specs.add(Options.Spec.flag("overwrite", "replace what an earlier run wrote to --out (other files stay); without it "
@@ -71,9 +70,9 @@ public final class EvalCommand implements Command {
 
     /** eval.json, the images, named PHOTO-MODE.png, and the side-by-side picture. */
     static final OutputDir.Layout LAYOUT = OutputDir.Layout.of(
-            "eval\\.json|side-by-side\\.png|.+-(original|full|multiscale|onestep|mean|resize)\\.png",
-            "eval.json, side-by-side.png, *-MODE.png");
-    static final String SIDE_BY_SIDE = "side-by-side.png";
+            "eval\\.json|side-by-side\\.jpg|.+-(original|full|multiscale|onestep|mean|resize)\\.png",
+            "eval.json, side-by-side.jpg, *-MODE.png");
+    static final String SIDE_BY_SIDE = "side-by-side.jpg";
 
     /** One mode's images: PNG bytes and PSNR/SSIM per photo, in the list's order. */
     private record Scored(List<byte[]> pngs, List<ImageMetrics> metrics) {}
@@ -169,7 +168,7 @@ public final class EvalCommand implements Command {
             results.forEach(all::add);
             Files.writeString(out.resolve("eval.json"), new GsonBuilder().setPrettyPrinting().create().toJson(all) + "\n");
             if (sheetRows > 0) {
-                ImageIO.write(sheet.render(), "png", out.resolve(SIDE_BY_SIDE).toFile());
+                sheet.writeJpeg(out.resolve(SIDE_BY_SIDE));
             }
             System.out.println("images and eval.json written to " + out);
         }

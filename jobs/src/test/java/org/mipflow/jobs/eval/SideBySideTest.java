@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The picture puts photo r's image of kind c at row r, column c, with white gaps around every tile. */
 class SideBySideTest {
@@ -46,5 +48,13 @@ class SideBySideTest {
             }
         }
         assertEquals(0xFFFFFF, img.getRGB(g + side + g / 2, g + side / 2) & 0xFFFFFF, "the gap is white");
+        Path jpg = tmp.resolve("side-by-side.jpg");
+        sheet.writeJpeg(jpg);
+        BufferedImage back = ImageIO.read(jpg.toFile());
+        assertEquals(img.getWidth(), back.getWidth());
+        assertEquals(img.getHeight(), back.getHeight());
     }
+
+    @TempDir
+    Path tmp;
 }
