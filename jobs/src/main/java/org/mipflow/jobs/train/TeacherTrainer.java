@@ -99,17 +99,27 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
      * not the ones asked for, since the recorded options would then describe another network.
      */
     private MipflowModel initial(Path dir) {
+        checkInit();
         MipflowModel model = MipflowModel.load(dir);
+        model.dropStudent();
+        return model;
+    }
+
+    /**
+     * Refuses an --init model whose latent channels or stages are not this run's, from its
+     * model.json alone (the command calls it before the photos are loaded).
+     */
+    void checkInit() {
+        if (tc.init() == null) {
+            return;
+        }
         ModelConfig want = modelConfig();
-        ModelConfig got = model.config();
+        ModelConfig got = ModelManifest.read(tc.init()).config();
         if (got.latentChannels() != want.latentChannels() || got.schedule().stages() != want.schedule().stages()) {
-            model.close();
-            throw new IllegalArgumentException("--init " + dir + ": its model has latent channels "
+            throw new IllegalArgumentException("--init " + tc.init() + ": its model has latent channels "
                     + got.latentChannels() + " and " + got.schedule().stages() + " stages, this run "
                     + want.latentChannels() + " and " + want.schedule().stages() + " (--latent-channels, --stages)");
         }
-        model.dropStudent();
-        return model;
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.mipflow.jobs.cli.Command;
 import org.mipflow.jobs.cli.Options;
+import org.mipflow.jobs.cli.UsageException;
 
 /** {@code mipflow train}: trains the tokenizer encoder and the multi-stage teacher decoder. */
 public final class TrainCommand implements Command {
@@ -37,7 +38,13 @@ public final class TrainCommand implements Command {
     public int run(Options o) throws Exception {
         TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.getInt("latent-channels", 1, 8),
                 o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null);
-        new TeacherTrainer(tc, System.out).run(o.commandLine());
+        TeacherTrainer trainer = new TeacherTrainer(tc, System.out);
+        try {
+            trainer.checkInit();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        trainer.run(o.commandLine());
         return 0;
     }
 }
