@@ -18,6 +18,14 @@ public final class Ssim {
 
     private Ssim() {}
 
+    /**
+     * The normalised 1-D Gaussian window (11 taps, sigma 1.5) whose outer product is the SSIM
+     * window; training's differentiable SSIM uses the same one so that it optimises this metric.
+     */
+    public static double[] window() {
+        return KERNEL.clone();
+    }
+
     private static double[] kernel() {
         double[] k = new double[2 * RADIUS + 1];
         double sum = 0;

@@ -204,6 +204,15 @@ public final class Options {
         }
     }
 
+    /** A loss term's weight: a finite number, 0 or more (0 turns the term off). */
+    public double getWeight(String name) throws UsageException {
+        double w = getDouble(name);
+        if (!(w >= 0) || Double.isInfinite(w)) {
+            throw new UsageException("--" + name + " must be a finite number >= 0 (0 turns the term off), got " + get(name));
+        }
+        return w;
+    }
+
     public Path path(String name) throws UsageException {
         return Path.of(get(name));
     }

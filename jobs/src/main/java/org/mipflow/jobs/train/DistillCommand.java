@@ -28,6 +28,7 @@ public final class DistillCommand implements Command {
         s.add(2, Options.Spec.value("teacher", "DIR", "models/default", "model with the trained teacher"));
         s.add(Options.Spec.value("teacher-steps", "N", "10", "teacher Euler steps per stage for the targets"));
         s.add(Options.Spec.value("gt-weight", "X", "0.25", "weight of the last stage's distance to the clean image"));
+        s.add(Options.Spec.value("ssim-weight", "X", "0", "weight of the last stage's 1 - SSIM to the clean image"));
         s.add(Options.Spec.flag("resume", "continue from OUT/checkpoint-distill if it exists"));
         return s;
     }
@@ -35,7 +36,8 @@ public final class DistillCommand implements Command {
     @Override
     public int run(Options o) throws Exception {
         DistillConfig dc = new DistillConfig(TrainingOptions.parse(o), o.path("teacher"),
-                o.getInt("teacher-steps", 1, 1000), o.getDouble("gt-weight"));
+                o.getInt("teacher-steps", 1, 1000), o.getWeight("gt-weight"),
+                o.getWeight("ssim-weight"));
         new StudentDistiller(dc, System.out).run(o.commandLine());
         return 0;
     }

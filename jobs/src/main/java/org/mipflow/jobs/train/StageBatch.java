@@ -19,8 +19,11 @@ import org.mipflow.schedule.StageSchedule;
  */
 public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
 
-    /** Inputs and target of one stage type. */
-    public record Stage(int rows, int side, float[] state, float[] velocity, float[] timeFeatures) {}
+    /**
+     * Inputs and target of one stage type; {@code u} is each row's local time, so that the state's
+     * end is {@code state - u * velocity} (the one-pass prediction a training term may score).
+     */
+    public record Stage(int rows, int side, float[] state, float[] velocity, float[] timeFeatures, float[] u) {}
 
     public static StageBatch make(PhotoBank bank, ModelConfig cfg, int rows, int crop, long seed, long step) {
         SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
@@ -34,6 +37,7 @@ public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
         float[][] state = new float[types][];
         float[][] vel = new float[types][];
         float[][] tf = new float[types][];
+        float[][] us = new float[types][];
         int[] side = new int[types];
         int[] count = new int[types];
         for (int s = 0; s < types; s++) {
@@ -42,6 +46,7 @@ public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
             state[s] = new float[count[s] * 3 * side[s] * side[s]];
             vel[s] = new float[state[s].length];
             tf[s] = new float[count[s] * fd];
+            us[s] = new float[count[s]];
         }
         int px = 3 * crop * crop;
         for (int r = 0; r < rows; r++) {
@@ -58,6 +63,7 @@ public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
                 double st = flow.startLevel(s);
                 double u = rng.nextDouble();
                 double t = flow.time(s, u);
+                us[s][r] = (float) u;
                 if (s == flow.fullFlow()) {
                     end = c;
                     start = null;
@@ -79,7 +85,7 @@ public record StageBatch(int rows, int crop, float[] crops, Stage[] stages) {
             }
         }
         for (int s = 0; s < types; s++) {
-            stages[s] = new Stage(count[s], side[s], state[s], vel[s], tf[s]);
+            stages[s] = new Stage(count[s], side[s], state[s], vel[s], tf[s], us[s]);
         }
         return new StageBatch(rows, crop, crops, stages);
     }

@@ -28,8 +28,9 @@ import org.mipflow.schedule.StageSchedule;
  * One-step distillation per scale (docs/METHOD.md section 5): the student, initialised from the
  * teacher, must take each stage's start to the end the teacher reaches with several Euler steps
  * from the same start and noise. Loss: sum over stages of MSE(student end, teacher end), plus,
- * on the last stage, a weighted MSE to the clean image (a weight-free term that pulls the
- * student toward the originals, which is what PSNR/SSIM measure).
+ * on the last stage, a weighted MSE and a weighted 1 - SSIM to the clean image (terms the
+ * teacher's targets do not have, which pull the student toward the originals, as PSNR and SSIM
+ * measure it).
  */
 public final class StudentDistiller implements TrainingLoop.Objective<StageStarts> {
     private final DistillConfig dc;
@@ -112,6 +113,7 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
             names.add("s" + s);
         }
         names.add("gt");
+        names.add("ssim");
         return names;
     }
 
@@ -130,7 +132,7 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
             starts[s] = m.create(b.starts()[s], new Shape(n, 3, r, r));
             targets[s] = rollout(model.teacher(), ps, m, cfg, starts[s], z, s, dc.teacherSteps());
         }
-        NDArray[] parts = new NDArray[k + 1];
+        NDArray[] parts = new NDArray[k + 2];
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray total = null;
             for (int s = 0; s < k; s++) {
@@ -140,18 +142,26 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
                 NDArray d = end.sub(targets[s]);
                 parts[s] = d.mul(d).mean();
                 total = total == null ? parts[s] : total.add(parts[s]);
-                if (s == k - 1 && dc.groundTruthWeight() > 0) {
+                if (s == k - 1) {
                     int r = b.sides()[s];
                     NDArray clean = m.create(b.clean()[s], new Shape(n, 3, r, r));
                     NDArray g = end.sub(clean);
                     parts[k] = g.mul(g).mean();
-                    // A weight held in this step's manager: no temporary scalar on the gradient path.
-                    total = total.add(parts[k].mul(m.create((float) dc.groundTruthWeight())));
+                    // With its weight 0 the SSIM term is only logged: no graph through it.
+                    NDArray scored = dc.ssimWeight() > 0 ? end : end.stopGradient();
+                    parts[k + 1] = SsimLoss.perRow(m, scored, clean).mean().neg().add(1);
+                    // Weights held in this step's manager: no temporary scalar on the gradient path.
+                    if (dc.groundTruthWeight() > 0) {
+                        total = total.add(parts[k].mul(m.create((float) dc.groundTruthWeight())));
+                    }
+                    if (dc.ssimWeight() > 0) {
+                        total = total.add(parts[k + 1].mul(m.create((float) dc.ssimWeight())));
+                    }
                 }
             }
             gc.backward(total);
         }
-        float[] losses = new float[k + 1];
+        float[] losses = new float[k + 2];
         for (int i = 0; i < parts.length; i++) {
             losses[i] = parts[i] == null ? 0f : parts[i].getFloat();
         }
@@ -183,8 +193,10 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
         JsonObject d = r.record(cmd, steps, seconds);
         d.addProperty("teacherStepsPerStage", dc.teacherSteps());
         d.addProperty("groundTruthWeight", dc.groundTruthWeight());
+        d.addProperty("ssimWeight", dc.ssimWeight());
         d.addProperty("objective", "sum over stages of MSE(student one-step end, teacher multi-step end from the same "
-                + "start and noise) + groundTruthWeight * MSE(last-stage student end, clean image)");
+                + "start and noise) + groundTruthWeight * MSE(last-stage student end, clean image) + ssimWeight * "
+                + "(1 - SSIM(last-stage student end, clean image))");
         d.addProperty("trainListSha256", Checksums.sha256(r.list()));
         t.add("distillation", d);
         return t;

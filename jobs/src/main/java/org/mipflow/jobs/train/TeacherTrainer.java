@@ -21,6 +21,7 @@ import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
 import org.mipflow.model.ModelManifest;
+import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.StageSchedule;
 
 /**
@@ -147,6 +148,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         for (int s = 0; s < cfg.stageTypes(); s++) {
             names.add(s == cfg.fullStageType() ? "full" : "s" + s);
         }
+        names.add("ssim");
         return names;
     }
 
@@ -156,6 +158,8 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         int types = cfg.stageTypes();
         NDArray crops = m.create(b.crops(), new Shape(b.rows(), 3, b.crop(), b.crop()));
         NDArray[] parts = new NDArray[types];
+        NDArray ssim = null;
+        FlowScheduler flow = new FlowScheduler(cfg.schedule());
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray z = model.encoder().forward(ps, new NDList(crops), true).singletonOrThrow();
             NDArray total = null;
@@ -171,13 +175,27 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
                 NDArray d = pred.sub(v);
                 parts[s] = d.mul(d).mean();
                 total = total == null ? parts[s] : total.add(parts[s]);
+                if (flow.endLevel(s) == 0 && r == b.crop()) {
+                    // The state's end is the clean crop: x_u - u v is the network's one-pass guess of it.
+                    NDArray u = m.create(st.u(), new Shape(n, 1, 1, 1));
+                    // With the term off it is only logged: no graph through it.
+                    NDArray guess = x.sub((tc.ssimWeight() > 0 ? pred : pred.stopGradient()).mul(u));
+                    NDArray clean = n == b.rows() ? crops : crops.get(new NDIndex("0:" + n));
+                    NDArray term = SsimLoss.perRow(m, guess, clean).mean().neg().add(1);
+                    ssim = ssim == null ? term : ssim.add(term);
+                }
+            }
+            if (ssim != null && tc.ssimWeight() > 0) {
+                // A weight held in this step's manager: no temporary scalar on the gradient path.
+                total = total.add(ssim.mul(m.create((float) tc.ssimWeight())));
             }
             gc.backward(total);
         }
-        float[] losses = new float[types];
+        float[] losses = new float[types + 1];
         for (int s = 0; s < types; s++) {
             losses[s] = parts[s].getFloat();
         }
+        losses[types] = ssim == null ? 0f : ssim.getFloat();
         return losses;
     }
 
@@ -208,7 +226,9 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         TrainingSettings r = tc.run();
         JsonObject t = r.record(cmd, steps, seconds);
         t.addProperty("threads", r.threads());
-        t.addProperty("objective", "multi-stage flow matching, velocity MSE summed over the K stages and the full-resolution flow");
+        t.addProperty("objective", "multi-stage flow matching, velocity MSE summed over the K stages and the full-resolution "
+                + "flow, + ssimWeight * (1 - SSIM(one-pass prediction, clean image)) on the stages that end at the clean image");
+        t.addProperty("ssimWeight", tc.ssimWeight());
         t.addProperty("trainList", r.list().getFileName().toString());
         t.addProperty("trainListSha256", Checksums.sha256(r.list()));
         t.addProperty("machine", Runtime.getRuntime().availableProcessors() + " cores, CPU");

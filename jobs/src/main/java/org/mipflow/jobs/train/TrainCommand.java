@@ -30,6 +30,8 @@ public final class TrainCommand implements Command {
         s.add(Options.Spec.value("stages", "K", "3", "number of pyramid stages"));
         s.add(Options.Spec.value("init", "DIR", null, "start from this trained model's encoder and teacher (same "
                 + "latent channels and stages) with a new optimizer and schedule; without it, from the seed"));
+        s.add(Options.Spec.value("ssim-weight", "X", "0", "weight of 1 - SSIM of the one-pass prediction of the "
+                + "clean image, on the last stage and the full flow"));
         s.add(Options.Spec.flag("resume", "continue from OUT/checkpoint if it exists"));
         return s;
     }
@@ -37,7 +39,7 @@ public final class TrainCommand implements Command {
     @Override
     public int run(Options o) throws Exception {
         TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.getInt("latent-channels", 1, 8),
-                o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null);
+                o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"));
         TeacherTrainer trainer = new TeacherTrainer(tc, System.out);
         try {
             trainer.checkInit();

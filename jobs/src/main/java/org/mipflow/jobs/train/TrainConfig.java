@@ -10,9 +10,15 @@ import java.nio.file.Path;
  * @param stages pyramid stages K of the decoder
  * @param init a trained model directory whose encoder and teacher the run starts from (a new
  *     optimizer and learning-rate schedule), or null to start from the seed's initialisation
+ * @param ssimWeight weight of 1 - SSIM between the clean image and the one-pass prediction of it,
+ *     on the stage types that end at the clean image (the last pyramid stage and the full flow)
  */
-public record TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init) {
+public record TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight) {
     public TrainConfig(TrainingSettings run, int latentChannels, int stages) {
-        this(run, latentChannels, stages, null);
+        this(run, latentChannels, stages, null, 0);
+    }
+
+    public TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init) {
+        this(run, latentChannels, stages, init, 0);
     }
 }

@@ -26,6 +26,17 @@ class OptionGroupsTest {
     }
 
     @Test
+    void aWeightIsAFiniteNumberOfZeroOrMore() throws UsageException {
+        List<Options.Spec> specs = List.of(Options.Spec.value("w", "X", "0", "a weight"));
+        assertEquals(0.5, parse(specs, "--w", "0.5").getWeight("w"));
+        assertEquals(0.0, parse(specs).getWeight("w"));
+        for (String bad : List.of("-1", "NaN", "Infinity")) {
+            UsageException e = assertThrows(UsageException.class, () -> parse(specs, "--w", bad).getWeight("w"));
+            assertTrue(e.getMessage().contains("--w must be a finite number >= 0"), e.getMessage());
+        }
+    }
+
+    @Test
     void samplingWithAndWithoutMode() throws Exception {
         List<Options.Spec> specs = SamplingOptions.specs("mode help");
         SamplerConfig def = SamplingOptions.parse(parse(specs)).config(3, true, ALL, "m");

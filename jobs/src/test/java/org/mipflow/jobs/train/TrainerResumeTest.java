@@ -55,8 +55,10 @@ class TrainerResumeTest {
         Files.write(list, names);
     }
 
+    /** With the SSIM term on, so that resuming is checked with every term of the objective. */
     static TrainConfig config(Path out, int steps, boolean resume) {
-        return new TrainConfig(new TrainingSettings(photos, list, out, steps, 2, 64, 1e-3, 2, 9, 2, 2, resume), 4, 3);
+        return new TrainConfig(new TrainingSettings(photos, list, out, steps, 2, 64, 1e-3, 2, 9, 2, 2, resume), 4, 3,
+                null, 0.2);
     }
 
     static PrintStream quiet() {
@@ -77,6 +79,7 @@ class TrainerResumeTest {
         }
         ModelManifest m = ModelManifest.read(a);
         assertTrue(m.training().get("trainListSha256").getAsString().equals(Checksums.sha256(list)));
+        assertEquals(0.2, m.training().get("ssimWeight").getAsDouble());
     }
 
     @Test
@@ -91,7 +94,8 @@ class TrainerResumeTest {
         assertArrayEquals(Files.readAllBytes(a.resolve("student.params")), Files.readAllBytes(c.resolve("student.params")));
         assertArrayEquals(Files.readAllBytes(teacher.resolve("decoder.params")), Files.readAllBytes(a.resolve("decoder.params")),
                 "distillation leaves the teacher unchanged");
-        assertTrue(ModelManifest.read(a).training().has("distillation"));
+        JsonObject d = ModelManifest.read(a).training().getAsJsonObject("distillation");
+        assertEquals(0.5, d.get("ssimWeight").getAsDouble());
     }
 
     @Test
@@ -136,6 +140,6 @@ class TrainerResumeTest {
 
     static DistillConfig distill(Path teacher, Path out, int steps, boolean resume) {
         return new DistillConfig(new TrainingSettings(photos, list, out, steps, 2, 64, 3e-4, 2, 5, 2, 2, resume), teacher, 2,
-                0.25);
+                0.25, 0.5);
     }
 }
