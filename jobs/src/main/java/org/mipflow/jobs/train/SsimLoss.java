@@ -51,6 +51,14 @@ final class SsimLoss {
         return num.div(den).reshape(n, -1).mean(new int[] {1});
     }
 
+    /**
+     * The training term 1 - mean SSIM of {@code pred} against {@code clean}. A term that is off
+     * ({@code trained} false) is still logged, but on a stopped gradient: no graph through it.
+     */
+    static NDArray loss(NDManager m, NDArray pred, NDArray clean, boolean trained) {
+        return perRow(m, trained ? pred : pred.stopGradient(), clean).mean().neg().add(1);
+    }
+
     /** The Gaussian window as two valid 1-D convolutions of [P, 1, H, W]. */
     private static NDArray blur(NDManager m, NDArray x) {
         double[] k = Ssim.window();

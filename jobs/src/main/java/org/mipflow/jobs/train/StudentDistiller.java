@@ -147,9 +147,7 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
                     NDArray clean = m.create(b.clean()[s], new Shape(n, 3, r, r));
                     NDArray g = end.sub(clean);
                     parts[k] = g.mul(g).mean();
-                    // With its weight 0 the SSIM term is only logged: no graph through it.
-                    NDArray scored = dc.ssimWeight() > 0 ? end : end.stopGradient();
-                    parts[k + 1] = SsimLoss.perRow(m, scored, clean).mean().neg().add(1);
+                    parts[k + 1] = SsimLoss.loss(m, end, clean, dc.ssimWeight() > 0);
                     // Weights held in this step's manager: no temporary scalar on the gradient path.
                     if (dc.groundTruthWeight() > 0) {
                         total = total.add(parts[k].mul(m.create((float) dc.groundTruthWeight())));

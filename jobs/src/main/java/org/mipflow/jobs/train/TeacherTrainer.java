@@ -31,8 +31,8 @@ import org.mipflow.schedule.StageSchedule;
 public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> {
     private final TrainConfig tc;
     private final PrintStream log;
-    /** {@link #initRecord}'s value, read once: every checkpoint writes it. */
-    private JsonObject initFrom;
+    /** The --init model's model.json, read (and its checksums verified) once per run. */
+    private ModelManifest initManifest;
 
     public TeacherTrainer(TrainConfig tc, PrintStream log) {
         this.tc = tc;
@@ -115,7 +115,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
             return;
         }
         ModelConfig want = modelConfig();
-        ModelConfig got = ModelManifest.read(tc.init()).config();
+        ModelConfig got = initManifest().config();
         if (got.latentChannels() != want.latentChannels() || got.schedule().stages() != want.schedule().stages()) {
             throw new IllegalArgumentException("--init " + tc.init() + ": its model has latent channels "
                     + got.latentChannels() + " and " + got.schedule().stages() + " stages, this run "
@@ -178,10 +178,9 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
                 if (flow.endLevel(s) == 0 && r == b.crop()) {
                     // The state's end is the clean crop: x_u - u v is the network's one-pass guess of it.
                     NDArray u = m.create(st.u(), new Shape(n, 1, 1, 1));
-                    // With the term off it is only logged: no graph through it.
-                    NDArray guess = x.sub((tc.ssimWeight() > 0 ? pred : pred.stopGradient()).mul(u));
+                    NDArray guess = x.sub(pred.mul(u));
                     NDArray clean = n == b.rows() ? crops : crops.get(new NDIndex("0:" + n));
-                    NDArray term = SsimLoss.perRow(m, guess, clean).mean().neg().add(1);
+                    NDArray term = SsimLoss.loss(m, guess, clean, tc.ssimWeight() > 0);
                     ssim = ssim == null ? term : ssim.add(term);
                 }
             }
@@ -201,13 +200,10 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     /**
      * What the run started from: the files' SHA-256s and that model's own training record, so
-     * that model.json holds every phase that led to the weights. Read once per run.
+     * that model.json holds every phase that led to the weights.
      */
-    private JsonObject initRecord(Path dir) {
-        if (initFrom != null) {
-            return initFrom;
-        }
-        ModelManifest m = ModelManifest.read(dir);
+    private JsonObject initRecord() {
+        ModelManifest m = initManifest();
         JsonObject o = new JsonObject();
         JsonObject sums = new JsonObject();
         for (String f : List.of(MipflowModel.ENCODER_FILE, MipflowModel.TEACHER_FILE)) {
@@ -217,8 +213,14 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         if (m.training().size() > 0) {
             o.add("training", m.training());
         }
-        initFrom = o;
         return o;
+    }
+
+    private ModelManifest initManifest() {
+        if (initManifest == null) {
+            initManifest = ModelManifest.read(tc.init());
+        }
+        return initManifest;
     }
 
     @Override
@@ -233,7 +235,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         t.addProperty("trainListSha256", Checksums.sha256(r.list()));
         t.addProperty("machine", Runtime.getRuntime().availableProcessors() + " cores, CPU");
         if (tc.init() != null) {
-            t.add("initFrom", initRecord(tc.init()));
+            t.add("initFrom", initRecord());
         }
         return t;
     }
