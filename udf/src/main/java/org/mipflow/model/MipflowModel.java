@@ -74,6 +74,48 @@ public final class MipflowModel implements DecoderModel {
         return new MipflowModel(cfg, seed, Device.cpu());
     }
 
+    /**
+     * A model of {@code cfg} that computes what {@code from} computes: every parameter of
+     * {@code from}'s encoder and teacher copied by name, and the parameters it lacks (the encoder
+     * blocks {@code cfg} adds, whose last convolution starts at zero, so each adds nothing yet) at
+     * their seeded start. {@code cfg} may differ from {@code from}'s architecture only by more
+     * encoder blocks. The student is not carried over.
+     */
+    public static MipflowModel grownFrom(MipflowModel from, ModelConfig cfg, long seed) {
+        ModelConfig was = from.config();
+        if (cfg.encoderBlocks() < was.encoderBlocks()
+                || !cfg.withEncoderBlocks(was.encoderBlocks()).sameArchitecture(was)) {
+            throw new IllegalArgumentException("a model can only be grown by encoder blocks (here from "
+                    + was.encoderBlocks() + " to " + cfg.encoderBlocks() + " per level), the rest of its architecture "
+                    + "unchanged");
+        }
+        MipflowModel grown = create(cfg, seed);
+        try {
+            copyByName(from.encoder, grown.encoder);
+            copyByName(from.teacher, grown.teacher);
+        } catch (RuntimeException e) {
+            grown.close();
+            throw e;
+        }
+        return grown;
+    }
+
+    private static void copyByName(NetBlock src, NetBlock dst) {
+        Map<String, Parameter> byName = new LinkedHashMap<>();
+        for (Pair<String, Parameter> p : dst.getParameters()) {
+            byName.put(p.getValue().getName(), p.getValue());
+        }
+        for (Pair<String, Parameter> p : src.getParameters()) {
+            Parameter s = p.getValue();
+            Parameter d = byName.get(s.getName());
+            if (d == null || !d.getArray().getShape().equals(s.getArray().getShape())) {
+                throw new IllegalArgumentException("parameter " + s.getName() + " " + s.getArray().getShape()
+                        + " has no counterpart of that shape in the grown model");
+            }
+            d.getArray().set(s.getArray().toFloatArray());
+        }
+    }
+
     /** Loads a model directory after checking every file against model.json. */
     public static MipflowModel load(Path dir) {
         return load(dir, Device.cpu());

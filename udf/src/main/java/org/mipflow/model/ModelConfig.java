@@ -1,5 +1,6 @@
 package org.mipflow.model;
 
+import java.util.Arrays;
 import org.mipflow.schedule.FlowScheduler;
 import org.mipflow.schedule.StageSchedule;
 
@@ -9,6 +10,8 @@ import org.mipflow.schedule.StageSchedule;
  * @param latentChannels C, channels of the latent grid
  * @param downsample spatial factor between image and latent grid (8)
  * @param encoderWidth width of the encoder's first level (doubled once)
+ * @param encoderBlocks residual blocks at each of the encoder's three levels (1 in every model
+ *     before encoderBlocks was recorded)
  * @param decoderWidths widths of the decoder UNet levels, finest first
  * @param timeFrequencies sinusoidal frequencies of the time features
  * @param embedDim width of the time/stage embedding
@@ -18,13 +21,14 @@ public record ModelConfig(
         int latentChannels,
         int downsample,
         int encoderWidth,
+        int encoderBlocks,
         int[] decoderWidths,
         int timeFrequencies,
         int embedDim,
         StageSchedule schedule) {
 
     public static final ModelConfig DEFAULT =
-            new ModelConfig(8, 8, 64, new int[] {32, 64, 128}, 16, 128, StageSchedule.DEFAULT);
+            new ModelConfig(8, 8, 64, 1, new int[] {32, 64, 128}, 16, 128, StageSchedule.DEFAULT);
 
     public ModelConfig {
         if (latentChannels < 1 || latentChannels > 64) {
@@ -32,6 +36,9 @@ public record ModelConfig(
         }
         if (downsample != 8) {
             throw new IllegalArgumentException("only 8x downsampling is implemented");
+        }
+        if (encoderBlocks < 1 || encoderBlocks > 8) {
+            throw new IllegalArgumentException("encoder blocks per level must be in 1..8");
         }
         if (decoderWidths.length != 3) {
             throw new IllegalArgumentException("the decoder has exactly three levels");
@@ -42,6 +49,27 @@ public record ModelConfig(
     @Override
     public int[] decoderWidths() {
         return decoderWidths.clone();
+    }
+
+    /** The same architecture with {@code n} residual blocks at each encoder level. */
+    public ModelConfig withEncoderBlocks(int n) {
+        return new ModelConfig(latentChannels, downsample, encoderWidth, n, decoderWidths, timeFrequencies, embedDim,
+                schedule);
+    }
+
+    /** Field by field, the widths by value (a record's equals compares arrays by identity). */
+    public boolean sameArchitecture(ModelConfig o) {
+        return latentChannels == o.latentChannels && downsample == o.downsample && encoderWidth == o.encoderWidth
+                && encoderBlocks == o.encoderBlocks && Arrays.equals(decoderWidths, o.decoderWidths)
+                && timeFrequencies == o.timeFrequencies && embedDim == o.embedDim && schedule.equals(o.schedule);
+    }
+
+    /** One line for messages: what {@link #sameArchitecture} compares. */
+    public String summary() {
+        return "latent channels " + latentChannels + ", encoder width " + encoderWidth + " with " + encoderBlocks
+                + " block(s) per level, decoder widths " + Arrays.toString(decoderWidths) + ", time frequencies "
+                + timeFrequencies + ", embedding " + embedDim + ", " + schedule.stages() + " stages (gamma "
+                + schedule.gamma() + ")";
     }
 
     /** Stage types the decoder knows: the K pyramid stages plus the single full-resolution flow. */

@@ -61,6 +61,7 @@ public record ModelManifest(
                             field(a, "architecture.", "latentChannels").getAsInt(),
                             field(a, "architecture.", "downsample").getAsInt(),
                             field(a, "architecture.", "encoderWidth").getAsInt(),
+                            a.has("encoderBlocks") ? a.get("encoderBlocks").getAsInt() : 1,
                             widths,
                             field(a, "architecture.", "timeFrequencies").getAsInt(),
                             field(a, "architecture.", "embedDim").getAsInt(),
@@ -143,6 +144,7 @@ public record ModelManifest(
         a.addProperty("latentChannels", config.latentChannels());
         a.addProperty("downsample", config.downsample());
         a.addProperty("encoderWidth", config.encoderWidth());
+        a.addProperty("encoderBlocks", config.encoderBlocks());
         a.add("decoderWidths", GSON.toJsonTree(config.decoderWidths()));
         a.addProperty("timeFrequencies", config.timeFrequencies());
         a.addProperty("embedDim", config.embedDim());

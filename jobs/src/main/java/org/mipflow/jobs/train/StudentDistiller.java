@@ -35,7 +35,8 @@ import org.mipflow.schedule.StageSchedule;
 public final class StudentDistiller implements TrainingLoop.Objective<StageStarts> {
     private final DistillConfig dc;
     private final PrintStream log;
-    private JsonObject teacherRecord;
+    /** The teacher's model.json, read (and its checksums verified) once per run. */
+    private ModelManifest teacher;
 
     public StudentDistiller(DistillConfig dc, PrintStream log) {
         this.dc = dc;
@@ -43,13 +44,19 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
     }
 
     public void run(String commandLine) throws Exception {
-        teacherRecord = ModelManifest.read(dc.teacher()).training();
+        teacher = ModelManifest.read(dc.teacher());
         new TrainingLoop(dc.run(), log).run(this, commandLine);
     }
 
     @Override
     public String checkpointName() {
         return "checkpoint-distill";
+    }
+
+    @Override
+    public JsonObject ownRecord(JsonObject record) {
+        JsonObject d = record.getAsJsonObject("distillation");
+        return d == null ? new JsonObject() : d;
     }
 
     @Override
@@ -86,6 +93,11 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
     @Override
     public int logEvery() {
         return 10;
+    }
+
+    @Override
+    public ModelConfig architecture() {
+        return teacher.config();
     }
 
     @Override
@@ -186,9 +198,15 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
     @Override
     public JsonObject record(String cmd, int steps, double seconds) throws IOException {
         TrainingSettings r = dc.run();
-        JsonObject t = teacherRecord.deepCopy();
+        JsonObject t = teacher.training().deepCopy();
         t.remove("distillation");
         JsonObject d = r.record(cmd, steps, seconds);
+        // Which teacher, by its files: two teachers trained alike have the same record.
+        JsonObject sums = new JsonObject();
+        for (String f : List.of(MipflowModel.ENCODER_FILE, MipflowModel.TEACHER_FILE)) {
+            sums.addProperty(f, teacher.files().get(f));
+        }
+        d.add("teacherSha256", sums);
         d.addProperty("teacherStepsPerStage", dc.teacherSteps());
         d.addProperty("groundTruthWeight", dc.groundTruthWeight());
         d.addProperty("ssimWeight", dc.ssimWeight());

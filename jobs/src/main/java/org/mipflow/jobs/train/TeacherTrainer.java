@@ -41,8 +41,16 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     public ModelConfig modelConfig() {
         ModelConfig d = ModelConfig.DEFAULT;
-        return new ModelConfig(tc.latentChannels(), d.downsample(), d.encoderWidth(), d.decoderWidths(),
+        return new ModelConfig(tc.latentChannels(), d.downsample(), d.encoderWidth(), encoderBlocks(), d.decoderWidths(),
                 d.timeFrequencies(), d.embedDim(), new StageSchedule(tc.stages(), d.schedule().gamma()));
+    }
+
+    /** Residual blocks per encoder level: as asked, else the --init model's, else 1. */
+    int encoderBlocks() {
+        if (tc.encoderBlocks() != null) {
+            return tc.encoderBlocks();
+        }
+        return tc.init() == null ? 1 : initManifest().config().encoderBlocks();
     }
 
     public void run(String commandLine) throws Exception {
@@ -84,6 +92,12 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         return 20;
     }
 
+    /** From the seed, the options' architecture; from --init, that model's, grown if asked. */
+    @Override
+    public ModelConfig architecture() {
+        return tc.init() == null ? modelConfig() : initManifest().config().withEncoderBlocks(encoderBlocks());
+    }
+
     @Override
     public MipflowModel fresh() {
         if (tc.init() != null) {
@@ -96,14 +110,23 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     /**
      * The model of {@code dir} as the starting point, its architecture included (its student is not
-     * trained here and is dropped from the output); refused when its latent channels or stages are
-     * not the ones asked for, since the recorded options would then describe another network.
+     * trained here and is dropped from the output), grown by encoder blocks when more are asked
+     * for; refused when its latent channels or stages are not the ones asked for, since the
+     * recorded options would then describe another network.
      */
     private MipflowModel initial(Path dir) {
         checkInit();
         MipflowModel model = MipflowModel.load(dir);
         model.dropStudent();
-        return model;
+        if (model.config().encoderBlocks() == encoderBlocks()) {
+            return model;
+        }
+        try {
+            Engine.getInstance().setRandomSeed((int) tc.run().seed());
+            return MipflowModel.grownFrom(model, model.config().withEncoderBlocks(encoderBlocks()), tc.run().seed());
+        } finally {
+            model.close();
+        }
     }
 
     /**
@@ -120,6 +143,11 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
             throw new IllegalArgumentException("--init " + tc.init() + ": its model has latent channels "
                     + got.latentChannels() + " and " + got.schedule().stages() + " stages, this run "
                     + want.latentChannels() + " and " + want.schedule().stages() + " (--latent-channels, --stages)");
+        }
+        if (got.encoderBlocks() > want.encoderBlocks()) {
+            throw new IllegalArgumentException("--init " + tc.init() + ": its encoder has " + got.encoderBlocks()
+                    + " blocks per level, this run asks for " + want.encoderBlocks() + " (--encoder-blocks); a model "
+                    + "can be grown, not shrunk");
         }
     }
 

@@ -32,6 +32,9 @@ public final class TrainCommand implements Command {
                 + "latent channels and stages) with a new optimizer and schedule; without it, from the seed"));
         s.add(Options.Spec.value("ssim-weight", "X", "0", "weight of 1 - SSIM of the one-pass prediction of the "
                 + "clean image, on the last stage and the full flow"));
+        s.add(Options.Spec.value("encoder-blocks", "N", null, "residual blocks per encoder level (default: the "
+                + "--init model's, else 1); more than the --init model has grows its encoder, the added blocks "
+                + "starting as the identity"));
         s.add(Options.Spec.flag("resume", "continue from OUT/checkpoint if it exists"));
         return s;
     }
@@ -39,7 +42,8 @@ public final class TrainCommand implements Command {
     @Override
     public int run(Options o) throws Exception {
         TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.getInt("latent-channels", 1, 8),
-                o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"));
+                o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"),
+                o.has("encoder-blocks") ? o.getInt("encoder-blocks", 1, 8) : null);
         TeacherTrainer trainer = new TeacherTrainer(tc, System.out);
         try {
             trainer.checkInit();

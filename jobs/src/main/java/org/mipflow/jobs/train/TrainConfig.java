@@ -12,13 +12,20 @@ import java.nio.file.Path;
  *     optimizer and learning-rate schedule), or null to start from the seed's initialisation
  * @param ssimWeight weight of 1 - SSIM between the clean image and the one-pass prediction of it,
  *     on the stage types that end at the clean image (the last pyramid stage and the full flow)
+ * @param encoderBlocks residual blocks per encoder level; null: the --init model's, or 1 from the
+ *     seed. More than the --init model has grows it (the added blocks start as the identity).
  */
-public record TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight) {
+public record TrainConfig(
+        TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight, Integer encoderBlocks) {
     public TrainConfig(TrainingSettings run, int latentChannels, int stages) {
-        this(run, latentChannels, stages, null, 0);
+        this(run, latentChannels, stages, null, 0, null);
     }
 
     public TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init) {
-        this(run, latentChannels, stages, init, 0);
+        this(run, latentChannels, stages, init, 0, null);
+    }
+
+    public TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight) {
+        this(run, latentChannels, stages, init, ssimWeight, null);
     }
 }

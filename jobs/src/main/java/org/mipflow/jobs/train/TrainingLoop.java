@@ -7,13 +7,16 @@ import com.google.gson.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.jobs.output.OutputGuard;
 import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelConfig;
+import org.mipflow.model.ModelManifest;
 
 /**
  * The loop that teacher training and distillation share: the photos, resuming from the last
@@ -39,6 +42,9 @@ final class TrainingLoop {
         /** Steps between two log lines. */
         int logEvery();
 
+        /** The architecture the run trains; a checkpoint of another is not resumed. */
+        ModelConfig architecture();
+
         /** The model to start from when there is no checkpoint to resume. */
         MipflowModel fresh() throws IOException;
 
@@ -56,6 +62,11 @@ final class TrainingLoop {
 
         /** model.json's training record after {@code steps} steps and {@code seconds} of training. */
         JsonObject record(String commandLine, int steps, double seconds) throws IOException;
+
+        /** The part of a {@link #record} that describes this run (distillation nests its own under the teacher's). */
+        default JsonObject ownRecord(JsonObject record) {
+            return record;
+        }
 
         /** "train" or "distill", as its lease names it. */
         String command();
@@ -87,16 +98,19 @@ final class TrainingLoop {
 
     private <B> void run(Objective<B> objective, String commandLine, OutputGuard guard) throws Exception {
         MipflowModel.configureThreads(run.threads());
+        // Checked before the photos load: a resume with other settings is refused at once.
+        Path ckpt = run.out().resolve(objective.checkpointName());
+        boolean resuming = run.resume() && Checkpoints.exists(ckpt);
+        String recorded = resuming ? resumable(objective, ckpt, commandLine) : commandLine;
         long t0 = System.nanoTime();
         PhotoBank bank = PhotoBank.load(run.photos(), run.list(), PHOTO_SIDES, PHOTO_SIDES[0], 2);
         log.printf(Locale.ROOT, "loaded %d photo scales (%d photos skipped: shorter side below %d px) in %.1f s%n",
                 bank.size(), bank.skipped(), PHOTO_SIDES[0], (System.nanoTime() - t0) / 1e9);
         // The model (distill's teacher) is loaded before --overwrite removes anything: a bad one deletes nothing.
-        Path ckpt = run.out().resolve(objective.checkpointName());
         int startStep = 0;
         double priorSeconds = 0;
         MipflowModel model;
-        if (run.resume() && Checkpoints.exists(ckpt)) {
+        if (resuming) {
             model = MipflowModel.load(ckpt);
             Checkpoints.State st = Checkpoints.state(ckpt);
             startStep = st.step();
@@ -107,10 +121,30 @@ final class TrainingLoop {
         }
         try {
             guard.planIsValid();
-            train(objective, model, ckpt, startStep, priorSeconds, bank, commandLine);
+            train(objective, model, ckpt, startStep, priorSeconds, bank, recorded);
         } finally {
             model.close();
         }
+    }
+
+    /**
+     * Refuses to go on from a checkpoint made with other settings (its model.json would then
+     * describe a run that did not happen); else the command line to record, both commands chained.
+     */
+    private static String resumable(Objective<?> objective, Path ckpt, String commandLine) throws Exception {
+        ModelManifest saved = ModelManifest.read(ckpt);
+        JsonObject was = saved.training();
+        List<String> diff = new ArrayList<>(ResumeCheck.differences(was, objective.record(commandLine, 0, 0)));
+        if (!saved.config().sameArchitecture(objective.architecture())) {
+            diff.add(0, "architecture: checkpoint " + saved.config().summary() + ", this run "
+                    + objective.architecture().summary());
+        }
+        if (!diff.isEmpty()) {
+            throw new UsageException("--resume: the checkpoint in " + ckpt + " was made with other settings ("
+                    + String.join("; ", diff) + "); resume with the settings it was made with, or start over with "
+                    + "--overwrite");
+        }
+        return ResumeCheck.commandChain(objective.ownRecord(was), commandLine);
     }
 
     private <B> void train(Objective<B> objective, MipflowModel model, Path ckpt, int startStep, double priorSeconds,

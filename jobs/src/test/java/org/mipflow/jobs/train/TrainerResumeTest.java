@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.model.Checksums;
+import org.mipflow.model.MipflowModel;
 import org.mipflow.model.ModelManifest;
 
 /**
@@ -71,15 +72,49 @@ class TrainerResumeTest {
         new TeacherTrainer(config(a, 4, false), quiet()).run("test");
         // A run that stops after its step-2 checkpoint (as if killed during step 3), then resumed to 4.
         Path c = tmp.resolve("c");
-        new TeacherTrainer(config(c, 3, false), quiet()).run("test");
+        new TeacherTrainer(config(c, 3, false), quiet()).run("first");
         assertTrue(Files.exists(c.resolve("checkpoint/state.json")), "checkpoint at step 2 of 3");
-        new TeacherTrainer(config(c, 4, true), quiet()).run("test");
+        new TeacherTrainer(config(c, 4, true), quiet()).run("second");
         for (String f : List.of("encoder.params", "decoder.params")) {
             assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(c.resolve(f)), f);
         }
         ModelManifest m = ModelManifest.read(a);
         assertTrue(m.training().get("trainListSha256").getAsString().equals(Checksums.sha256(list)));
         assertEquals(0.2, m.training().get("ssimWeight").getAsDouble());
+        assertEquals("first && second", ModelManifest.read(c).training().get("command").getAsString(),
+                "the resumed model records both commands that made it");
+    }
+
+    @Test
+    void resumeWithOtherSettingsIsRefused() throws Exception {
+        Path c = tmp.resolve("other");
+        new TeacherTrainer(config(c, 3, false), quiet()).run("test");
+        byte[] written = Files.readAllBytes(c.resolve("model.json"));
+        TrainConfig same = config(c, 4, true);
+        TrainConfig otherSsim = new TrainConfig(same.run(), 4, 3, null, 0.3);
+        UsageException e = assertThrows(UsageException.class,
+                () -> new TeacherTrainer(otherSsim, quiet()).run("test"));
+        assertTrue(e.getMessage().contains("ssimWeight: checkpoint 0.2, this run 0.3"), e.getMessage());
+        TrainingSettings r = same.run();
+        TrainingSettings otherCrop = new TrainingSettings(r.photos(), r.list(), r.out(), 4, r.batch(), 128,
+                r.learningRate(), r.warmup(), r.seed(), r.checkpointEvery(), r.threads(), true);
+        e = assertThrows(UsageException.class,
+                () -> new TeacherTrainer(new TrainConfig(otherCrop, 4, 3, null, 0.2), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("crop: checkpoint 64, this run 128"), e.getMessage());
+        e = assertThrows(UsageException.class,
+                () -> new TeacherTrainer(new TrainConfig(same.run(), 4, 3, null, 0.2, 2), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("architecture: checkpoint latent channels 4, encoder width 64 with 1 block(s)"),
+                e.getMessage());
+        assertTrue(Files.exists(c.resolve("checkpoint/state.json")), "a refused resume keeps the checkpoint");
+        assertArrayEquals(written, Files.readAllBytes(c.resolve("model.json")), "and the model it wrote");
+
+        // Distillation: the checkpoint holds its teacher, so a resume with another one is refused.
+        Path teacher = tmp.resolve("other-teacher");
+        new TeacherTrainer(config(teacher, 2, false), quiet()).run("test");
+        Path d = tmp.resolve("other-distill");
+        new StudentDistiller(distill(teacher, d, 3, false), quiet()).run("test");
+        e = assertThrows(UsageException.class, () -> new StudentDistiller(distill(c, d, 4, true), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("teacherSha256.decoder.params"), e.getMessage());
     }
 
     @Test
@@ -89,13 +124,17 @@ class TrainerResumeTest {
         Path a = tmp.resolve("da");
         new StudentDistiller(distill(teacher, a, 4, false), quiet()).run("test");
         Path c = tmp.resolve("dc");
-        new StudentDistiller(distill(teacher, c, 3, false), quiet()).run("test");
-        new StudentDistiller(distill(teacher, c, 4, true), quiet()).run("test");
+        new StudentDistiller(distill(teacher, c, 3, false), quiet()).run("first");
+        new StudentDistiller(distill(teacher, c, 4, true), quiet()).run("second");
         assertArrayEquals(Files.readAllBytes(a.resolve("student.params")), Files.readAllBytes(c.resolve("student.params")));
         assertArrayEquals(Files.readAllBytes(teacher.resolve("decoder.params")), Files.readAllBytes(a.resolve("decoder.params")),
                 "distillation leaves the teacher unchanged");
         JsonObject d = ModelManifest.read(a).training().getAsJsonObject("distillation");
         assertEquals(0.5, d.get("ssimWeight").getAsDouble());
+        assertEquals(ModelManifest.read(teacher).files().get("decoder.params"),
+                d.getAsJsonObject("teacherSha256").get("decoder.params").getAsString());
+        JsonObject dc = ModelManifest.read(c).training().getAsJsonObject("distillation");
+        assertEquals("first && second", dc.get("command").getAsString());
     }
 
     @Test
@@ -118,6 +157,27 @@ class TrainerResumeTest {
                 .getAsString());
         assertEquals(first1.training().get("steps"), from.getAsJsonObject("training").get("steps"),
                 "the starting model's own training record is kept");
+
+        // Grown by an encoder block per level, and trained at learning rate 0, it encodes as the first did.
+        Path grown = tmp.resolve("init-grown");
+        TrainingSettings still2 = new TrainingSettings(photos, list, grown, 1, 2, 64, 0.0, 1, 9, 2, 2, false);
+        new TeacherTrainer(new TrainConfig(still2, 4, 3, first, 0, 2), quiet()).run("test");
+        assertEquals(2, ModelManifest.read(grown).config().encoderBlocks());
+        assertArrayEquals(Files.readAllBytes(first.resolve("decoder.params")), Files.readAllBytes(grown.resolve(
+                "decoder.params")));
+        float[] img = new float[3 * 64 * 64];
+        for (int i = 0; i < img.length; i++) {
+            img[i] = (float) Math.cos(i * 0.13);
+        }
+        try (MipflowModel a = MipflowModel.load(first); MipflowModel b = MipflowModel.load(grown)) {
+            assertArrayEquals(a.encode(img, 1, 64, 64), b.encode(img, 1, 64, 64), 1e-6f);
+        }
+        // A model is grown, never shrunk.
+        TrainingSettings shrink = new TrainingSettings(photos, list, tmp.resolve("init-shrunk"), 1, 2, 64, 0.0, 1, 9,
+                2, 2, false);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new TeacherTrainer(new TrainConfig(shrink, 4, 3, grown, 0, 1), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("grown, not shrunk"), e.getMessage());
     }
 
     @Test

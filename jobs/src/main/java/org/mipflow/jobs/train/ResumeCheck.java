@@ -1,0 +1,59 @@
+package org.mipflow.jobs.train;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Whether a run may go on from a checkpoint: the checkpoint's training record (written by the run
+ * that made it) against the record this run would write, field by field. A resumed run that took
+ * other settings would end with weights its model.json does not describe.
+ *
+ * <p>What may change between the two: the command line and the counts of its run (steps done and
+ * planned, wall time), the threads and the machine, none of which decide what a step computes.
+ * A longer {@code --steps} is allowed on purpose: it stretches the cosine schedule from the
+ * checkpoint on, and the record's command then shows both commands. A field that only one of the
+ * two records has is not compared (an older Mipflow did not record it).
+ */
+final class ResumeCheck {
+    private static final Set<String> FREE = Set.of("command", "steps", "wallSeconds", "threads", "machine");
+
+    private ResumeCheck() {}
+
+    /** "field: checkpoint X, this run Y" for every setting that differs; empty when the run may resume. */
+    static List<String> differences(JsonObject checkpoint, JsonObject now) {
+        List<String> out = new ArrayList<>();
+        compare("", checkpoint, now, out);
+        return out;
+    }
+
+    private static void compare(String prefix, JsonObject was, JsonObject now, List<String> out) {
+        for (Map.Entry<String, JsonElement> e : was.entrySet()) {
+            String key = e.getKey();
+            JsonElement a = e.getValue();
+            JsonElement b = now.get(key);
+            if (FREE.contains(key) || b == null) {
+                continue;
+            }
+            if (a.isJsonObject() && b.isJsonObject()) {
+                compare(prefix + key + ".", a.getAsJsonObject(), b.getAsJsonObject(), out);
+            } else if (!a.equals(b)) {
+                out.add(prefix + key + ": checkpoint " + a + ", this run " + b);
+            }
+        }
+    }
+
+    /**
+     * The command a resumed run records: the one that wrote the checkpoint, then this one, so that
+     * the record names every command that made the weights, in order.
+     *
+     * @param ownRecord the checkpoint's record of its own run (for distillation, its distillation part)
+     */
+    static String commandChain(JsonObject ownRecord, String commandLine) {
+        JsonElement earlier = ownRecord.get("command");
+        return earlier == null ? commandLine : earlier.getAsString() + " && " + commandLine;
+    }
+}

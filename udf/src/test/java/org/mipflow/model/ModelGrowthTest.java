@@ -1,0 +1,58 @@
+package org.mipflow.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.nn.Parameter;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** A model grown by encoder blocks computes what it was grown from, with the real DJL engine. */
+class ModelGrowthTest {
+    private static final ModelConfig TINY = ModelDirectoryTest.TINY;
+
+    /** Every weight away from its initial value, so that no block is the identity by chance. */
+    private static void scramble(MipflowModel m) {
+        SplittableRandom rng = new SplittableRandom(5);
+        for (Parameter p : MipflowModel.parameters(m.encoder(), m.teacher())) {
+            float[] v = p.getArray().toFloatArray();
+            for (int i = 0; i < v.length; i++) {
+                v[i] += (float) (0.1 * rng.nextGaussian());
+            }
+            p.getArray().set(v);
+        }
+    }
+
+    @Test
+    void aGrownModelEncodesAndDecodesAsBefore() {
+        float[] img = new float[2 * 3 * 32 * 32];
+        for (int i = 0; i < img.length; i++) {
+            img[i] = (float) Math.sin(i * 0.21);
+        }
+        try (MipflowModel from = MipflowModel.create(TINY, 3)) {
+            scramble(from);
+            float[] z = from.encode(img, 2, 32, 32);
+            float[] v = from.velocity(img, 2, 32, 32, z, 4, 4, 0.6, 1, false);
+            try (MipflowModel grown = MipflowModel.grownFrom(from, TINY.withEncoderBlocks(3), 7)) {
+                assertEquals(3, grown.config().encoderBlocks());
+                assertTrue(grown.parameterCount(grown.encoder()) > 2 * from.parameterCount(from.encoder()),
+                        "two more blocks at each level");
+                assertArrayEquals(z, grown.encode(img, 2, 32, 32), 1e-6f);
+                assertArrayEquals(v, grown.velocity(img, 2, 32, 32, z, 4, 4, 0.6, 1, false));
+            }
+        }
+    }
+
+    @Test
+    void onlyEncoderBlocksMayGrow() {
+        try (MipflowModel from = MipflowModel.create(TINY.withEncoderBlocks(2), 3)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> MipflowModel.grownFrom(from, TINY, 3));
+            assertTrue(e.getMessage().contains("from 2 to 1"), e.getMessage());
+            ModelConfig wider = new ModelConfig(4, 8, 16, 2, new int[] {8, 16, 32}, 4, 16, TINY.schedule());
+            assertThrows(IllegalArgumentException.class, () -> MipflowModel.grownFrom(from, wider, 3));
+        }
+    }
+}
