@@ -16,22 +16,33 @@ import java.util.Set;
  * planned, wall time), the threads and the machine, none of which decide what a step computes.
  * A longer {@code --steps} is allowed on purpose: it stretches the cosine schedule from the
  * checkpoint on, and the record's command then shows both commands. A field that only one of the
- * two records has is not compared (an older Mipflow did not record it).
+ * two records has is not compared (an older Mipflow did not record it). A nested record that
+ * differs (the model a run started from, distillation's teacher) is named once, not field by field.
  */
 final class ResumeCheck {
     private static final Set<String> FREE = Set.of("command", "steps", "wallSeconds", "threads", "machine");
+    /** What a difference inside these nested records means, in the user's words. */
+    private static final Map<String, String> NESTED = Map.of(
+            "initFrom", "the checkpoint started from another --init model",
+            "teacherSha256", "the checkpoint was distilled from another teacher");
 
     private ResumeCheck() {}
 
-    /** "field: checkpoint X, this run Y" for every setting that differs; empty when the run may resume. */
+    /**
+     * One line for each nested record that differs (first: it explains the rest), then "field:
+     * checkpoint X, this run Y" for every setting that differs; empty when the run may resume.
+     */
     static List<String> differences(JsonObject checkpoint, JsonObject now) {
-        List<String> out = new ArrayList<>();
-        compare("", checkpoint, now, out);
-        return out;
+        List<String> nested = new ArrayList<>();
+        List<String> fields = new ArrayList<>();
+        collect("", checkpoint, now, nested, fields);
+        nested.addAll(fields);
+        return nested;
     }
 
-    private static void compare(String prefix, JsonObject was, JsonObject now, List<String> out) {
-        for (Map.Entry<String, JsonElement> e : was.entrySet()) {
+    private static void collect(String prefix, JsonObject checkpoint, JsonObject now, List<String> nested,
+            List<String> fields) {
+        for (Map.Entry<String, JsonElement> e : checkpoint.entrySet()) {
             String key = e.getKey();
             JsonElement a = e.getValue();
             JsonElement b = now.get(key);
@@ -39,9 +50,13 @@ final class ResumeCheck {
                 continue;
             }
             if (a.isJsonObject() && b.isJsonObject()) {
-                compare(prefix + key + ".", a.getAsJsonObject(), b.getAsJsonObject(), out);
+                if (!NESTED.containsKey(key)) {
+                    collect(prefix + key + ".", a.getAsJsonObject(), b.getAsJsonObject(), nested, fields);
+                } else if (!differences(a.getAsJsonObject(), b.getAsJsonObject()).isEmpty()) {
+                    nested.add(prefix + key + ": " + NESTED.get(key));
+                }
             } else if (!a.equals(b)) {
-                out.add(prefix + key + ": checkpoint " + a + ", this run " + b);
+                fields.add(prefix + key + ": checkpoint " + a + ", this run " + b);
             }
         }
     }

@@ -140,9 +140,11 @@ final class TrainingLoop {
                     + objective.architecture().summary());
         }
         if (!diff.isEmpty()) {
+            int shown = Math.min(diff.size(), 4);
+            String more = diff.size() > shown ? "; and " + (diff.size() - shown) + " more" : "";
             throw new UsageException("--resume: the checkpoint in " + ckpt + " was made with other settings ("
-                    + String.join("; ", diff) + "); resume with the settings it was made with, or start over with "
-                    + "--overwrite");
+                    + String.join("; ", diff.subList(0, shown)) + more + "); resume with the settings it was made "
+                    + "with, or start over with --overwrite");
         }
         return ResumeCheck.commandChain(objective.ownRecord(was), commandLine);
     }

@@ -21,8 +21,12 @@ class ResumeCheckTest {
         assertEquals(List.of(), ResumeCheck.differences(was, now));
         now.getAsJsonObject("initFrom").getAsJsonObject("sha256").addProperty("decoder.params", "y");
         now.addProperty("crop", 128);
-        assertEquals(List.of("crop: checkpoint 64, this run 128",
-                "initFrom.sha256.decoder.params: checkpoint \"x\", this run \"y\""), ResumeCheck.differences(was, now));
+        now.add("distillation", json("{\"seed\":5,\"teacherSha256\":{\"decoder.params\":\"y\"}}"));
+        was.add("distillation", json("{\"seed\":6,\"teacherSha256\":{\"decoder.params\":\"x\"}}"));
+        assertEquals(List.of("initFrom: the checkpoint started from another --init model",
+                "distillation.teacherSha256: the checkpoint was distilled from another teacher",
+                "crop: checkpoint 64, this run 128", "distillation.seed: checkpoint 6, this run 5"),
+                ResumeCheck.differences(was, now));
     }
 
     @Test

@@ -114,7 +114,8 @@ class TrainerResumeTest {
         Path d = tmp.resolve("other-distill");
         new StudentDistiller(distill(teacher, d, 3, false), quiet()).run("test");
         e = assertThrows(UsageException.class, () -> new StudentDistiller(distill(c, d, 4, true), quiet()).run("test"));
-        assertTrue(e.getMessage().contains("teacherSha256.decoder.params"), e.getMessage());
+        assertTrue(e.getMessage().contains("distillation.teacherSha256: the checkpoint was distilled from another "
+                + "teacher"), e.getMessage());
     }
 
     @Test
