@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.mipflow.schedule.StageSchedule;
 
@@ -26,6 +27,15 @@ public record ModelManifest(
     public ModelManifest {
         files = Map.copyOf(files);
         training = training == null ? new JsonObject() : training;
+    }
+
+    /** The recorded SHA-256 of each of {@code names}, as a JSON object: how a training record names a model. */
+    public JsonObject sha256Of(List<String> names) {
+        JsonObject sums = new JsonObject();
+        for (String f : names) {
+            sums.addProperty(f, files.get(f));
+        }
+        return sums;
     }
 
     public boolean has(String file) {

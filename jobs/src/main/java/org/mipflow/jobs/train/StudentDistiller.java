@@ -202,11 +202,7 @@ public final class StudentDistiller implements TrainingLoop.Objective<StageStart
         t.remove("distillation");
         JsonObject d = r.record(cmd, steps, seconds);
         // Which teacher, by its files: two teachers trained alike have the same record.
-        JsonObject sums = new JsonObject();
-        for (String f : List.of(MipflowModel.ENCODER_FILE, MipflowModel.TEACHER_FILE)) {
-            sums.addProperty(f, teacher.files().get(f));
-        }
-        d.add("teacherSha256", sums);
+        d.add("teacherSha256", teacher.sha256Of(List.of(MipflowModel.ENCODER_FILE, MipflowModel.TEACHER_FILE)));
         d.addProperty("teacherStepsPerStage", dc.teacherSteps());
         d.addProperty("groundTruthWeight", dc.groundTruthWeight());
         d.addProperty("ssimWeight", dc.ssimWeight());

@@ -123,7 +123,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         }
         try {
             Engine.getInstance().setRandomSeed((int) tc.run().seed());
-            return MipflowModel.grownFrom(model, model.config().withEncoderBlocks(encoderBlocks()), tc.run().seed());
+            return MipflowModel.grownFrom(model, architecture(), tc.run().seed());
         } finally {
             model.close();
         }
@@ -233,11 +233,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     private JsonObject initRecord() {
         ModelManifest m = initManifest();
         JsonObject o = new JsonObject();
-        JsonObject sums = new JsonObject();
-        for (String f : List.of(MipflowModel.ENCODER_FILE, MipflowModel.TEACHER_FILE)) {
-            sums.addProperty(f, m.files().get(f));
-        }
-        o.add("sha256", sums);
+        o.add("sha256", m.sha256Of(List.of(MipflowModel.ENCODER_FILE, MipflowModel.TEACHER_FILE)));
         if (m.training().size() > 0) {
             o.add("training", m.training());
         }
