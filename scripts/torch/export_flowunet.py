@@ -103,6 +103,14 @@ class FlowUNetTwin(torch.nn.Module):
             return self._conv(x, name + ".skip", 1) + h
         return x + h
 
+    def _with_latent(self, h: Tensor, z: Tensor, name: str) -> Tensor:
+        # FlowUNet's latent entries at the coarser levels: a model has them when trained with
+        # --latent-levels 2 or 3, and its weights then name them.
+        if (name + ".w") not in self.w:
+            return h
+        z_at = self._layout(F.interpolate(z, size=[h.shape[2], h.shape[3]], mode="nearest").to(h.dtype))
+        return h + self._conv(z_at, name, 1)
+
     def _up(self, x: Tensor) -> Tensor:
         return self._layout(F.interpolate(x, size=[x.shape[2] * 2, x.shape[3] * 2], mode="nearest"))
 
@@ -114,8 +122,9 @@ class FlowUNetTwin(torch.nn.Module):
         z_up = F.interpolate(z, size=[x.shape[2], x.shape[3]], mode="nearest")
         h = self._layout(torch.cat([x, z_up], 1).to(dt))
         h0 = self._res(self._conv(h, "dec.in", 1), emb, "dec.e0")
-        h1 = self._res(self._conv(h0, "dec.down1", 2), emb, "dec.e1")
-        h2 = self._res(self._res(self._conv(h1, "dec.down2", 2), emb, "dec.m1"), emb, "dec.m2")
+        h1 = self._res(self._with_latent(self._conv(h0, "dec.down1", 2), z, "dec.z1"), emb, "dec.e1")
+        h2 = self._conv(h1, "dec.down2", 2)
+        h2 = self._res(self._res(self._with_latent(h2, z, "dec.z2"), emb, "dec.m1"), emb, "dec.m2")
         u1 = self._conv(self._up(h2), "dec.up1", 1)
         g1 = self._res(self._layout(torch.cat([u1, h1], 1)), emb, "dec.d1")
         u0 = self._conv(self._up(g1), "dec.up0", 1)

@@ -8,7 +8,7 @@ import org.mipflow.schedule.StageSchedule;
 
 /** A small, randomly initialised model with a student: real engine, fast enough for Spark tests. */
 public final class TestModels {
-    static final ModelConfig TINY = new ModelConfig(4, 8, 8, 1, new int[] {8, 16, 32}, 4, 16, StageSchedule.DEFAULT);
+    static final ModelConfig TINY = new ModelConfig(4, 8, 8, 1, new int[] {8, 16, 32}, 1, 4, 16, StageSchedule.DEFAULT);
 
     private TestModels() {}
 

@@ -77,17 +77,17 @@ public final class MipflowModel implements DecoderModel {
     /**
      * A model of {@code cfg} that computes what {@code from} computes: every parameter of
      * {@code from}'s encoder and teacher copied by name, and the parameters it lacks (the encoder
-     * blocks {@code cfg} adds, whose last convolution starts at zero, so each adds nothing yet) at
-     * their seeded start. {@code cfg} may differ from {@code from}'s architecture only by more
-     * encoder blocks. The student is not carried over.
+     * blocks and the decoder's latent entries {@code cfg} adds, whose last convolution starts at
+     * zero, so each adds nothing yet) at their seeded start. {@code cfg} may differ from
+     * {@code from}'s architecture only by more encoder blocks and more latent levels
+     * ({@link ModelConfig#grows}). The student is not carried over.
      */
     public static MipflowModel grownFrom(MipflowModel from, ModelConfig cfg, long seed) {
         ModelConfig was = from.config();
-        if (cfg.encoderBlocks() < was.encoderBlocks()
-                || !cfg.withEncoderBlocks(was.encoderBlocks()).sameArchitecture(was)) {
+        if (!cfg.grows(was)) {
             throw new IllegalArgumentException("a model can only be grown by encoder blocks (here from "
-                    + was.encoderBlocks() + " to " + cfg.encoderBlocks() + " per level), the rest of its architecture "
-                    + "unchanged");
+                    + was.encoderBlocks() + " to " + cfg.encoderBlocks() + " per level) and latent levels (here from "
+                    + was.latentLevels() + " to " + cfg.latentLevels() + "), the rest of its architecture unchanged");
         }
         MipflowModel grown = create(cfg, seed);
         try {

@@ -13,6 +13,9 @@ import org.mipflow.schedule.StageSchedule;
  * @param encoderBlocks residual blocks at each of the encoder's three levels (1 in every model
  *     before encoderBlocks was recorded)
  * @param decoderWidths widths of the decoder UNet levels, finest first
+ * @param latentLevels decoder levels the latent enters, finest first: 1, the input only (every
+ *     model before latentLevels was recorded); 2 and 3 add it, through its own convolution, at the
+ *     1/2- and then the 1/4-resolution level as well
  * @param timeFrequencies sinusoidal frequencies of the time features
  * @param embedDim width of the time/stage embedding
  * @param schedule the stage schedule the decoder was trained for
@@ -23,12 +26,13 @@ public record ModelConfig(
         int encoderWidth,
         int encoderBlocks,
         int[] decoderWidths,
+        int latentLevels,
         int timeFrequencies,
         int embedDim,
         StageSchedule schedule) {
 
     public static final ModelConfig DEFAULT =
-            new ModelConfig(8, 8, 64, 1, new int[] {32, 64, 128}, 16, 128, StageSchedule.DEFAULT);
+            new ModelConfig(8, 8, 64, 1, new int[] {32, 64, 128}, 1, 16, 128, StageSchedule.DEFAULT);
 
     public ModelConfig {
         if (latentChannels < 1 || latentChannels > 64) {
@@ -43,6 +47,9 @@ public record ModelConfig(
         if (decoderWidths.length != 3) {
             throw new IllegalArgumentException("the decoder has exactly three levels");
         }
+        if (latentLevels < 1 || latentLevels > decoderWidths.length) {
+            throw new IllegalArgumentException("the latent enters 1 to " + decoderWidths.length + " decoder levels");
+        }
         decoderWidths = decoderWidths.clone();
     }
 
@@ -53,21 +60,39 @@ public record ModelConfig(
 
     /** The same architecture with {@code n} residual blocks at each encoder level. */
     public ModelConfig withEncoderBlocks(int n) {
-        return new ModelConfig(latentChannels, downsample, encoderWidth, n, decoderWidths, timeFrequencies, embedDim,
-                schedule);
+        return new ModelConfig(latentChannels, downsample, encoderWidth, n, decoderWidths, latentLevels,
+                timeFrequencies, embedDim, schedule);
+    }
+
+    /** The same architecture with the latent entering the first {@code n} decoder levels. */
+    public ModelConfig withLatentLevels(int n) {
+        return new ModelConfig(latentChannels, downsample, encoderWidth, encoderBlocks, decoderWidths, n,
+                timeFrequencies, embedDim, schedule);
+    }
+
+    /**
+     * Whether a model of {@code from}'s architecture can be grown into this one
+     * ({@link MipflowModel#grownFrom}): the same but for as many or more encoder blocks and latent
+     * levels, whose added parts start out adding nothing.
+     */
+    public boolean grows(ModelConfig from) {
+        return encoderBlocks >= from.encoderBlocks && latentLevels >= from.latentLevels
+                && withEncoderBlocks(from.encoderBlocks).withLatentLevels(from.latentLevels).sameArchitecture(from);
     }
 
     /** Field by field, the widths by value (a record's equals compares arrays by identity). */
     public boolean sameArchitecture(ModelConfig o) {
         return latentChannels == o.latentChannels && downsample == o.downsample && encoderWidth == o.encoderWidth
                 && encoderBlocks == o.encoderBlocks && Arrays.equals(decoderWidths, o.decoderWidths)
+                && latentLevels == o.latentLevels
                 && timeFrequencies == o.timeFrequencies && embedDim == o.embedDim && schedule.equals(o.schedule);
     }
 
     /** One line for messages: what {@link #sameArchitecture} compares. */
     public String summary() {
         return "latent channels " + latentChannels + ", encoder width " + encoderWidth + " with " + encoderBlocks
-                + " block(s) per level, decoder widths " + Arrays.toString(decoderWidths) + ", time frequencies "
+                + " block(s) per level, decoder widths " + Arrays.toString(decoderWidths) + " with the latent at "
+                + latentLevels + " level(s), time frequencies "
                 + timeFrequencies + ", embedding " + embedDim + ", " + schedule.stages() + " stages (gamma "
                 + schedule.gamma() + ")";
     }

@@ -73,6 +73,7 @@ public record ModelManifest(
                             field(a, "architecture.", "encoderWidth").getAsInt(),
                             a.has("encoderBlocks") ? a.get("encoderBlocks").getAsInt() : 1,
                             widths,
+                            a.has("latentLevels") ? a.get("latentLevels").getAsInt() : 1,
                             field(a, "architecture.", "timeFrequencies").getAsInt(),
                             field(a, "architecture.", "embedDim").getAsInt(),
                             new StageSchedule(field(s, "schedule.", "stages").getAsInt(),
@@ -156,6 +157,7 @@ public record ModelManifest(
         a.addProperty("encoderWidth", config.encoderWidth());
         a.addProperty("encoderBlocks", config.encoderBlocks());
         a.add("decoderWidths", GSON.toJsonTree(config.decoderWidths()));
+        a.addProperty("latentLevels", config.latentLevels());
         a.addProperty("timeFrequencies", config.timeFrequencies());
         a.addProperty("embedDim", config.embedDim());
         o.add("architecture", a);

@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.nn.Parameter;
+import com.google.gson.JsonObject;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The TorchScript twin computes the native network: same weights (the shipped model's), same
@@ -74,6 +77,35 @@ class FlowUNetTwinTest {
                         assertTrue(e < 1e-5, p + " stage " + stage + " student " + student + ": relative error " + e);
                     }
                 }
+            }
+        }
+    }
+
+    /** A decoder whose latent enters all three levels, every weight off zero, on both paths. */
+    @Test
+    void fp32TwinTakesTheLatentAtEveryLevel(@TempDir Path dir) throws Exception {
+        ModelConfig cfg = ModelDirectoryTest.TINY.withLatentLevels(3);
+        try (MipflowModel m = MipflowModel.create(cfg, 11)) {
+            SplittableRandom r = new SplittableRandom(3);
+            for (Parameter p : MipflowModel.parameters(m.encoder(), m.teacher())) {
+                float[] v = p.getArray().toFloatArray();
+                for (int i = 0; i < v.length; i++) {
+                    v[i] += (float) (0.1 * r.nextGaussian());
+                }
+                p.getArray().set(v);
+            }
+            m.save(dir, new JsonObject());
+        }
+        float[] zs = java.util.Arrays.copyOf(z, N * cfg.latentChannels() * (SIDE / 8) * (SIDE / 8));
+        try (MipflowModel nat = MipflowModel.load(dir);
+                MipflowModel twin = MipflowModel.load(dir, Device.cpu(),
+                        new NumericPath(NumericPath.Precision.FP32, NumericPath.Layout.NHWC))) {
+            for (int stage : new int[] {0, 3}) {
+                int s = stage < 3 ? SIDE >> 2 : SIDE;
+                float[] xs = java.util.Arrays.copyOf(x, N * 3 * s * s);
+                double e = relError(nat.velocity(xs, N, s, s, zs, SIDE / 8, SIDE / 8, 0.4, stage, false),
+                        twin.velocity(xs, N, s, s, zs, SIDE / 8, SIDE / 8, 0.4, stage, false));
+                assertTrue(e < 1e-5, "stage " + stage + ": relative error " + e);
             }
         }
     }

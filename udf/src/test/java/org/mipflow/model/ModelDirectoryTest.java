@@ -15,7 +15,7 @@ import org.mipflow.schedule.StageSchedule;
 
 /** Saving, loading and refusing model directories, with the real DJL engine. */
 class ModelDirectoryTest {
-    static final ModelConfig TINY = new ModelConfig(4, 8, 8, 1, new int[] {8, 16, 32}, 4, 16, StageSchedule.DEFAULT);
+    static final ModelConfig TINY = new ModelConfig(4, 8, 8, 1, new int[] {8, 16, 32}, 1, 4, 16, StageSchedule.DEFAULT);
 
     private static float[] ramp(int n) {
         float[] v = new float[n];

@@ -9,7 +9,10 @@ import ai.djl.nn.Parameter;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** A model grown by encoder blocks computes what it was grown from, with the real DJL engine. */
+/**
+ * A model grown by encoder blocks or latent levels computes what it was grown from, with the real
+ * DJL engine.
+ */
 class ModelGrowthTest {
     private static final ModelConfig TINY = ModelDirectoryTest.TINY;
 
@@ -46,12 +49,62 @@ class ModelGrowthTest {
     }
 
     @Test
-    void onlyEncoderBlocksMayGrow() {
+    void latentLevelsStartAtZeroAndThenReachTheVelocity() {
+        float[] img = new float[2 * 3 * 32 * 32];
+        for (int i = 0; i < img.length; i++) {
+            img[i] = (float) Math.cos(i * 0.17);
+        }
+        try (MipflowModel from = MipflowModel.create(TINY, 3)) {
+            scramble(from);
+            float[] z = from.encode(img, 2, 32, 32);
+            float[] v = from.velocity(img, 2, 32, 32, z, 4, 4, 0.6, 1, false);
+            try (MipflowModel grown = MipflowModel.grownFrom(from, TINY.withLatentLevels(3), 7)) {
+                assertEquals(3, grown.config().latentLevels());
+                assertArrayEquals(v, grown.velocity(img, 2, 32, 32, z, 4, 4, 0.6, 1, false));
+                // Each entry is wired in: once its convolution is off zero, the velocity moves.
+                for (String entry : new String[] {"dec.z1.w", "dec.z2.w"}) {
+                    Parameter p = parameter(grown, entry);
+                    float[] w = p.getArray().toFloatArray();
+                    float[] nudged = w.clone();
+                    nudged[0] += 0.5f;
+                    p.getArray().set(nudged);
+                    float[] moved = grown.velocity(img, 2, 32, 32, z, 4, 4, 0.6, 1, false);
+                    assertTrue(maxDiff(v, moved) > 1e-4, entry + " does not reach the output");
+                    p.getArray().set(w);
+                }
+            }
+        }
+    }
+
+    private static Parameter parameter(MipflowModel m, String name) {
+        for (Parameter p : MipflowModel.parameters(m.encoder(), m.teacher())) {
+            if (p.getName().equals(name)) {
+                return p;
+            }
+        }
+        throw new AssertionError("no parameter " + name);
+    }
+
+    private static double maxDiff(float[] a, float[] b) {
+        double d = 0;
+        for (int i = 0; i < a.length; i++) {
+            d = Math.max(d, Math.abs(a[i] - b[i]));
+        }
+        return d;
+    }
+
+    @Test
+    void onlyEncoderBlocksAndLatentLevelsMayGrow() {
+        try (MipflowModel from = MipflowModel.create(TINY.withLatentLevels(2), 3)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> MipflowModel.grownFrom(from, TINY, 3));
+            assertTrue(e.getMessage().contains("latent levels (here from 2 to 1)"), e.getMessage());
+        }
         try (MipflowModel from = MipflowModel.create(TINY.withEncoderBlocks(2), 3)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> MipflowModel.grownFrom(from, TINY, 3));
             assertTrue(e.getMessage().contains("from 2 to 1"), e.getMessage());
-            ModelConfig wider = new ModelConfig(4, 8, 16, 2, new int[] {8, 16, 32}, 4, 16, TINY.schedule());
+            ModelConfig wider = new ModelConfig(4, 8, 16, 2, new int[] {8, 16, 32}, 1, 4, 16, TINY.schedule());
             assertThrows(IllegalArgumentException.class, () -> MipflowModel.grownFrom(from, wider, 3));
         }
     }

@@ -12,7 +12,7 @@ import org.mipflow.schedule.StageSchedule;
  * share no test classes (that would need a test-jar, which reactor-only builds cannot resolve).
  */
 final class TinyModel {
-    static final ModelConfig CONFIG = new ModelConfig(4, 8, 8, 1, new int[] {8, 16, 32}, 4, 16, StageSchedule.DEFAULT);
+    static final ModelConfig CONFIG = new ModelConfig(4, 8, 8, 1, new int[] {8, 16, 32}, 1, 4, 16, StageSchedule.DEFAULT);
 
     private TinyModel() {}
 

@@ -42,7 +42,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     public ModelConfig modelConfig() {
         ModelConfig d = ModelConfig.DEFAULT;
         return new ModelConfig(tc.latentChannels(), d.downsample(), d.encoderWidth(), encoderBlocks(), d.decoderWidths(),
-                d.timeFrequencies(), d.embedDim(), new StageSchedule(tc.stages(), d.schedule().gamma()));
+                latentLevels(), d.timeFrequencies(), d.embedDim(), new StageSchedule(tc.stages(), d.schedule().gamma()));
     }
 
     /** Residual blocks per encoder level: as asked, else the --init model's, else 1. */
@@ -51,6 +51,14 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
             return tc.encoderBlocks();
         }
         return tc.init() == null ? 1 : initManifest().config().encoderBlocks();
+    }
+
+    /** Decoder levels the latent enters: as asked, else the --init model's, else 1. */
+    int latentLevels() {
+        if (tc.latentLevels() != null) {
+            return tc.latentLevels();
+        }
+        return tc.init() == null ? 1 : initManifest().config().latentLevels();
     }
 
     public void run(String commandLine) throws Exception {
@@ -95,7 +103,9 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     /** From the seed, the options' architecture; from --init, that model's, grown if asked. */
     @Override
     public ModelConfig architecture() {
-        return tc.init() == null ? modelConfig() : initManifest().config().withEncoderBlocks(encoderBlocks());
+        return tc.init() == null
+                ? modelConfig()
+                : initManifest().config().withEncoderBlocks(encoderBlocks()).withLatentLevels(latentLevels());
     }
 
     @Override
@@ -110,15 +120,15 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     /**
      * The model of {@code dir} as the starting point, its architecture included (its student is not
-     * trained here and is dropped from the output), grown by encoder blocks when more are asked
-     * for; refused when its latent channels or stages are not the ones asked for, since the
+     * trained here and is dropped from the output), grown by encoder blocks and latent levels when
+     * more are asked for; refused when its latent channels or stages are not the ones asked for, since the
      * recorded options would then describe another network.
      */
     private MipflowModel initial(Path dir) {
         checkInit();
         MipflowModel model = MipflowModel.load(dir);
         model.dropStudent();
-        if (model.config().encoderBlocks() == encoderBlocks()) {
+        if (model.config().sameArchitecture(architecture())) {
             return model;
         }
         try {
@@ -148,6 +158,11 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
             throw new IllegalArgumentException("--init " + tc.init() + ": its encoder has " + got.encoderBlocks()
                     + " blocks per level, this run asks for " + want.encoderBlocks() + " (--encoder-blocks); a model "
                     + "can be grown, not shrunk");
+        }
+        if (got.latentLevels() > want.latentLevels()) {
+            throw new IllegalArgumentException("--init " + tc.init() + ": the latent enters " + got.latentLevels()
+                    + " of its decoder levels, this run asks for " + want.latentLevels() + " (--latent-levels); a "
+                    + "model can be grown, not shrunk");
         }
     }
 

@@ -35,6 +35,9 @@ public final class TrainCommand implements Command {
         s.add(Options.Spec.value("encoder-blocks", "N", null, "residual blocks per encoder level (default: the "
                 + "--init model's, else 1); more than the --init model has grows its encoder, the added blocks "
                 + "starting as the identity"));
+        s.add(Options.Spec.value("latent-levels", "N", null, "decoder levels the latent enters, 1 to 3 (default: "
+                + "the --init model's, else 1); more than the --init model has grows its decoder, the added "
+                + "entries starting at zero"));
         s.add(Options.Spec.flag("resume", "continue from OUT/checkpoint if it exists"));
         return s;
     }
@@ -43,7 +46,8 @@ public final class TrainCommand implements Command {
     public int run(Options o) throws Exception {
         TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.getInt("latent-channels", 1, 8),
                 o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"),
-                o.has("encoder-blocks") ? o.getInt("encoder-blocks", 1, 8) : null);
+                o.has("encoder-blocks") ? o.getInt("encoder-blocks", 1, 8) : null,
+                o.has("latent-levels") ? o.getInt("latent-levels", 1, 3) : null);
         TeacherTrainer trainer = new TeacherTrainer(tc, System.out);
         try {
             trainer.checkInit();

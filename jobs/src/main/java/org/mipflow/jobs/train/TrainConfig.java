@@ -14,18 +14,21 @@ import java.nio.file.Path;
  *     on the stage types that end at the clean image (the last pyramid stage and the full flow)
  * @param encoderBlocks residual blocks per encoder level; null: the --init model's, or 1 from the
  *     seed. More than the --init model has grows it (the added blocks start as the identity).
+ * @param latentLevels decoder levels the latent enters; null: the --init model's, or 1 from the
+ *     seed. More than the --init model has grows it (the added entries start at zero).
  */
 public record TrainConfig(
-        TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight, Integer encoderBlocks) {
+        TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight, Integer encoderBlocks,
+        Integer latentLevels) {
     public TrainConfig(TrainingSettings run, int latentChannels, int stages) {
-        this(run, latentChannels, stages, null, 0, null);
+        this(run, latentChannels, stages, null, 0, null, null);
     }
 
     public TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init) {
-        this(run, latentChannels, stages, init, 0, null);
+        this(run, latentChannels, stages, init, 0, null, null);
     }
 
     public TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight) {
-        this(run, latentChannels, stages, init, ssimWeight, null);
+        this(run, latentChannels, stages, init, ssimWeight, null, null);
     }
 }

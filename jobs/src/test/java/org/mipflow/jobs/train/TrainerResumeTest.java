@@ -102,7 +102,7 @@ class TrainerResumeTest {
                 () -> new TeacherTrainer(new TrainConfig(otherCrop, 4, 3, null, 0.2), quiet()).run("test"));
         assertTrue(e.getMessage().contains("crop: checkpoint 64, this run 128"), e.getMessage());
         e = assertThrows(UsageException.class,
-                () -> new TeacherTrainer(new TrainConfig(same.run(), 4, 3, null, 0.2, 2), quiet()).run("test"));
+                () -> new TeacherTrainer(new TrainConfig(same.run(), 4, 3, null, 0.2, 2, null), quiet()).run("test"));
         assertTrue(e.getMessage().contains("architecture: checkpoint latent channels 4, encoder width 64 with 1 block(s)"),
                 e.getMessage());
         assertTrue(Files.exists(c.resolve("checkpoint/state.json")), "a refused resume keeps the checkpoint");
@@ -159,26 +159,32 @@ class TrainerResumeTest {
         assertEquals(first1.training().get("steps"), from.getAsJsonObject("training").get("steps"),
                 "the starting model's own training record is kept");
 
-        // Grown by an encoder block per level, and trained at learning rate 0, it encodes as the first did.
+        // Grown by an encoder block per level and the latent at every decoder level, and trained at
+        // learning rate 0, it encodes and decodes as the first did.
         Path grown = tmp.resolve("init-grown");
         TrainingSettings still2 = new TrainingSettings(photos, list, grown, 1, 2, 64, 0.0, 1, 9, 2, 2, false);
-        new TeacherTrainer(new TrainConfig(still2, 4, 3, first, 0, 2), quiet()).run("test");
+        new TeacherTrainer(new TrainConfig(still2, 4, 3, first, 0, 2, 3), quiet()).run("test");
         assertEquals(2, ModelManifest.read(grown).config().encoderBlocks());
-        assertArrayEquals(Files.readAllBytes(first.resolve("decoder.params")), Files.readAllBytes(grown.resolve(
-                "decoder.params")));
+        assertEquals(3, ModelManifest.read(grown).config().latentLevels());
         float[] img = new float[3 * 64 * 64];
         for (int i = 0; i < img.length; i++) {
             img[i] = (float) Math.cos(i * 0.13);
         }
         try (MipflowModel a = MipflowModel.load(first); MipflowModel b = MipflowModel.load(grown)) {
-            assertArrayEquals(a.encode(img, 1, 64, 64), b.encode(img, 1, 64, 64), 1e-6f);
+            float[] z = a.encode(img, 1, 64, 64);
+            assertArrayEquals(z, b.encode(img, 1, 64, 64), 1e-6f);
+            assertArrayEquals(a.velocity(img, 1, 64, 64, z, 8, 8, 0.7, 3, false),
+                    b.velocity(img, 1, 64, 64, z, 8, 8, 0.7, 3, false), 1e-6f);
         }
         // A model is grown, never shrunk.
         TrainingSettings shrink = new TrainingSettings(photos, list, tmp.resolve("init-shrunk"), 1, 2, 64, 0.0, 1, 9,
                 2, 2, false);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new TeacherTrainer(new TrainConfig(shrink, 4, 3, grown, 0, 1), quiet()).run("test"));
+                () -> new TeacherTrainer(new TrainConfig(shrink, 4, 3, grown, 0, 1, null), quiet()).run("test"));
         assertTrue(e.getMessage().contains("grown, not shrunk"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new TeacherTrainer(new TrainConfig(shrink, 4, 3, grown, 0, null, 1), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("--latent-levels"), e.getMessage());
     }
 
     @Test
