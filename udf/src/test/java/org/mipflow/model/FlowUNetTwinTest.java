@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.nn.Parameter;
 import com.google.gson.JsonObject;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
@@ -86,14 +85,7 @@ class FlowUNetTwinTest {
     void fp32TwinTakesTheLatentAtEveryLevel(@TempDir Path dir) throws Exception {
         ModelConfig cfg = ModelDirectoryTest.TINY.withLatentLevels(3);
         try (MipflowModel m = MipflowModel.create(cfg, 11)) {
-            SplittableRandom r = new SplittableRandom(3);
-            for (Parameter p : MipflowModel.parameters(m.encoder(), m.teacher())) {
-                float[] v = p.getArray().toFloatArray();
-                for (int i = 0; i < v.length; i++) {
-                    v[i] += (float) (0.1 * r.nextGaussian());
-                }
-                p.getArray().set(v);
-            }
+            ModelGrowthTest.scramble(m);
             m.save(dir, new JsonObject());
         }
         float[] zs = java.util.Arrays.copyOf(z, N * cfg.latentChannels() * (SIDE / 8) * (SIDE / 8));

@@ -17,7 +17,7 @@ class ModelGrowthTest {
     private static final ModelConfig TINY = ModelDirectoryTest.TINY;
 
     /** Every weight away from its initial value, so that no block is the identity by chance. */
-    private static void scramble(MipflowModel m) {
+    static void scramble(MipflowModel m) {
         SplittableRandom rng = new SplittableRandom(5);
         for (Parameter p : MipflowModel.parameters(m.encoder(), m.teacher())) {
             float[] v = p.getArray().toFloatArray();
@@ -28,12 +28,18 @@ class ModelGrowthTest {
         }
     }
 
-    @Test
-    void aGrownModelEncodesAndDecodesAsBefore() {
+    /** Two 32 x 32 images, a smooth pattern of frequency {@code f}. */
+    private static float[] images(double f) {
         float[] img = new float[2 * 3 * 32 * 32];
         for (int i = 0; i < img.length; i++) {
-            img[i] = (float) Math.sin(i * 0.21);
+            img[i] = (float) Math.sin(i * f);
         }
+        return img;
+    }
+
+    @Test
+    void aGrownModelEncodesAndDecodesAsBefore() {
+        float[] img = images(0.21);
         try (MipflowModel from = MipflowModel.create(TINY, 3)) {
             scramble(from);
             float[] z = from.encode(img, 2, 32, 32);
@@ -50,10 +56,7 @@ class ModelGrowthTest {
 
     @Test
     void latentLevelsStartAtZeroAndThenReachTheVelocity() {
-        float[] img = new float[2 * 3 * 32 * 32];
-        for (int i = 0; i < img.length; i++) {
-            img[i] = (float) Math.cos(i * 0.17);
-        }
+        float[] img = images(0.17);
         try (MipflowModel from = MipflowModel.create(TINY, 3)) {
             scramble(from);
             float[] z = from.encode(img, 2, 32, 32);
