@@ -66,7 +66,7 @@ class ModelGrowthTest {
                 assertArrayEquals(v, grown.velocity(img, 2, 32, 32, z, 4, 4, 0.6, 1, false));
                 // Each entry is wired in: once its convolution is off zero, the velocity moves.
                 for (String entry : new String[] {"dec.z1.w", "dec.z2.w"}) {
-                    Parameter p = parameter(grown, entry);
+                    Parameter p = grown.teacher().getParameters().get(entry);
                     float[] w = p.getArray().toFloatArray();
                     float[] nudged = w.clone();
                     nudged[0] += 0.5f;
@@ -77,15 +77,6 @@ class ModelGrowthTest {
                 }
             }
         }
-    }
-
-    private static Parameter parameter(MipflowModel m, String name) {
-        for (Parameter p : MipflowModel.parameters(m.encoder(), m.teacher())) {
-            if (p.getName().equals(name)) {
-                return p;
-            }
-        }
-        throw new AssertionError("no parameter " + name);
     }
 
     private static double maxDiff(float[] a, float[] b) {

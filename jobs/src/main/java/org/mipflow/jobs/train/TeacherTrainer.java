@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.ToIntFunction;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
@@ -45,20 +46,22 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
                 latentLevels(), d.timeFrequencies(), d.embedDim(), new StageSchedule(tc.stages(), d.schedule().gamma()));
     }
 
-    /** Residual blocks per encoder level: as asked, else the --init model's, else 1. */
+    /** Residual blocks per encoder level: as asked, else the --init model's, else the default's. */
     int encoderBlocks() {
-        if (tc.encoderBlocks() != null) {
-            return tc.encoderBlocks();
-        }
-        return tc.init() == null ? 1 : initManifest().config().encoderBlocks();
+        return askedOrStart(tc.encoderBlocks(), ModelConfig::encoderBlocks);
     }
 
-    /** Decoder levels the latent enters: as asked, else the --init model's, else 1. */
+    /** Decoder levels the latent enters: as asked, else the --init model's, else the default's. */
     int latentLevels() {
-        if (tc.latentLevels() != null) {
-            return tc.latentLevels();
+        return askedOrStart(tc.latentLevels(), ModelConfig::latentLevels);
+    }
+
+    /** A growable setting: the option when given, else what the run starts from has. */
+    private int askedOrStart(Integer asked, ToIntFunction<ModelConfig> field) {
+        if (asked != null) {
+            return asked;
         }
-        return tc.init() == null ? 1 : initManifest().config().latentLevels();
+        return field.applyAsInt(tc.init() == null ? ModelConfig.DEFAULT : initManifest().config());
     }
 
     public void run(String commandLine) throws Exception {
