@@ -78,14 +78,17 @@ public final class MipflowModel implements DecoderModel {
      * A model of {@code cfg} that computes what {@code from} computes: every parameter of
      * {@code from}'s encoder and teacher copied by name, and the parameters it lacks (the encoder
      * blocks and the decoder's latent entries {@code cfg} adds, whose last convolution starts at
-     * zero, so each adds nothing yet) at their seeded start. {@code cfg} may differ from
-     * {@code from}'s architecture only by more encoder blocks and more latent levels
+     * zero, so each adds nothing yet) at their seeded start. Added latent channels are new outputs
+     * of the encoder's last convolution, at their seeded start, and new inputs of every decoder
+     * convolution that reads the latent, at zero ({@link GrownTensor}). {@code cfg} may differ from
+     * {@code from}'s architecture only by more latent channels, encoder blocks and latent levels
      * ({@link ModelConfig#grows}). The student is not carried over.
      */
     public static MipflowModel grownFrom(MipflowModel from, ModelConfig cfg, long seed) {
         ModelConfig was = from.config();
         if (!cfg.grows(was)) {
-            throw new IllegalArgumentException("a model can only be grown by encoder blocks (here from "
+            throw new IllegalArgumentException("a model can only be grown by latent channels (here from "
+                    + was.latentChannels() + " to " + cfg.latentChannels() + "), encoder blocks (here from "
                     + was.encoderBlocks() + " to " + cfg.encoderBlocks() + " per level) and latent levels (here from "
                     + was.latentLevels() + " to " + cfg.latentLevels() + "), the rest of its architecture unchanged");
         }
@@ -108,11 +111,19 @@ public final class MipflowModel implements DecoderModel {
         for (Pair<String, Parameter> p : src.getParameters()) {
             Parameter s = p.getValue();
             Parameter d = byName.get(s.getName());
-            if (d == null || !d.getArray().getShape().equals(s.getArray().getShape())) {
-                throw new IllegalArgumentException("parameter " + s.getName() + " " + s.getArray().getShape()
-                        + " has no counterpart of that shape in the grown model");
+            if (d == null) {
+                throw new IllegalArgumentException("parameter " + s.getName() + " has no counterpart in the grown model");
             }
-            d.getArray().set(s.getArray().toFloatArray());
+            Shape from = s.getArray().getShape();
+            Shape to = d.getArray().getShape();
+            try {
+                d.getArray().set(from.equals(to)
+                        ? s.getArray().toFloatArray()
+                        : GrownTensor.embed(s.getArray().toFloatArray(), from.getShape(), d.getArray().toFloatArray(),
+                                to.getShape()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("parameter " + s.getName() + ": " + e.getMessage(), e);
+            }
         }
     }
 

@@ -58,6 +58,12 @@ public record ModelConfig(
         return decoderWidths.clone();
     }
 
+    /** The same architecture with a latent of {@code c} channels. */
+    public ModelConfig withLatentChannels(int c) {
+        return new ModelConfig(c, downsample, encoderWidth, encoderBlocks, decoderWidths, latentLevels,
+                timeFrequencies, embedDim, schedule);
+    }
+
     /** The same architecture with {@code n} residual blocks at each encoder level. */
     public ModelConfig withEncoderBlocks(int n) {
         return new ModelConfig(latentChannels, downsample, encoderWidth, n, decoderWidths, latentLevels,
@@ -72,12 +78,14 @@ public record ModelConfig(
 
     /**
      * Whether a model of {@code from}'s architecture can be grown into this one
-     * ({@link MipflowModel#grownFrom}): the same but for as many or more encoder blocks and latent
-     * levels, whose added parts start out adding nothing.
+     * ({@link MipflowModel#grownFrom}): the same but for as many or more latent channels, encoder
+     * blocks and latent levels, whose added parts start out adding nothing.
      */
     public boolean grows(ModelConfig from) {
-        return encoderBlocks >= from.encoderBlocks && latentLevels >= from.latentLevels
-                && withEncoderBlocks(from.encoderBlocks).withLatentLevels(from.latentLevels).sameArchitecture(from);
+        return latentChannels >= from.latentChannels && encoderBlocks >= from.encoderBlocks
+                && latentLevels >= from.latentLevels
+                && withLatentChannels(from.latentChannels).withEncoderBlocks(from.encoderBlocks)
+                        .withLatentLevels(from.latentLevels).sameArchitecture(from);
     }
 
     /** Field by field, the widths by value (a record's equals compares arrays by identity). */

@@ -42,8 +42,13 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     public ModelConfig modelConfig() {
         ModelConfig d = ModelConfig.DEFAULT;
-        return new ModelConfig(tc.latentChannels(), d.downsample(), d.encoderWidth(), encoderBlocks(), d.decoderWidths(),
+        return new ModelConfig(latentChannels(), d.downsample(), d.encoderWidth(), encoderBlocks(), d.decoderWidths(),
                 latentLevels(), d.timeFrequencies(), d.embedDim(), new StageSchedule(tc.stages(), d.schedule().gamma()));
+    }
+
+    /** Channels of the latent: as asked, else the --init model's, else the default's. */
+    int latentChannels() {
+        return askedOrStart(tc.latentChannels(), ModelConfig::latentChannels);
     }
 
     /** Residual blocks per encoder level: as asked, else the --init model's, else the default's. */
@@ -108,7 +113,8 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     public ModelConfig architecture() {
         return tc.init() == null
                 ? modelConfig()
-                : initManifest().config().withEncoderBlocks(encoderBlocks()).withLatentLevels(latentLevels());
+                : initManifest().config().withLatentChannels(latentChannels()).withEncoderBlocks(encoderBlocks())
+                        .withLatentLevels(latentLevels());
     }
 
     @Override
@@ -123,9 +129,9 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     /**
      * The model of {@code dir} as the starting point, its architecture included (its student is not
-     * trained here and is dropped from the output), grown by encoder blocks and latent levels when
-     * more are asked for; refused when its latent channels or stages are not the ones asked for, since the
-     * recorded options would then describe another network.
+     * trained here and is dropped from the output), grown by latent channels, encoder blocks and
+     * latent levels when more are asked for; refused when its stages are not the ones asked for or
+     * when it would have to shrink, since the recorded options would then describe another network.
      */
     private MipflowModel initial(Path dir) {
         checkInit();
@@ -143,8 +149,9 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     }
 
     /**
-     * Refuses an --init model whose latent channels or stages are not this run's, from its
-     * model.json alone (the command calls it before the photos are loaded).
+     * Refuses an --init model whose stages are not this run's, or that has more of a growable part
+     * than this run asks for, from its model.json alone (the command calls it before the photos are
+     * loaded).
      */
     void checkInit() {
         if (tc.init() == null) {
@@ -152,10 +159,14 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
         }
         ModelConfig want = modelConfig();
         ModelConfig got = initManifest().config();
-        if (got.latentChannels() != want.latentChannels() || got.schedule().stages() != want.schedule().stages()) {
+        if (got.schedule().stages() != want.schedule().stages()) {
+            throw new IllegalArgumentException("--init " + tc.init() + ": its model has " + got.schedule().stages()
+                    + " stages, this run " + want.schedule().stages() + " (--stages)");
+        }
+        if (got.latentChannels() > want.latentChannels()) {
             throw new IllegalArgumentException("--init " + tc.init() + ": its model has latent channels "
-                    + got.latentChannels() + " and " + got.schedule().stages() + " stages, this run "
-                    + want.latentChannels() + " and " + want.schedule().stages() + " (--latent-channels, --stages)");
+                    + got.latentChannels() + ", this run asks for " + want.latentChannels() + " (--latent-channels); a "
+                    + "model can be grown, not shrunk");
         }
         if (got.encoderBlocks() > want.encoderBlocks()) {
             throw new IllegalArgumentException("--init " + tc.init() + ": its encoder has " + got.encoderBlocks()

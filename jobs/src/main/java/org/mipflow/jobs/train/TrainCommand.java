@@ -26,10 +26,12 @@ public final class TrainCommand implements Command {
     @Override
     public List<Options.Spec> options() {
         List<Options.Spec> s = new ArrayList<>(TrainingOptions.specs(DEFAULTS));
-        s.add(Options.Spec.value("latent-channels", "C", "8", "latent channels"));
+        s.add(Options.Spec.value("latent-channels", "C", null, "latent channels, 1 to 16 (default: the --init "
+                + "model's, else 8); more than the --init model has grows its latent, the added channels reaching "
+                + "the decoder through weights that start at zero"));
         s.add(Options.Spec.value("stages", "K", "3", "number of pyramid stages"));
         s.add(Options.Spec.value("init", "DIR", null, "start from this trained model's encoder and teacher (same "
-                + "latent channels and stages) with a new optimizer and schedule; without it, from the seed"));
+                + "stages) with a new optimizer and schedule; without it, from the seed"));
         s.add(Options.Spec.value("ssim-weight", "X", "0", "weight of 1 - SSIM of the one-pass prediction of the "
                 + "clean image, on the last stage and the full flow"));
         s.add(Options.Spec.value("encoder-blocks", "N", null, "residual blocks per encoder level (default: the "
@@ -44,8 +46,8 @@ public final class TrainCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
-        TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.getInt("latent-channels", 1, 8),
-                o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"),
+        TrainConfig tc = new TrainConfig(TrainingOptions.parse(o),
+                o.has("latent-channels") ? o.getInt("latent-channels", 1, 16) : null, o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"),
                 o.has("encoder-blocks") ? o.getInt("encoder-blocks", 1, 8) : null,
                 o.has("latent-levels") ? o.getInt("latent-levels", 1, 3) : null);
         TeacherTrainer trainer = new TeacherTrainer(tc, System.out);

@@ -6,7 +6,9 @@ import java.nio.file.Path;
  * Settings of one teacher training run; all of them are recorded in the model's model.json.
  *
  * @param run what every training run has (photos, steps, batch, schedule, checkpoints, ...)
- * @param latentChannels channels of the encoder's latent grid
+ * @param latentChannels channels of the encoder's latent grid; null: the --init model's, or 8 from
+ *     the seed. More than the --init model has grows it (the added channels reach the decoder
+ *     through input weights that start at zero).
  * @param stages pyramid stages K of the decoder
  * @param init a trained model directory whose encoder and teacher the run starts from (a new
  *     optimizer and learning-rate schedule), or null to start from the seed's initialisation
@@ -18,7 +20,7 @@ import java.nio.file.Path;
  *     seed. More than the --init model has grows it (the added entries start at zero).
  */
 public record TrainConfig(
-        TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight, Integer encoderBlocks,
+        TrainingSettings run, Integer latentChannels, int stages, Path init, double ssimWeight, Integer encoderBlocks,
         Integer latentLevels) {
     public TrainConfig(TrainingSettings run, int latentChannels, int stages) {
         this(run, latentChannels, stages, null, 0, null, null);

@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,6 +23,7 @@ import org.mipflow.jobs.cli.UsageException;
 import org.mipflow.jobs.output.WritePolicy;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
+import org.mipflow.model.ModelConfig;
 import org.mipflow.model.ModelManifest;
 
 /**
@@ -159,32 +161,39 @@ class TrainerResumeTest {
         assertEquals(first1.training().get("steps"), from.getAsJsonObject("training").get("steps"),
                 "the starting model's own training record is kept");
 
-        // Grown by an encoder block per level and the latent at every decoder level, and trained at
-        // learning rate 0, it encodes and decodes as the first did.
+        // Grown by two latent channels, an encoder block per level and the latent at every decoder
+        // level, and trained at learning rate 0, it encodes as the first did in the first channels and
+        // decodes as the first did, whatever the added channels hold.
         Path grown = tmp.resolve("init-grown");
         TrainingSettings still2 = new TrainingSettings(photos, list, grown, 1, 2, 64, 0.0, 1, 9, 2, 2, false);
-        new TeacherTrainer(new TrainConfig(still2, 4, 3, first, 0, 2, 3), quiet()).run("test");
-        assertEquals(2, ModelManifest.read(grown).config().encoderBlocks());
-        assertEquals(3, ModelManifest.read(grown).config().latentLevels());
+        new TeacherTrainer(new TrainConfig(still2, 6, 3, first, 0, 2, 3), quiet()).run("test");
+        ModelConfig grownCfg = ModelManifest.read(grown).config();
+        assertEquals(6, grownCfg.latentChannels());
+        assertEquals(2, grownCfg.encoderBlocks());
+        assertEquals(3, grownCfg.latentLevels());
         float[] img = new float[3 * 64 * 64];
         for (int i = 0; i < img.length; i++) {
             img[i] = (float) Math.cos(i * 0.13);
         }
         try (MipflowModel a = MipflowModel.load(first); MipflowModel b = MipflowModel.load(grown)) {
             float[] z = a.encode(img, 1, 64, 64);
-            assertArrayEquals(z, b.encode(img, 1, 64, 64), 1e-6f);
+            float[] zb = b.encode(img, 1, 64, 64);
+            assertArrayEquals(z, Arrays.copyOf(zb, z.length), 1e-6f);
             assertArrayEquals(a.velocity(img, 1, 64, 64, z, 8, 8, 0.7, 3, false),
-                    b.velocity(img, 1, 64, 64, z, 8, 8, 0.7, 3, false), 1e-6f);
+                    b.velocity(img, 1, 64, 64, zb, 8, 8, 0.7, 3, false), 1e-6f);
         }
         // A model is grown, never shrunk.
         TrainingSettings shrink = new TrainingSettings(photos, list, tmp.resolve("init-shrunk"), 1, 2, 64, 0.0, 1, 9,
                 2, 2, false);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new TeacherTrainer(new TrainConfig(shrink, 4, 3, grown, 0, 1, null), quiet()).run("test"));
+                () -> new TeacherTrainer(new TrainConfig(shrink, 6, 3, grown, 0, 1, null), quiet()).run("test"));
         assertTrue(e.getMessage().contains("grown, not shrunk"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> new TeacherTrainer(new TrainConfig(shrink, 4, 3, grown, 0, null, 1), quiet()).run("test"));
+                () -> new TeacherTrainer(new TrainConfig(shrink, 6, 3, grown, 0, null, 1), quiet()).run("test"));
         assertTrue(e.getMessage().contains("--latent-levels"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new TeacherTrainer(new TrainConfig(shrink, 4, 3, grown, 0, null, null), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("--latent-channels"), e.getMessage());
     }
 
     @Test
@@ -194,8 +203,8 @@ class TrainerResumeTest {
         TrainingSettings s = new TrainingSettings(photos, list, tmp.resolve("init-shape-next"), 1, 2, 64, 1e-3, 1, 9,
                 2, 2, false);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new TeacherTrainer(new TrainConfig(s, 8, 3, first), quiet()).run("test"));
-        assertTrue(e.getMessage().contains("latent channels 4"), e.getMessage());
+                () -> new TeacherTrainer(new TrainConfig(s, 4, 2, first), quiet()).run("test"));
+        assertTrue(e.getMessage().contains("3 stages, this run 2"), e.getMessage());
         // Training into the model it starts from would delete what a --resume reads again.
         TrainingSettings into = new TrainingSettings(photos, list, first, 1, 2, 64, 1e-3, 1, 9, 2, 2,
                 WritePolicy.OVERWRITE);
