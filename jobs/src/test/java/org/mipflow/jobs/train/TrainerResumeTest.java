@@ -77,8 +77,18 @@ class TrainerResumeTest {
         new TeacherTrainer(config(c, 3, false), quiet()).run("first");
         assertTrue(Files.exists(c.resolve("checkpoint/state.json")), "checkpoint at step 2 of 3");
         new TeacherTrainer(config(c, 4, true), quiet()).run("second");
-        for (String f : List.of("encoder.params", "decoder.params")) {
-            assertArrayEquals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(c.resolve(f)), f);
+        // Equal to float rounding, not byte for byte: libtorch's multi-threaded reductions (the
+        // first convolution's weight gradient) may add in another order from one run to the next
+        // (seen once in a full CI run). A resume that got anything wrong (a batch, the Adam moments,
+        // the step count) is off by about a step's size, lr = 1e-3, a hundred times the tolerance.
+        try (MipflowModel ma = MipflowModel.load(a); MipflowModel mc = MipflowModel.load(c)) {
+            var pa = MipflowModel.parameters(ma.encoder(), ma.teacher());
+            var pc = MipflowModel.parameters(mc.encoder(), mc.teacher());
+            assertEquals(pa.size(), pc.size());
+            for (int i = 0; i < pa.size(); i++) {
+                assertArrayEquals(pa.get(i).getArray().toFloatArray(), pc.get(i).getArray().toFloatArray(), 1e-5f,
+                        pa.get(i).getName());
+            }
         }
         ModelManifest m = ModelManifest.read(a);
         assertTrue(m.training().get("trainListSha256").getAsString().equals(Checksums.sha256(list)));
