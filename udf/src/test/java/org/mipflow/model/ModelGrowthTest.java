@@ -11,8 +11,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * A model grown by latent channels, encoder blocks or latent levels computes what it was grown from, with the real
- * DJL engine.
+ * A model grown by latent channels, encoder blocks or latent levels computes what it was grown
+ * from, with the real DJL engine.
  */
 class ModelGrowthTest {
     private static final ModelConfig TINY = ModelDirectoryTest.TINY;
