@@ -9,9 +9,9 @@ import java.util.Arrays;
  * the other axes inputs. The trained values fill the leading corner. Where the grown tensor has more
  * inputs for an old output, those entries are zero, so every old output computes what it did; a
  * new output (an index past the old size on axis 0) keeps the grown network's fresh initialisation,
- * so it carries a signal of its own. The grown network computes what the trained one did as long as new outputs feed only new inputs,
- * which is how a latent grows: the encoder's added channels reach the decoder only through its
- * added, zeroed, input columns.
+ * so it carries a signal of its own. The grown network computes what the trained one did as long
+ * as new outputs feed only new inputs, which is how a latent grows: the encoder's added channels
+ * reach the decoder only through its added, zeroed, input columns.
  */
 final class GrownTensor {
     private GrownTensor() {}

@@ -186,6 +186,11 @@ public final class Options {
         }
     }
 
+    /** {@link #getInt}, or null when the option is not given (its default then comes from elsewhere). */
+    public Integer optionalInt(String name, int min, int max) throws UsageException {
+        return has(name) ? getInt(name, min, max) : null;
+    }
+
     public long getLong(String name) throws UsageException {
         String v = get(name);
         try {

@@ -163,20 +163,19 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
             throw new IllegalArgumentException("--init " + tc.init() + ": its model has " + got.schedule().stages()
                     + " stages, this run " + want.schedule().stages() + " (--stages)");
         }
-        if (got.latentChannels() > want.latentChannels()) {
-            throw new IllegalArgumentException("--init " + tc.init() + ": its model has latent channels "
-                    + got.latentChannels() + ", this run asks for " + want.latentChannels() + " (--latent-channels); a "
-                    + "model can be grown, not shrunk");
-        }
-        if (got.encoderBlocks() > want.encoderBlocks()) {
-            throw new IllegalArgumentException("--init " + tc.init() + ": its encoder has " + got.encoderBlocks()
-                    + " blocks per level, this run asks for " + want.encoderBlocks() + " (--encoder-blocks); a model "
-                    + "can be grown, not shrunk");
-        }
-        if (got.latentLevels() > want.latentLevels()) {
-            throw new IllegalArgumentException("--init " + tc.init() + ": the latent enters " + got.latentLevels()
-                    + " of its decoder levels, this run asks for " + want.latentLevels() + " (--latent-levels); a "
-                    + "model can be grown, not shrunk");
+        refuseShrinking("its model has latent channels %d", got.latentChannels(), want.latentChannels(),
+                "--latent-channels");
+        refuseShrinking("its encoder has %d blocks per level", got.encoderBlocks(), want.encoderBlocks(),
+                "--encoder-blocks");
+        refuseShrinking("the latent enters %d of its decoder levels", got.latentLevels(), want.latentLevels(),
+                "--latent-levels");
+    }
+
+    /** A growable setting of the --init model ({@code has}, formatting {@code got}) may grow, not shrink. */
+    private void refuseShrinking(String has, int got, int want, String option) {
+        if (got > want) {
+            throw new IllegalArgumentException("--init " + tc.init() + ": " + String.format(Locale.ROOT, has, got)
+                    + ", this run asks for " + want + " (" + option + "); a model can be grown, not shrunk");
         }
     }
 

@@ -46,10 +46,9 @@ public final class TrainCommand implements Command {
 
     @Override
     public int run(Options o) throws Exception {
-        TrainConfig tc = new TrainConfig(TrainingOptions.parse(o),
-                o.has("latent-channels") ? o.getInt("latent-channels", 1, 16) : null, o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"),
-                o.has("encoder-blocks") ? o.getInt("encoder-blocks", 1, 8) : null,
-                o.has("latent-levels") ? o.getInt("latent-levels", 1, 3) : null);
+        TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.optionalInt("latent-channels", 1, 16),
+                o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"),
+                o.optionalInt("encoder-blocks", 1, 8), o.optionalInt("latent-levels", 1, 3));
         TeacherTrainer trainer = new TeacherTrainer(tc, System.out);
         try {
             trainer.checkInit();
