@@ -191,6 +191,33 @@ public final class Options {
         return has(name) ? getInt(name, min, max) : null;
     }
 
+    /**
+     * Exactly {@code count} comma-separated integers, each in min..max, or null when the option is
+     * not given (its default then comes from elsewhere).
+     */
+    public int[] optionalInts(String name, int count, int min, int max) throws UsageException {
+        if (!has(name)) {
+            return null;
+        }
+        String[] parts = get(name).split(",", -1);
+        if (parts.length != count) {
+            throw new UsageException("--" + name + " needs " + count + " comma-separated integers, got '" + get(name)
+                    + "'");
+        }
+        int[] out = new int[count];
+        for (int i = 0; i < count; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new UsageException("--" + name + " needs integers, got '" + parts[i] + "'");
+            }
+            if (out[i] < min || out[i] > max) {
+                throw new UsageException("--" + name + ": each must be in " + min + ".." + max + ", got " + out[i]);
+            }
+        }
+        return out;
+    }
+
     public long getLong(String name) throws UsageException {
         String v = get(name);
         try {

@@ -14,9 +14,11 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.ToIntFunction;
+import java.util.stream.Collectors;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
 import org.mipflow.model.MipflowModel;
@@ -42,7 +44,7 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     public ModelConfig modelConfig() {
         ModelConfig d = ModelConfig.DEFAULT;
-        return new ModelConfig(latentChannels(), d.downsample(), d.encoderWidth(), encoderBlocks(), d.decoderWidths(),
+        return new ModelConfig(latentChannels(), d.downsample(), d.encoderWidth(), encoderBlocks(), decoderWidths(),
                 latentLevels(), d.timeFrequencies(), d.embedDim(), new StageSchedule(tc.stages(), d.schedule().gamma()));
     }
 
@@ -59,6 +61,14 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     /** Decoder levels the latent enters: as asked, else the --init model's, else the default's. */
     int latentLevels() {
         return askedOrStart(tc.latentLevels(), ModelConfig::latentLevels);
+    }
+
+    /** Channels of the decoder's levels: as asked, else the --init model's, else the default's. */
+    int[] decoderWidths() {
+        if (tc.decoderWidths() != null) {
+            return tc.decoderWidths();
+        }
+        return (tc.init() == null ? ModelConfig.DEFAULT : initManifest().config()).decoderWidths();
     }
 
     /** A growable setting: the option when given, else what the run starts from has. */
@@ -149,8 +159,8 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
     }
 
     /**
-     * Refuses an --init model whose stages are not this run's, or that has more of a growable part
-     * than this run asks for, from its model.json alone (the command calls it before the photos are
+     * Refuses an --init model whose stages or decoder widths are not this run's, or that has more
+     * of a growable part than this run asks for, from its model.json alone (the command calls it before the photos are
      * loaded).
      */
     void checkInit() {
@@ -163,12 +173,21 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
             throw new IllegalArgumentException("--init " + tc.init() + ": its model has " + got.schedule().stages()
                     + " stages, this run " + want.schedule().stages() + " (--stages)");
         }
+        if (!Arrays.equals(got.decoderWidths(), want.decoderWidths())) {
+            throw new IllegalArgumentException("--init " + tc.init() + ": its decoder's widths are "
+                    + widths(got.decoderWidths()) + ", this run asks for " + widths(want.decoderWidths())
+                    + " (--decoder-widths); widths are set from the seed, not grown");
+        }
         refuseShrinking("its model has latent channels %d", got.latentChannels(), want.latentChannels(),
                 "--latent-channels");
         refuseShrinking("its encoder has %d blocks per level", got.encoderBlocks(), want.encoderBlocks(),
                 "--encoder-blocks");
         refuseShrinking("the latent enters %d of its decoder levels", got.latentLevels(), want.latentLevels(),
                 "--latent-levels");
+    }
+
+    private static String widths(int[] w) {
+        return Arrays.stream(w).mapToObj(Integer::toString).collect(Collectors.joining(","));
     }
 
     /** A growable setting of the --init model ({@code has}, formatting {@code got}) may grow, not shrink. */

@@ -40,6 +40,9 @@ public final class TrainCommand implements Command {
         s.add(Options.Spec.value("latent-levels", "N", null, "decoder levels the latent enters, 1 to 3 (default: "
                 + "the --init model's, else 1); more than the --init model has grows its decoder, the added "
                 + "entries starting at zero"));
+        s.add(Options.Spec.value("decoder-widths", "W0,W1,W2", null, "decoder channels at full, 1/2 and 1/4 "
+                + "resolution, each 8 to 512 (default: the --init model's, else 32,64,128); set from the seed, not "
+                + "grown"));
         s.add(Options.Spec.flag("resume", "continue from OUT/checkpoint if it exists"));
         return s;
     }
@@ -48,7 +51,8 @@ public final class TrainCommand implements Command {
     public int run(Options o) throws Exception {
         TrainConfig tc = new TrainConfig(TrainingOptions.parse(o), o.optionalInt("latent-channels", 1, 16),
                 o.getInt("stages", 1, 5), o.has("init") ? o.path("init") : null, o.getWeight("ssim-weight"),
-                o.optionalInt("encoder-blocks", 1, 8), o.optionalInt("latent-levels", 1, 3));
+                o.optionalInt("encoder-blocks", 1, 8), o.optionalInt("latent-levels", 1, 3),
+                o.optionalInts("decoder-widths", 3, 8, 512));
         TeacherTrainer trainer = new TeacherTrainer(tc, System.out);
         try {
             trainer.checkInit();

@@ -18,10 +18,22 @@ import java.nio.file.Path;
  *     seed. More than the --init model has grows it (the added blocks start as the identity).
  * @param latentLevels decoder levels the latent enters; null: the --init model's, or 1 from the
  *     seed. More than the --init model has grows it (the added entries start at zero).
+ * @param decoderWidths channels of the decoder's levels at full, 1/2 and 1/4 resolution; null: the
+ *     --init model's, or 32, 64, 128 from the seed. Widths are set from the seed, never grown: an
+ *     --init model of other widths is refused.
  */
 public record TrainConfig(
         TrainingSettings run, Integer latentChannels, int stages, Path init, double ssimWeight, Integer encoderBlocks,
-        Integer latentLevels) {
+        Integer latentLevels, int[] decoderWidths) {
+    public TrainConfig {
+        decoderWidths = decoderWidths == null ? null : decoderWidths.clone();
+    }
+
+    public TrainConfig(TrainingSettings run, Integer latentChannels, int stages, Path init, double ssimWeight,
+            Integer encoderBlocks, Integer latentLevels) {
+        this(run, latentChannels, stages, init, ssimWeight, encoderBlocks, latentLevels, null);
+    }
+
     public TrainConfig(TrainingSettings run, int latentChannels, int stages) {
         this(run, latentChannels, stages, null, 0, null, null);
     }
@@ -32,5 +44,10 @@ public record TrainConfig(
 
     public TrainConfig(TrainingSettings run, int latentChannels, int stages, Path init, double ssimWeight) {
         this(run, latentChannels, stages, init, ssimWeight, null, null);
+    }
+
+    @Override
+    public int[] decoderWidths() {
+        return decoderWidths == null ? null : decoderWidths.clone();
     }
 }

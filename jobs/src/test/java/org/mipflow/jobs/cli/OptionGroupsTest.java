@@ -37,6 +37,21 @@ class OptionGroupsTest {
     }
 
     @Test
+    void aListOfIntegersHasItsCountAndRange() throws UsageException {
+        List<Options.Spec> specs = List.of(Options.Spec.value("w", "A,B,C", null, "three widths"));
+        assertArrayEquals(new int[] {16, 32, 64}, parse(specs, "--w", "16, 32,64").optionalInts("w", 3, 8, 512));
+        assertEquals(null, parse(specs).optionalInts("w", 3, 8, 512));
+        for (String[] bad : List.of(new String[] {"16,32", "needs 3 comma-separated integers"},
+                new String[] {"16,32,64,128", "needs 3 comma-separated integers"},
+                new String[] {"16,x,64", "needs integers, got 'x'"},
+                new String[] {"16,32,4", "each must be in 8..512, got 4"})) {
+            UsageException e = assertThrows(UsageException.class,
+                    () -> parse(specs, "--w", bad[0]).optionalInts("w", 3, 8, 512));
+            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
+        }
+    }
+
+    @Test
     void samplingWithAndWithoutMode() throws Exception {
         List<Options.Spec> specs = SamplingOptions.specs("mode help");
         SamplerConfig def = SamplingOptions.parse(parse(specs)).config(3, true, ALL, "m");

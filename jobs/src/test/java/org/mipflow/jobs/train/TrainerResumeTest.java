@@ -207,6 +207,29 @@ class TrainerResumeTest {
     }
 
     @Test
+    void decoderWidthsAreSetFromTheSeed() throws Exception {
+        Path wide = tmp.resolve("widths");
+        TrainingSettings s = new TrainingSettings(photos, list, wide, 1, 2, 64, 1e-3, 1, 9, 2, 2, false);
+        new TeacherTrainer(new TrainConfig(s, 4, 3, null, 0, null, null, new int[] {16, 24, 40}), quiet()).run("t");
+        assertArrayEquals(new int[] {16, 24, 40}, ModelManifest.read(wide).config().decoderWidths());
+        float[] img = new float[3 * 64 * 64];
+        try (MipflowModel m = MipflowModel.load(wide)) {
+            float[] z = m.encode(img, 1, 64, 64);
+            assertEquals(img.length, m.velocity(img, 1, 64, 64, z, 8, 8, 0.5, 3, false).length);
+        }
+        // Without the option, a run from it keeps its widths; asking for others is refused by name.
+        TrainingSettings next = new TrainingSettings(photos, list, tmp.resolve("widths-next"), 1, 2, 64, 0.0, 1, 9,
+                2, 2, false);
+        new TeacherTrainer(new TrainConfig(next, 4, 3, wide), quiet()).run("t");
+        assertArrayEquals(Files.readAllBytes(wide.resolve("decoder.params")),
+                Files.readAllBytes(tmp.resolve("widths-next/decoder.params")));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TeacherTrainer(
+                new TrainConfig(next, 4, 3, wide, 0, null, null, new int[] {16, 24, 48}), quiet()).checkInit());
+        assertTrue(e.getMessage().contains("widths are 16,24,40, this run asks for 16,24,48 (--decoder-widths)"),
+                e.getMessage());
+    }
+
+    @Test
     void initRefusesAModelOfAnotherShape() throws Exception {
         Path first = tmp.resolve("init-shape");
         new TeacherTrainer(config(first, 1, false), quiet()).run("test");
