@@ -160,8 +160,8 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     /**
      * Refuses an --init model whose stages or decoder widths are not this run's, or that has more
-     * of a growable part than this run asks for, from its model.json alone (the command calls it before the photos are
-     * loaded).
+     * of a growable part than this run asks for, from its model.json alone (the command calls it
+     * before the photos are loaded).
      */
     void checkInit() {
         if (tc.init() == null) {
