@@ -174,7 +174,11 @@ public final class Options {
     }
 
     public int getInt(String name, int min, int max) throws UsageException {
-        String v = get(name);
+        return intIn(name, get(name), min, max);
+    }
+
+    /** {@code v} as the value, or one of the values, of option {@code name}: an integer in min..max. */
+    private static int intIn(String name, String v, int min, int max) throws UsageException {
         try {
             int n = Integer.parseInt(v);
             if (n < min || n > max) {
@@ -206,14 +210,7 @@ public final class Options {
         }
         int[] out = new int[count];
         for (int i = 0; i < count; i++) {
-            try {
-                out[i] = Integer.parseInt(parts[i].trim());
-            } catch (NumberFormatException e) {
-                throw new UsageException("--" + name + " needs integers, got '" + parts[i] + "'");
-            }
-            if (out[i] < min || out[i] > max) {
-                throw new UsageException("--" + name + ": each must be in " + min + ".." + max + ", got " + out[i]);
-            }
+            out[i] = intIn(name, parts[i].trim(), min, max);
         }
         return out;
     }

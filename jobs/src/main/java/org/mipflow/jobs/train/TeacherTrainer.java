@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.mipflow.jobs.output.OutputDir;
 import org.mipflow.model.Checksums;
@@ -65,18 +65,15 @@ public final class TeacherTrainer implements TrainingLoop.Objective<StageBatch> 
 
     /** Channels of the decoder's levels: as asked, else the --init model's, else the default's. */
     int[] decoderWidths() {
-        if (tc.decoderWidths() != null) {
-            return tc.decoderWidths();
-        }
-        return (tc.init() == null ? ModelConfig.DEFAULT : initManifest().config()).decoderWidths();
+        return askedOrStart(tc.decoderWidths(), ModelConfig::decoderWidths);
     }
 
-    /** A growable setting: the option when given, else what the run starts from has. */
-    private int askedOrStart(Integer asked, ToIntFunction<ModelConfig> field) {
+    /** An architecture setting: the option when given, else what the run starts from has. */
+    private <T> T askedOrStart(T asked, Function<ModelConfig, T> field) {
         if (asked != null) {
             return asked;
         }
-        return field.applyAsInt(tc.init() == null ? ModelConfig.DEFAULT : initManifest().config());
+        return field.apply(tc.init() == null ? ModelConfig.DEFAULT : initManifest().config());
     }
 
     public void run(String commandLine) throws Exception {

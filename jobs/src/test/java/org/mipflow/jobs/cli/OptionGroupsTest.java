@@ -43,8 +43,8 @@ class OptionGroupsTest {
         assertEquals(null, parse(specs).optionalInts("w", 3, 8, 512));
         for (String[] bad : List.of(new String[] {"16,32", "needs 3 comma-separated integers"},
                 new String[] {"16,32,64,128", "needs 3 comma-separated integers"},
-                new String[] {"16,x,64", "needs integers, got 'x'"},
-                new String[] {"16,32,4", "each must be in 8..512, got 4"})) {
+                new String[] {"16,x,64", "--w needs an integer, got 'x'"},
+                new String[] {"16,32,4", "--w must be in 8..512, got 4"})) {
             UsageException e = assertThrows(UsageException.class,
                     () -> parse(specs, "--w", bad[0]).optionalInts("w", 3, 8, 512));
             assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
