@@ -24,8 +24,9 @@ import org.mipflow.model.ModelManifest;
  * thread, one Adam step per batch, loss logging, checkpoints and the final model. What is trained
  * and how its loss is computed is the {@link Objective}'s.
  *
- * <p>A run resumed from a checkpoint ends with the same weights as one that never stopped: a batch
- * depends only on its step number, and the checkpoint holds everything else the next step reads.
+ * <p>A run resumed from a checkpoint goes on as one that never stopped: a batch depends only on its
+ * step number, and the checkpoint holds everything else the next step reads (equal to libtorch's
+ * rounding, which is not bitwise reproducible from one run to the next).
  */
 final class TrainingLoop {
     /** The photo scales every batch is cut from: shorter sides 256, 320, 384, each photo at least 256. */
