@@ -103,9 +103,10 @@ class TrainerResumeTest {
      * run: libtorch's CPU kernels are not bitwise reproducible from one run to the next (rarely, a
      * reduction rounds otherwise), and Adam makes such a difference in a near-zero gradient into a
      * step of full size, so two runs of several steps may end a step apart (CI saw 2e-3 once, after
-     * four steps, and there the run that never stopped was the odd one out). One step from the same weights, moments and batch
-     * stays within rounding; a resume that got any of them or the step count wrong is off by about
-     * a step's size (lr 1e-3 for the teacher, 3e-4 for the student), 30 to 100 times the tolerance.
+     * four steps, and there the run that never stopped was the odd one out). One step from the same
+     * weights, moments and batch stays within rounding; a resume that got any of them or the step
+     * count wrong is off by about a step's size (lr 1e-3 for the teacher, 3e-4 for the student), 30
+     * to 100 times the tolerance.
      */
     static void assertSameStep(Map<String, float[]> expected, Map<String, float[]> actual) {
         assertEquals(expected.keySet(), actual.keySet());
